@@ -1,0 +1,113 @@
+import type { Logger } from '../log.js';
+import type { RateLimiter, Store } from '../store/types.js';
+import { normaliseJid as normalise, parseBareJid } from './jid.js';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+
+export interface ThrottleSettings {
+  per_account: number;
+  per_address: number;
+  window: number;
+}
+
+export type VerifyResult =
+  | { ok: true; jid: string }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'throttled'; retryAfterMs: number };
+
+export class AccountError extends Error {
+  override name = 'AccountError';
+  constructor(
+    message: string,
+    readonly code: 'exists' | 'missing' | 'bad-jid' | 'bad-password',
+  ) {
+    super(message);
+  }
+}
+
+/** Local XMPP accounts: bare JIDs with argon2id password hashes, throttled verification. */
+export class Accounts {
+  private readonly perAccount: RateLimiter;
+  private readonly perAddress: RateLimiter;
+
+  constructor(
+    private readonly store: Store,
+    throttle: ThrottleSettings,
+    private readonly log: Logger,
+  ) {
+    this.perAccount = store.rateLimiter({ name: 'login-account', points: throttle.per_account, duration: throttle.window });
+    this.perAddress = store.rateLimiter({ name: 'login-address', points: throttle.per_address, duration: throttle.window });
+  }
+
+  async create(jidInput: string, password: string): Promise<string> {
+    const jid = this.jid(jidInput);
+    this.checkPassword(password);
+    const created = await this.store.createAccount({ jid, passwordHash: await hashPassword(password), createdAt: Date.now() });
+    if (!created) throw new AccountError(`account ${jid} exists already`, 'exists');
+    this.log.info({ jid }, 'account created');
+    return jid;
+  }
+
+  async setPassword(jidInput: string, password: string): Promise<void> {
+    const jid = this.jid(jidInput);
+    this.checkPassword(password);
+    if (!(await this.store.setPasswordHash(jid, await hashPassword(password)))) {
+      throw new AccountError(`no account ${jid}`, 'missing');
+    }
+    this.log.info({ jid }, 'password changed');
+  }
+
+  async remove(jidInput: string): Promise<void> {
+    const jid = this.jid(jidInput);
+    if (!(await this.store.removeAccount(jid))) throw new AccountError(`no account ${jid}`, 'missing');
+    this.log.info({ jid }, 'account removed');
+  }
+
+  list(): Promise<string[]> {
+    return this.store.listAccounts().then((l) => l.sort());
+  }
+
+  async exists(jidInput: string): Promise<boolean> {
+    const jid = normalise(jidInput);
+    return jid !== null && this.store.accountExists(jid);
+  }
+
+  /**
+   * Checks a password. Takes the same time whether or not the account exists;
+   * failures count against the account and, when known, the client address.
+   */
+  async verify(jidInput: string, password: string, address?: string): Promise<VerifyResult> {
+    const jid = normalise(jidInput) ?? jidInput.slice(0, 3072);
+    const [acct, addr] = await Promise.all([
+      this.perAccount.peek(jid),
+      address ? this.perAddress.peek(address) : undefined,
+    ]);
+    const blocked = [acct, addr].filter((r) => r && !r.allowed);
+    if (blocked.length) {
+      const retryAfterMs = Math.max(...blocked.map((r) => r!.retryAfterMs));
+      this.log.info({ jid, address, retryAfterMs }, 'login refused: throttled');
+      return { ok: false, reason: 'throttled', retryAfterMs };
+    }
+    const account = normalise(jidInput) ? await this.store.getAccount(jid) : null;
+    const ok = await verifyPassword(account?.passwordHash, password);
+    if (ok) {
+      await this.perAccount.reset(jid);
+      return { ok: true, jid };
+    }
+    await Promise.all([this.perAccount.consume(jid), address ? this.perAddress.consume(address) : undefined]);
+    this.log.info({ jid, address, known: Boolean(account) }, 'login failed');
+    return { ok: false, reason: 'invalid' };
+  }
+
+  private jid(input: string): string {
+    try {
+      return parseBareJid(input).bare;
+    } catch (err) {
+      throw new AccountError((err as Error).message, 'bad-jid');
+    }
+  }
+
+  private checkPassword(password: string): void {
+    const problem = passwordProblem(password);
+    if (problem) throw new AccountError(problem, 'bad-password');
+  }
+}

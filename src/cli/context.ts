@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { createStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { CliError, EXIT } from './errors.js';
+
+/** The config selected by the global `--config` option (or XMPP_OAUTH_CONFIG). */
+export function configFrom(cmd: Command): Promise<LoadedConfig> {
+  const opts = cmd.optsWithGlobals<{ config?: string }>();
+  return loadConfig({ file: opts.config });
+}
+
+/**
+ * Opens the shared store for an administrative command. The memory store is
+ * refused: a change made there would vanish when this command exits.
+ */
+export async function sharedStore(loaded: LoadedConfig): Promise<Store> {
+  const { redis } = loaded.config;
+  if (!redis.url) {
+    throw new CliError(
+      'this command changes shared state, but no redis.url is configured, so the change would be lost at once; ' +
+        'set redis.url in the config file or XMPP_OAUTH_REDIS__URL',
+      EXIT.USAGE,
+    );
+  }
+  const store = createStore({ redisUrl: redis.url, keyPrefix: redis.key_prefix });
+  try {
+    await store.ping();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw new CliError(`cannot reach Redis at ${redactUrl(redis.url)}: ${(err as Error).message}`, EXIT.FAILED);
+  }
+  return store;
+}
+
+function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured URL';
+  }
+}

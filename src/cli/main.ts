@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { configCommand } from './config.js';
+import { CliError, EXIT } from './errors.js';
+import { clientCommand } from './client.js';
+import { keysCommand } from './keys.js';
+import { serveCommand } from './serve.js';
+import { userCommand } from './user.js';
+
+const program = new Command('xmpp-oauth')
+  .description('OAuth 2.0 / OpenID Connect authorization server for XMPP')
+  .option('-c, --config <file>', 'YAML configuration file (default: $XMPP_OAUTH_CONFIG, else built-in defaults)')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(serveCommand());
+program.addCommand(userCommand());
+program.addCommand(configCommand());
+program.addCommand(keysCommand());
+program.addCommand(clientCommand());
+for (const cmd of program.commands) {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) sub.exitOverride();
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = exitCodeFor(err);
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0; every usage mistake exits 2.
+    return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`xmpp-oauth: config error: ${err.message}\n`);
+    return EXIT.USAGE;
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`xmpp-oauth: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`xmpp-oauth: ${(err as Error)?.stack ?? String(err)}\n`);
+  return EXIT.FAILED;
+}

@@ -1,0 +1,39 @@
+import { Command } from 'commander';
+import { createApp } from '../app.js';
+import { createLogger } from '../log.js';
+import { configFrom } from './context.js';
+
+const SHUTDOWN_LIMIT_MS = 10_000;
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the authorization server (HTTP and the XMPP component link)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { config, file } = await configFrom(cmd);
+      const log = createLogger(config.log.level);
+      log.info({ config: file ?? 'built-in defaults' }, 'starting');
+      const app = await createApp(config, log);
+      await app.start();
+
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down');
+        // Bound the shutdown so a stuck peer cannot keep the process alive.
+        setTimeout(() => {
+          log.warn('shutdown took too long; exiting');
+          process.exit(1);
+        }, SHUTDOWN_LIMIT_MS).unref();
+        app.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

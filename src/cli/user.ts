@@ -1,0 +1,82 @@
+import { Command } from 'commander';
+import { Accounts, AccountError } from '../accounts/accounts.js';
+import { silentLogger } from '../log.js';
+import type { Store } from '../store/types.js';
+import { configFrom, sharedStore } from './context.js';
+import { CliError, EXIT } from './errors.js';
+import { promptNewPassword, readStdinSecret } from './prompt.js';
+
+export function userCommand(): Command {
+  const user = new Command('user').description('manage local XMPP accounts (needs redis.url)');
+
+  user
+    .command('add')
+    .description('create an account')
+    .argument('<jid>', 'bare JID, e.g. alice@example.org')
+    .option('--password-stdin', 'read the password from standard input instead of prompting')
+    .action(async (jid: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
+      const password = await readPassword(opts);
+      await withAccounts(cmd, async (accounts) => {
+        const bare = await accounts.create(jid, password);
+        process.stdout.write(`created ${bare}\n`);
+      });
+    });
+
+  user
+    .command('passwd')
+    .description("set an account's password")
+    .argument('<jid>', 'bare JID')
+    .option('--password-stdin', 'read the password from standard input instead of prompting')
+    .action(async (jid: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
+      const password = await readPassword(opts);
+      await withAccounts(cmd, async (accounts) => {
+        await accounts.setPassword(jid, password);
+        process.stdout.write(`password changed for ${jid}\n`);
+      });
+    });
+
+  user
+    .command('remove')
+    .description('delete an account and revoke every grant it made')
+    .argument('<jid>', 'bare JID')
+    .action(async (jid: string, _opts: unknown, cmd: Command) => {
+      await withAccounts(cmd, async (accounts) => {
+        await accounts.remove(jid);
+        process.stdout.write(`removed ${jid}\n`);
+      });
+    });
+
+  user
+    .command('list')
+    .description('list accounts, one bare JID a line')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await withAccounts(cmd, async (accounts) => {
+        for (const jid of await accounts.list()) process.stdout.write(`${jid}\n`);
+      });
+    });
+
+  return user;
+}
+
+async function readPassword(opts: { passwordStdin?: boolean }): Promise<string> {
+  try {
+    return opts.passwordStdin ? await readStdinSecret() : await promptNewPassword();
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.USAGE);
+  }
+}
+
+async function withAccounts(cmd: Command, fn: (accounts: Accounts) => Promise<void>): Promise<void> {
+  const loaded = await configFrom(cmd);
+  const store: Store = await sharedStore(loaded);
+  try {
+    await fn(new Accounts(store, loaded.config.login_throttle, silentLogger));
+  } catch (err) {
+    if (err instanceof AccountError) {
+      throw new CliError(err.message, err.code === 'bad-jid' || err.code === 'bad-password' ? EXIT.USAGE : EXIT.FAILED);
+    }
+    throw err;
+  } finally {
+    await store.close();
+  }
+}

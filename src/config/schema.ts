@@ -1,0 +1,142 @@
+import { z } from 'zod';
+
+// Every option lives here, once: its type, its default and its one-line doc
+// (the `.describe()` text, which also feeds the README's reference table).
+// Names follow mod_http_oauth2 without the `oauth2_` prefix.
+
+const seconds = (def: number, doc: string) => z.number().int().positive().default(def).describe(doc);
+const url = z.url({ protocol: /^https?$/ });
+const GRANT_TYPES = ['authorization_code', 'refresh_token', 'device_code', 'password'] as const;
+// The implicit flow (`token`) is deliberately absent: RFC 9700 2.1.2 says not to use it.
+const RESPONSE_TYPES = ['code'] as const;
+
+const clientSchema = z
+  .strictObject({
+    id: z.string().min(1).max(200).describe('client_id'),
+    name: z.string().min(1).describe('Name shown on the consent page'),
+    secret_hash: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" followed by 64 hex digits (see `xmpp-oauth client hash-secret`)')
+      .optional()
+      .describe('SHA-256 digest of the client secret; absent for a public client'),
+    public: z.boolean().default(false).describe('Public client (no secret, PKCE mandatory)'),
+    redirect_uris: z.array(z.string().min(1)).default([]).describe('Exact redirect URIs'),
+    grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code', 'refresh_token']),
+    scope: z.string().default('openid profile offline_access xmpp').describe('Space-separated scopes this client may receive'),
+    client_uri: url.optional(),
+    logo_uri: url.optional(),
+    tos_uri: url.optional(),
+    policy_uri: url.optional(),
+    application_type: z.enum(['web', 'native']).default('web'),
+  })
+  .refine((c) => c.public !== Boolean(c.secret_hash), {
+    message: 'a client needs exactly one of secret_hash or public: true',
+  })
+  .refine((c) => !c.grant_types.includes('authorization_code') || c.redirect_uris.length > 0, {
+    message: 'a client using authorization_code needs at least one redirect_uris entry',
+    path: ['redirect_uris'],
+  });
+
+const resourceServerSchema = z.strictObject({
+  id: z.string().min(1).describe('Credential name used with HTTP Basic at /oauth2/introspect'),
+  secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" followed by 64 hex digits'),
+});
+
+export const configSchema = z.strictObject({
+  issuer: url
+    .optional()
+    .describe('Public base URL of this server (default: http://<http.host>:<http.port>)'),
+  site_name: z.string().default('XMPP account').describe('Name shown on the login and consent pages'),
+  terms_url: url.optional().describe("Operator's terms of service, linked from the pages and discovery"),
+  policy_url: url.optional().describe("Operator's privacy policy, linked from the pages and discovery"),
+  template_path: z.string().optional().describe('Folder whose templates/CSS override the built-in views'),
+  security_policy: z
+    .string()
+    .default("default-src 'self'")
+    .describe('Content-Security-Policy sent with every HTML page'),
+
+  access_token_ttl: seconds(3600, 'Access token lifetime, seconds'),
+  refresh_token_ttl: seconds(604800, 'Refresh token lifetime, seconds'),
+  code_ttl: seconds(120, 'Authorization code lifetime, seconds'),
+  device_code_ttl: seconds(600, 'Device code lifetime, seconds'),
+  device_poll_interval: seconds(5, 'Minimum interval between device-code polls, seconds'),
+  session_ttl: seconds(86400, 'Browser login session lifetime, seconds'),
+
+  registration_key: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .optional()
+    .describe('Secret that enables dynamic client registration (RFC 7591)'),
+  registration_algorithm: z.enum(['HS256', 'HS384', 'HS512']).default('HS256').describe('JWT algorithm of registered client_ids'),
+  registration_ttl: z.number().int().positive().optional().describe('Lifetime of registered clients, seconds (default: unlimited)'),
+
+  allowed_grant_types: z
+    .array(z.enum(GRANT_TYPES))
+    .default(['authorization_code', 'refresh_token', 'device_code'])
+    .describe('Grant types the token endpoint accepts'),
+  allowed_response_types: z.array(z.enum(RESPONSE_TYPES)).default(['code']).describe('Response types the authorization endpoint accepts (implicit `token` is not offered: RFC 9700)'),
+  require_code_challenge: z.boolean().default(true).describe('Require PKCE for every authorization request'),
+  allowed_code_challenge_methods: z.array(z.enum(['S256', 'plain'])).default(['S256']).describe('Accepted PKCE methods'),
+  expect_username_jid: z.boolean().default(false).describe('Password grant: username must be a full bare JID'),
+
+  signing_algorithm: z.enum(['ES256', 'EdDSA']).default('ES256').describe('Algorithm of newly generated signing keys'),
+  signing_key_file: z.string().optional().describe('PEM or JWK file with the private signing key (default: generated, kept in the store)'),
+  cookie_secrets: z
+    .array(z.string().min(32, 'must be at least 32 characters'))
+    .optional()
+    .describe('Keys signing session cookies and CSRF tokens; first signs, all verify (default: random per process)'),
+
+  login_throttle: z
+    .strictObject({
+      per_account: z.number().int().positive().default(5).describe('Failed logins per account per window'),
+      per_address: z.number().int().positive().default(30).describe('Failed logins per client address per window'),
+      window: seconds(900, 'Throttle window, seconds'),
+    })
+    .prefault({})
+    .describe('Throttling of failed logins'),
+
+  clients: z.array(clientSchema).default([]).describe('Statically registered clients'),
+  resource_servers: z.array(resourceServerSchema).default([]).describe('Credentials allowed to introspect any token'),
+  admins: z.array(z.string()).default([]).describe('Bare JIDs allowed to manage other users\u2019 grants over XMPP'),
+
+  http: z
+    .strictObject({
+      host: z.string().default('127.0.0.1').describe('HTTP listen address'),
+      port: z.number().int().min(0).max(65535).default(8080).describe('HTTP listen port'),
+      trust_proxy: z.union([z.boolean(), z.number().int(), z.string()]).default(false).describe('Express trust proxy setting'),
+    })
+    .prefault({})
+    .describe('Embedded HTTP server'),
+
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional().describe('Redis URL (absent: in-memory store, lost on restart)'),
+      key_prefix: z.string().default('xo:').describe('Prefix of every Redis key'),
+    })
+    .prefault({})
+    .describe('Shared state'),
+
+  xmpp: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Attach to an XMPP server as a component'),
+      service: z.string().regex(/^xmpp:\/\/[^/]+:\d+$/, 'expected xmpp://host:port').default('xmpp://127.0.0.1:5347').describe('Component port of the XMPP server'),
+      domain: z.string().default('oauth.localhost').describe('This component\u2019s JID'),
+      secret: z.string().default('').describe('Component shared secret'),
+      hosts: z.array(z.string().min(1)).default(['localhost']).describe('XMPP domains whose users this server serves'),
+    })
+    .prefault({})
+    .describe('Component link'),
+
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level'),
+    })
+    .prefault({}),
+});
+
+/** The validated config; the loader always fills in `issuer`. */
+export type Config = Omit<z.infer<typeof configSchema>, 'issuer'> & { issuer: string };
+export type ClientConfig = Config['clients'][number];
+
+/** Keys whose values are masked when the effective config is printed. */
+export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url']);

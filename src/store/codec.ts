@@ -1,0 +1,93 @@
+// Defensive decoding of stored records. A corrupt or foreign value reads as
+// absent (null) instead of surfacing later as a TypeError deep in a caller.
+import type { Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, SigningKey } from './types.js';
+
+type Obj = Record<string, unknown>;
+
+export function parseJson(text: string | null | undefined): Obj | null {
+  if (typeof text !== 'string') return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null;
+  } catch {
+    return null;
+  }
+}
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isStrArr = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+const optional = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
+
+/** Numeric hash fields come back as strings; anything else is corrupt. */
+export function toNum(v: unknown): number | undefined {
+  if (isNum(v)) return v;
+  if (!isStr(v) || v === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function decodeAccount(o: Obj | null): Account | null {
+  if (!o) return null;
+  const createdAt = toNum(o.createdAt);
+  if (!isStr(o.jid) || !isStr(o.passwordHash) || createdAt === undefined) return null;
+  return { jid: o.jid, passwordHash: o.passwordHash, createdAt };
+}
+
+export function decodeSigningKey(o: Obj | null): SigningKey | null {
+  if (!o) return null;
+  const ok =
+    isStr(o.kid) &&
+    (o.alg === 'ES256' || o.alg === 'EdDSA') &&
+    o.privateJwk !== null && typeof o.privateJwk === 'object' &&
+    o.publicJwk !== null && typeof o.publicJwk === 'object' &&
+    isNum(o.createdAt) &&
+    isNum(o.activatesAt) &&
+    optional(o.retiredAt, isNum) &&
+    optional(o.expiresAt, isNum);
+  return ok ? (o as unknown as SigningKey) : null;
+}
+
+export function decodeGrant(o: Obj | null): Grant | null {
+  if (!o) return null;
+  const ok =
+    isStr(o.id) && isStr(o.jid) && isStr(o.clientId) && isStrArr(o.scope) &&
+    isNum(o.createdAt) && isNum(o.lastUsedAt) &&
+    optional(o.clientName, isStr) && optional(o.clientUri, isStr) && optional(o.logoUri, isStr);
+  return ok ? (o as unknown as Grant) : null;
+}
+
+export function decodeCode(o: Obj | null): AuthorizationCode | null {
+  if (!o) return null;
+  const ok =
+    isStr(o.grantId) && isStr(o.clientId) && isStr(o.jid) && isStr(o.redirectUri) && isStrArr(o.scope) &&
+    isNum(o.authTime) &&
+    optional(o.codeChallenge, isStr) && optional(o.codeChallengeMethod, isStr) && optional(o.nonce, isStr) &&
+    optional(o.amr, isStrArr) && optional(o.expiresAt, isNum);
+  return ok ? (o as unknown as AuthorizationCode) : null;
+}
+
+export function decodeRefresh(o: Obj | null): RefreshToken | null {
+  if (!o) return null;
+  const ok =
+    isStr(o.grantId) && isStr(o.clientId) && isStr(o.jid) && isStrArr(o.scope) &&
+    isNum(o.issuedAt) && isNum(o.expiresAt) && optional(o.rotatedAt, isNum);
+  return ok ? (o as unknown as RefreshToken) : null;
+}
+
+export function decodeDevice(o: Obj | null): DeviceGrant | null {
+  if (!o) return null;
+  const ok =
+    isStr(o.id) && isStr(o.userCode) && isStr(o.clientId) && isStrArr(o.scope) &&
+    (o.status === 'pending' || o.status === 'approved' || o.status === 'denied') &&
+    isNum(o.interval) && isNum(o.lastPollAt) && isNum(o.createdAt) && isNum(o.expiresAt) &&
+    optional(o.jid, isStr) && optional(o.grantId, isStr) && optional(o.authTime, isNum);
+  return ok ? (o as unknown as DeviceGrant) : null;
+}
+
+export function decodeSession(o: Obj | null): LoginSession | null {
+  if (!o) return null;
+  const ok =
+    isStr(o.id) && isStr(o.jid) && isNum(o.authTime) && isStrArr(o.amr) && isNum(o.createdAt) && isNum(o.expiresAt);
+  return ok ? (o as unknown as LoginSession) : null;
+}

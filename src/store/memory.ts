@@ -1,0 +1,336 @@
+// In-process store: the embedded default for trying the server out. Every
+// method does its reads and writes synchronously (no await in between), so each
+// is atomic from the caller's view, like the Lua scripts of the Redis store.
+// Records are cloned in and out so callers can't mutate stored state.
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { adaptLimiter, limiterOptions } from './rate-limit.js';
+import type {
+  Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
+  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, SigningKey, Store,
+} from './types.js';
+
+const SWEEP_MS = 60_000;
+/** A consumed code stays known this long at least, so a replay is recognised. */
+const CODE_TOMBSTONE_MS = 600_000;
+
+/** A Map whose entries vanish at their deadline: checked on read, swept periodically. */
+class TtlMap<K, V> {
+  private readonly m = new Map<K, { v: V; exp: number }>();
+  get(k: K, now = Date.now()): V | undefined {
+    const e = this.m.get(k);
+    if (!e) return undefined;
+    if (e.exp <= now) {
+      this.m.delete(k);
+      return undefined;
+    }
+    return e.v;
+  }
+  set(k: K, v: V, exp: number): void {
+    this.m.set(k, { v, exp });
+  }
+  /** Keeps the value, moves the deadline. */
+  expireAt(k: K, exp: number): void {
+    const e = this.m.get(k);
+    if (e) e.exp = exp;
+  }
+  delete(k: K): boolean {
+    return this.m.delete(k);
+  }
+  get size(): number {
+    return this.m.size;
+  }
+  sweep(now: number): void {
+    for (const [k, e] of this.m) if (e.exp <= now) this.m.delete(k);
+  }
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+interface CodeEntry {
+  code: AuthorizationCode;
+  expiresAt: number;
+  ttlMs: number;
+  used: boolean;
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+
+  private readonly accounts = new Map<string, Account>();
+  private readonly keys = new Map<string, SigningKey>();
+  private readonly grants = new Map<string, Grant>();
+  /** `${jid}\n${clientId}` → grant id, the latest saved wins (as in Redis). */
+  private readonly grantByClient = new Map<string, string>();
+  private readonly refresh = new Map<string, TtlMap<string, RefreshToken>>();
+  private readonly codes = new TtlMap<string, CodeEntry>();
+  private readonly devices = new TtlMap<string, { device: DeviceGrant; digest: string }>();
+  private readonly userCodes = new TtlMap<string, string>();
+  private readonly sessions = new TtlMap<string, LoginSession>();
+  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor() {
+    // unref: an idle store must not keep the process alive.
+    this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.timer.unref();
+  }
+
+  private sweep(now = Date.now()): void {
+    this.codes.sweep(now);
+    this.devices.sweep(now);
+    this.userCodes.sweep(now);
+    this.sessions.sweep(now);
+    for (const [id, tokens] of this.refresh) {
+      tokens.sweep(now);
+      if (tokens.size === 0) this.refresh.delete(id);
+    }
+  }
+
+  // accounts
+
+  async createAccount(account: Account): Promise<boolean> {
+    if (this.accounts.has(account.jid)) return false;
+    this.accounts.set(account.jid, clone(account));
+    return true;
+  }
+
+  async getAccount(jid: string): Promise<Account | null> {
+    const a = this.accounts.get(jid);
+    return a ? clone(a) : null;
+  }
+
+  async accountExists(jid: string): Promise<boolean> {
+    return this.accounts.has(jid);
+  }
+
+  async setPasswordHash(jid: string, passwordHash: string): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    if (!a) return false;
+    a.passwordHash = passwordHash;
+    return true;
+  }
+
+  async removeAccount(jid: string): Promise<boolean> {
+    const existed = this.accounts.delete(jid);
+    // Revoke even without an account: leftover grants of a removed user must not survive.
+    for (const g of [...this.grants.values()]) if (g.jid === jid) this.dropGrant(g.id);
+    return existed;
+  }
+
+  async listAccounts(): Promise<string[]> {
+    return [...this.accounts.keys()];
+  }
+
+  // signing keys
+
+  async listSigningKeys(): Promise<SigningKey[]> {
+    return [...this.keys.values()].sort((a, b) => a.createdAt - b.createdAt).map(clone);
+  }
+
+  async initSigningKeys(key: SigningKey): Promise<SigningKey[]> {
+    if (this.keys.size === 0) this.keys.set(key.kid, clone(key));
+    return this.listSigningKeys();
+  }
+
+  async addSigningKey(key: SigningKey): Promise<void> {
+    this.keys.set(key.kid, clone(key));
+  }
+
+  async updateSigningKey(key: SigningKey): Promise<void> {
+    // Update only: a key removed meanwhile must not come back.
+    if (this.keys.has(key.kid)) this.keys.set(key.kid, clone(key));
+  }
+
+  async removeSigningKey(kid: string): Promise<void> {
+    this.keys.delete(kid);
+  }
+
+  // grants
+
+  async saveGrant(grant: Grant): Promise<void> {
+    this.grants.set(grant.id, clone(grant));
+    this.grantByClient.set(`${grant.jid}\n${grant.clientId}`, grant.id);
+  }
+
+  async getGrant(id: string): Promise<Grant | null> {
+    const g = this.grants.get(id);
+    return g ? clone(g) : null;
+  }
+
+  async grantExists(id: string): Promise<boolean> {
+    return this.grants.has(id);
+  }
+
+  async findGrant(jid: string, clientId: string): Promise<Grant | null> {
+    const id = this.grantByClient.get(`${jid}\n${clientId}`);
+    const g = id === undefined ? undefined : this.grants.get(id);
+    return g ? clone(g) : null;
+  }
+
+  async listGrants(jid: string): Promise<Grant[]> {
+    return [...this.grants.values()]
+      .filter((g) => g.jid === jid)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map(clone);
+  }
+
+  async touchGrant(id: string, at: number): Promise<void> {
+    const g = this.grants.get(id);
+    if (g && at > g.lastUsedAt) g.lastUsedAt = at;
+  }
+
+  async revokeGrant(id: string): Promise<boolean> {
+    return this.dropGrant(id);
+  }
+
+  private dropGrant(id: string): boolean {
+    const g = this.grants.get(id);
+    this.refresh.delete(id);
+    if (!g) return false;
+    this.grants.delete(id);
+    const indexKey = `${g.jid}\n${g.clientId}`;
+    if (this.grantByClient.get(indexKey) === id) this.grantByClient.delete(indexKey);
+    return true;
+  }
+
+  // authorization codes
+
+  async saveCode(digest: string, code: AuthorizationCode, ttl: number): Promise<void> {
+    const ttlMs = ttl * 1000;
+    const expiresAt = Date.now() + ttlMs;
+    this.codes.set(digest, { code: clone(code), expiresAt, ttlMs, used: false }, expiresAt);
+  }
+
+  async consumeCode(digest: string): Promise<ConsumeCodeResult> {
+    const e = this.codes.get(digest);
+    if (!e) return { status: 'missing' };
+    const code = { ...clone(e.code), expiresAt: e.expiresAt };
+    if (e.used) return { status: 'replayed', code };
+    e.used = true;
+    // Keep a tombstone so a replay is recognised (and the grant revoked by the caller).
+    this.codes.expireAt(digest, Date.now() + Math.max(e.ttlMs, CODE_TOMBSTONE_MS));
+    return { status: 'ok', code };
+  }
+
+  // refresh tokens
+
+  async saveRefresh(digest: string, token: RefreshToken): Promise<void> {
+    // A token for a revoked grant would be an orphan: drop it (same as Redis).
+    if (!this.grants.has(token.grantId)) return;
+    this.tokensOf(token.grantId).set(digest, clone(token), token.expiresAt);
+  }
+
+  async getRefresh(grantId: string, digest: string): Promise<RefreshToken | null> {
+    const t = this.refresh.get(grantId)?.get(digest);
+    return t ? clone(t) : null;
+  }
+
+  async rotateRefresh(grantId: string, oldDigest: string, newDigest: string, next: RefreshToken): Promise<RotateRefreshResult> {
+    const tokens = this.refresh.get(grantId);
+    const old = tokens?.get(oldDigest);
+    if (!tokens || !old || !this.grants.has(grantId)) return { status: 'missing' };
+    if (old.rotatedAt !== undefined) {
+      this.dropGrant(grantId);
+      return { status: 'replayed', grantId };
+    }
+    const previous = clone(old);
+    old.rotatedAt = Date.now();
+    tokens.set(newDigest, { ...clone(next), grantId }, next.expiresAt);
+    return { status: 'ok', previous };
+  }
+
+  private tokensOf(grantId: string): TtlMap<string, RefreshToken> {
+    let t = this.refresh.get(grantId);
+    if (!t) this.refresh.set(grantId, (t = new TtlMap()));
+    return t;
+  }
+
+  // device grants
+
+  async createDevice(device: DeviceGrant, deviceDigest: string): Promise<boolean> {
+    if (this.userCodes.get(device.userCode) !== undefined) return false;
+    this.userCodes.set(device.userCode, device.id, device.expiresAt);
+    this.devices.set(device.id, { device: clone(device), digest: deviceDigest }, device.expiresAt);
+    return true;
+  }
+
+  private deviceByUserCode(userCode: string): DeviceGrant | undefined {
+    const id = this.userCodes.get(userCode);
+    const d = id === undefined ? undefined : this.devices.get(id)?.device;
+    return d && d.userCode === userCode ? d : undefined;
+  }
+
+  async findDeviceByUserCode(userCode: string): Promise<DeviceGrant | null> {
+    const d = this.deviceByUserCode(userCode);
+    return d ? clone(d) : null;
+  }
+
+  async decideDevice(
+    userCode: string,
+    decision: { status: 'approved'; jid: string; grantId: string; authTime: number } | { status: 'denied' },
+  ): Promise<boolean> {
+    const d = this.deviceByUserCode(userCode);
+    if (!d || d.status !== 'pending') return false;
+    if (decision.status === 'approved') {
+      Object.assign(d, { status: 'approved', jid: decision.jid, grantId: decision.grantId, authTime: decision.authTime });
+    } else {
+      d.status = 'denied';
+    }
+    return true;
+  }
+
+  async pollDevice(id: string, deviceDigest: string, now: number): Promise<PollDeviceResult> {
+    const e = this.devices.get(id, now);
+    if (!e || e.digest !== deviceDigest) return { status: 'missing' };
+    const d = e.device;
+    if (d.status !== 'pending') {
+      // Decided: answer once, then forget both the grant and its user code.
+      this.devices.delete(id);
+      if (this.userCodes.get(d.userCode) === id) this.userCodes.delete(d.userCode);
+      return d.status === 'approved' ? { status: 'approved', device: clone(d) } : { status: 'denied' };
+    }
+    // slow_down is a variant of pending (RFC 8628 3.5); it doesn't count as a poll.
+    if (d.lastPollAt > 0 && now - d.lastPollAt < d.interval * 1000) {
+      d.interval += 5;
+      return { status: 'slow_down', interval: d.interval };
+    }
+    d.lastPollAt = now;
+    return { status: 'pending', interval: d.interval };
+  }
+
+  // login sessions
+
+  async saveSession(session: LoginSession): Promise<void> {
+    this.sessions.set(session.id, clone(session), session.expiresAt);
+  }
+
+  async getSession(id: string): Promise<LoginSession | null> {
+    const s = this.sessions.get(id);
+    return s ? clone(s) : null;
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    this.sessions.delete(id);
+  }
+
+  // throttling
+
+  rateLimiter(rule: RateLimitRule): RateLimiter {
+    const opts = limiterOptions(rule);
+    const cacheKey = `${rule.name}/${opts.points}/${opts.duration}/${opts.blockDuration}`;
+    let limiter = this.limiters.get(cacheKey);
+    if (!limiter) {
+      limiter = adaptLimiter(new RateLimiterMemory({ ...opts, keyPrefix: rule.name }), rule.points);
+      this.limiters.set(cacheKey, limiter);
+    }
+    return limiter;
+  }
+
+  async ping(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,67 @@
+// The only place that knows Redis key names.
+//
+// Hash tags ({...}) pin keys that a single command or script touches together
+// to one cluster slot:
+//   {g:<grantId>}  the grant hash, its refresh tokens and the set of their digests
+//   {d:<id>}       a device grant
+//   {u:<jid>}      a user's grant index (set of ids + clientId → grantId hash)
+//   {acct}         all accounts and their list (create/remove touch both)
+// Operations spanning two tags (revoke a grant, then unindex it) run as two
+// commands, and readers tolerate the stale entries this can leave behind.
+export class RedisKeys {
+  constructor(readonly prefix = 'xo:') {}
+
+  account(jid: string): string {
+    return `${this.prefix}{acct}:a:${jid}`;
+  }
+  accountList(): string {
+    return `${this.prefix}{acct}:all`;
+  }
+
+  /** Hash kid → JSON; a single key so "add only if empty" is one script. */
+  signingKeys(): string {
+    return `${this.prefix}keys`;
+  }
+
+  grant(id: string): string {
+    return `${this.prefix}{g:${id}}`;
+  }
+  grantRefreshSet(grantId: string): string {
+    return `${this.prefix}{g:${grantId}}:rts`;
+  }
+  refresh(grantId: string, digest: string): string {
+    return this.refreshPrefix(grantId) + digest;
+  }
+  /** Scripts append digests from the grant's set to this (same slot). */
+  refreshPrefix(grantId: string): string {
+    return `${this.prefix}{g:${grantId}}:rt:`;
+  }
+
+  userGrants(jid: string): string {
+    return `${this.prefix}{u:${jid}}:grants`;
+  }
+  userClients(jid: string): string {
+    return `${this.prefix}{u:${jid}}:clients`;
+  }
+
+  code(digest: string): string {
+    return `${this.prefix}code:${digest}`;
+  }
+
+  device(id: string): string {
+    return `${this.prefix}{d:${id}}`;
+  }
+  /** Looked up by user code alone, so it cannot share the device's slot. */
+  userCode(userCode: string): string {
+    return `${this.prefix}uc:${userCode}`;
+  }
+
+  session(id: string): string {
+    return `${this.prefix}sess:${id}`;
+  }
+
+  /** rate-limiter-flexible appends `:<key>` itself. */
+  rateLimitPrefix(name: string): string {
+    return `${this.prefix}rl:${name}`;
+  }
+}

@@ -1,0 +1,241 @@
+// Lua for every Redis operation that reads then writes, or touches several
+// keys: each runs atomically in one round trip. All keys a script touches share
+// one hash tag (see redis-keys.ts); keys a script derives itself (refresh
+// tokens listed in a grant's set) are built from a prefix in that same slot.
+//
+// Scripts never re-encode JSON (cjson would turn [] into {}): mutable fields
+// live in hash fields next to an immutable JSON `data` field.
+// In Lua, a missing value from HGET/HMGET/GET is `false`.
+
+export interface ScriptDef {
+  keys: number;
+  lua: string;
+}
+
+export const scripts = {
+  // KEYS: account, accountList  ARGV: jid, passwordHash, createdAt
+  xoCreateAccount: {
+    keys: 2,
+    lua: `
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+redis.call('hset', KEYS[1], 'jid', ARGV[1], 'passwordHash', ARGV[2], 'createdAt', ARGV[3])
+redis.call('sadd', KEYS[2], ARGV[1])
+return 1`,
+  },
+
+  // KEYS: account  ARGV: passwordHash
+  xoSetPassword: {
+    keys: 1,
+    lua: `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], 'passwordHash', ARGV[1])
+return 1`,
+  },
+
+  // KEYS: account, accountList  ARGV: jid
+  xoRemoveAccount: {
+    keys: 2,
+    lua: `
+local n = redis.call('del', KEYS[1])
+redis.call('srem', KEYS[2], ARGV[1])
+return n`,
+  },
+
+  // KEYS: keys hash  ARGV: kid, json — racing first starts: only the first key stays
+  xoInitKeys: {
+    keys: 1,
+    lua: `
+if redis.call('hlen', KEYS[1]) == 0 then redis.call('hset', KEYS[1], ARGV[1], ARGV[2]) end
+return redis.call('hvals', KEYS[1])`,
+  },
+
+  // KEYS: keys hash  ARGV: kid, json — never resurrects a removed key
+  xoUpdateKey: {
+    keys: 1,
+    lua: `
+if redis.call('hexists', KEYS[1], ARGV[1]) == 1 then redis.call('hset', KEYS[1], ARGV[1], ARGV[2]) end
+return 1`,
+  },
+
+  // KEYS: userGrants, userClients  ARGV: grantId, clientId
+  xoIndexGrant: {
+    keys: 2,
+    lua: `
+redis.call('sadd', KEYS[1], ARGV[1])
+redis.call('hset', KEYS[2], ARGV[2], ARGV[1])
+return 1`,
+  },
+
+  // KEYS: userGrants, userClients  ARGV: grantIds...
+  // Drops the ids from the set and any clientId entry still pointing at them
+  // (an entry replaced by a newer grant for the same client is kept).
+  xoUnindexGrants: {
+    keys: 2,
+    lua: `
+local gone = {}
+for i = 1, #ARGV do
+  gone[ARGV[i]] = true
+  redis.call('srem', KEYS[1], ARGV[i])
+end
+local h = redis.call('hgetall', KEYS[2])
+for i = 1, #h, 2 do
+  if gone[h[i + 1]] then redis.call('hdel', KEYS[2], h[i]) end
+end
+return 1`,
+  },
+
+  // KEYS: grant  ARGV: at — only moves forward, never recreates a revoked grant
+  xoTouchGrant: {
+    keys: 1,
+    lua: `
+local cur = redis.call('hget', KEYS[1], 'lastUsedAt')
+if not cur then return 0 end
+if (tonumber(cur) or 0) < tonumber(ARGV[1]) then redis.call('hset', KEYS[1], 'lastUsedAt', ARGV[1]) end
+return 1`,
+  },
+
+  // KEYS: grant, refreshSet  ARGV: refreshPrefix
+  // Returns {existed, grant data or ''} so the caller can unindex it.
+  xoRevokeGrant: {
+    keys: 2,
+    lua: `
+local existed = redis.call('exists', KEYS[1])
+local data = redis.call('hget', KEYS[1], 'data')
+for _, d in ipairs(redis.call('smembers', KEYS[2])) do redis.call('del', ARGV[1] .. d) end
+redis.call('del', KEYS[1], KEYS[2])
+return {existed, data or ''}`,
+  },
+
+  // KEYS: code  ARGV: data, expiresAt, ttlMs
+  xoSaveCode: {
+    keys: 1,
+    lua: `
+redis.call('del', KEYS[1])
+redis.call('hset', KEYS[1], 'data', ARGV[1], 'exp', ARGV[2], 'ttl', ARGV[3])
+redis.call('pexpire', KEYS[1], ARGV[3])
+return 1`,
+  },
+
+  // KEYS: code  ARGV: minimum tombstone ms
+  // The first call marks the code used and keeps it as a tombstone (at least
+  // its original TTL) so that a replay is recognised and its grant revoked.
+  xoConsumeCode: {
+    keys: 1,
+    lua: `
+local r = redis.call('hmget', KEYS[1], 'data', 'exp', 'ttl', 'used')
+if not r[1] then return {'missing'} end
+if r[4] then return {'replayed', r[1], r[2] or ''} end
+redis.call('hset', KEYS[1], 'used', '1')
+local keep = math.max(tonumber(r[3]) or 0, tonumber(ARGV[1]))
+redis.call('pexpire', KEYS[1], string.format('%d', keep))
+return {'ok', r[1], r[2] or ''}`,
+  },
+
+  // KEYS: grant, token, refreshSet  ARGV: data, ttlMs, digest
+  // A token for a grant revoked meanwhile is not stored (it would be an orphan).
+  xoSaveRefresh: {
+    keys: 3,
+    lua: `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('del', KEYS[2])
+redis.call('hset', KEYS[2], 'data', ARGV[1])
+redis.call('pexpire', KEYS[2], ARGV[2])
+redis.call('sadd', KEYS[3], ARGV[3])
+return 1`,
+  },
+
+  // KEYS: grant, oldToken, newToken, refreshSet
+  // ARGV: now, newData, newTtlMs, newDigest, refreshPrefix
+  xoRotateRefresh: {
+    keys: 4,
+    lua: `
+local old = redis.call('hmget', KEYS[2], 'data', 'rotatedAt')
+if not old[1] then return {'missing'} end
+if redis.call('exists', KEYS[1]) == 0 then return {'missing'} end
+if old[2] then
+  -- replay: revoke the whole grant, every token issued under it included
+  local g = redis.call('hget', KEYS[1], 'data')
+  for _, d in ipairs(redis.call('smembers', KEYS[4])) do redis.call('del', ARGV[5] .. d) end
+  redis.call('del', KEYS[1], KEYS[2], KEYS[4])
+  return {'replayed', g or ''}
+end
+-- mark used; the key keeps its TTL, so it is remembered until it would have expired
+redis.call('hset', KEYS[2], 'rotatedAt', ARGV[1])
+-- forget digests whose tokens have expired, so the set does not grow forever
+for _, d in ipairs(redis.call('smembers', KEYS[4])) do
+  if redis.call('exists', ARGV[5] .. d) == 0 then redis.call('srem', KEYS[4], d) end
+end
+redis.call('del', KEYS[3])
+redis.call('hset', KEYS[3], 'data', ARGV[2])
+redis.call('pexpire', KEYS[3], ARGV[3])
+redis.call('sadd', KEYS[4], ARGV[4])
+return {'ok', old[1]}`,
+  },
+
+  // KEYS: device  ARGV: ttlMs, field, value, field, value...
+  xoSaveDevice: {
+    keys: 1,
+    lua: `
+redis.call('del', KEYS[1])
+redis.call('hset', KEYS[1], unpack(ARGV, 2))
+redis.call('pexpire', KEYS[1], ARGV[1])
+return 1`,
+  },
+
+  // KEYS: device  ARGV: userCode, now, status, jid, grantId, authTime
+  xoDecideDevice: {
+    keys: 1,
+    lua: `
+local r = redis.call('hmget', KEYS[1], 'status', 'userCode', 'expiresAt')
+if r[1] ~= 'pending' or r[2] ~= ARGV[1] then return 0 end
+if (tonumber(r[3]) or 0) <= tonumber(ARGV[2]) then return 0 end
+if ARGV[3] == 'approved' then
+  redis.call('hset', KEYS[1], 'status', 'approved', 'jid', ARGV[4], 'grantId', ARGV[5], 'authTime', ARGV[6])
+else
+  redis.call('hset', KEYS[1], 'status', 'denied')
+end
+return 1`,
+  },
+
+  // KEYS: device  ARGV: digest, now
+  // Decided grants are answered once and deleted; the caller then deletes the
+  // user-code key (another slot). slow_down only applies while pending.
+  xoPollDevice: {
+    keys: 1,
+    lua: `
+local r = redis.call('hmget', KEYS[1], 'digest', 'status', 'interval', 'lastPollAt', 'expiresAt', 'userCode')
+if not r[1] or r[1] ~= ARGV[1] then return {'missing'} end
+local now = tonumber(ARGV[2])
+if (tonumber(r[5]) or 0) <= now then return {'missing'} end
+if r[2] == 'approved' then
+  local out = redis.call('hgetall', KEYS[1])
+  redis.call('del', KEYS[1])
+  table.insert(out, 1, 'approved')
+  return out
+end
+if r[2] == 'denied' then
+  redis.call('del', KEYS[1])
+  return {'denied', r[6] or ''}
+end
+if r[2] ~= 'pending' then return {'missing'} end
+local interval = tonumber(r[3]) or 5
+local last = tonumber(r[4]) or 0
+if last > 0 and now - last < interval * 1000 then
+  interval = interval + 5
+  redis.call('hset', KEYS[1], 'interval', tostring(interval))
+  return {'slow_down', tostring(interval)}
+end
+redis.call('hset', KEYS[1], 'lastPollAt', ARGV[2])
+return {'pending', tostring(interval)}`,
+  },
+
+  // KEYS: key  ARGV: value — delete only if it still holds our value
+  xoDelIfEquals: {
+    keys: 1,
+    lua: `
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0`,
+  },
+} satisfies Record<string, ScriptDef>;
+
+export type ScriptName = keyof typeof scripts;

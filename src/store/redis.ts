@@ -1,0 +1,370 @@
+// Redis store (production). Works with a single Redis, Sentinel or Cluster:
+// every script touches one hash-tagged slot (see redis-keys.ts), and the few
+// operations spanning two slots are ordered so a failure in between leaves only
+// stale index entries, which readers detect and clean.
+import type { Cluster, Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeSession, decodeSigningKey, parseJson, toNum } from './codec.js';
+import { adaptLimiter, limiterOptions } from './rate-limit.js';
+import { RedisKeys } from './redis-keys.js';
+import { scripts, type ScriptName } from './redis-scripts.js';
+import type {
+  Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
+  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, SigningKey, Store,
+} from './types.js';
+
+/** A consumed code stays known this long at least, so a replay is recognised. */
+const CODE_TOMBSTONE_MS = 600_000;
+
+type Client = Redis | Cluster;
+type Arg = string | number;
+
+/** Script replies are arrays of strings (or numbers); anything else reads as empty. */
+function strings(reply: unknown): string[] {
+  return Array.isArray(reply) ? reply.map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '')) : [];
+}
+
+/** Remaining lifetime in ms of a record that ends at `expiresAt`. */
+const ttlUntil = (expiresAt: number) => Math.round(expiresAt - Date.now());
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  private readonly k: RedisKeys;
+  private readonly limiters = new Map<string, RateLimiter>();
+
+  constructor(
+    private readonly client: Client,
+    keyPrefix?: string,
+  ) {
+    this.k = new RedisKeys(keyPrefix);
+    // ioredis sends EVALSHA and falls back to EVAL after a NOSCRIPT (e.g. a restarted server).
+    for (const [name, def] of Object.entries(scripts)) {
+      client.defineCommand(name, { numberOfKeys: def.keys, lua: def.lua });
+    }
+  }
+
+  private run(name: ScriptName, keys: string[], args: Arg[] = []): Promise<unknown> {
+    const fn = (this.client as unknown as Record<string, ((...a: Arg[]) => Promise<unknown>) | undefined>)[name];
+    if (!fn) throw new Error(`redis script ${name} is not defined`);
+    return fn.call(this.client, ...keys, ...args);
+  }
+
+  // accounts
+
+  async createAccount(account: Account): Promise<boolean> {
+    const r = await this.run('xoCreateAccount', [this.k.account(account.jid), this.k.accountList()], [
+      account.jid,
+      account.passwordHash,
+      account.createdAt,
+    ]);
+    return r === 1;
+  }
+
+  async getAccount(jid: string): Promise<Account | null> {
+    const a = decodeAccount(await this.client.hgetall(this.k.account(jid)));
+    return a && a.jid === jid ? a : null;
+  }
+
+  async accountExists(jid: string): Promise<boolean> {
+    return (await this.client.exists(this.k.account(jid))) === 1;
+  }
+
+  async setPasswordHash(jid: string, passwordHash: string): Promise<boolean> {
+    return (await this.run('xoSetPassword', [this.k.account(jid)], [passwordHash])) === 1;
+  }
+
+  async removeAccount(jid: string): Promise<boolean> {
+    const removed = await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid]);
+    // Revoke even without an account: leftover grants of a removed user must not survive.
+    const ids = await this.client.smembers(this.k.userGrants(jid));
+    if (ids.length > 0) {
+      await Promise.all(ids.map((id) => this.revokeGrantSlot(id)));
+      await this.unindexGrants(jid, ids);
+    }
+    return removed === 1;
+  }
+
+  async listAccounts(): Promise<string[]> {
+    return this.client.smembers(this.k.accountList());
+  }
+
+  // signing keys
+
+  private decodeKeys(values: unknown): SigningKey[] {
+    return strings(values)
+      .map((v) => decodeSigningKey(parseJson(v)))
+      .filter((key): key is SigningKey => key !== null)
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async listSigningKeys(): Promise<SigningKey[]> {
+    return this.decodeKeys(await this.client.hvals(this.k.signingKeys()));
+  }
+
+  async initSigningKeys(key: SigningKey): Promise<SigningKey[]> {
+    return this.decodeKeys(await this.run('xoInitKeys', [this.k.signingKeys()], [key.kid, JSON.stringify(key)]));
+  }
+
+  async addSigningKey(key: SigningKey): Promise<void> {
+    await this.client.hset(this.k.signingKeys(), key.kid, JSON.stringify(key));
+  }
+
+  async updateSigningKey(key: SigningKey): Promise<void> {
+    await this.run('xoUpdateKey', [this.k.signingKeys()], [key.kid, JSON.stringify(key)]);
+  }
+
+  async removeSigningKey(kid: string): Promise<void> {
+    await this.client.hdel(this.k.signingKeys(), kid);
+  }
+
+  // grants: hash {data: JSON, lastUsedAt} in the grant's slot, indexed per user in another
+
+  async saveGrant(grant: Grant): Promise<void> {
+    // Grant first: an index entry without a grant is cleaned on read; the reverse would hide the grant.
+    await this.client.hset(this.k.grant(grant.id), 'data', JSON.stringify(grant), 'lastUsedAt', String(grant.lastUsedAt));
+    await this.run('xoIndexGrant', [this.k.userGrants(grant.jid), this.k.userClients(grant.jid)], [grant.id, grant.clientId]);
+  }
+
+  async getGrant(id: string): Promise<Grant | null> {
+    const [data, lastUsedAt] = await this.client.hmget(this.k.grant(id), 'data', 'lastUsedAt');
+    const o = parseJson(data);
+    const touched = toNum(lastUsedAt);
+    if (o && touched !== undefined) o.lastUsedAt = touched;
+    const g = decodeGrant(o);
+    return g && g.id === id ? g : null;
+  }
+
+  async grantExists(id: string): Promise<boolean> {
+    return (await this.client.exists(this.k.grant(id))) === 1;
+  }
+
+  async findGrant(jid: string, clientId: string): Promise<Grant | null> {
+    const id = await this.client.hget(this.k.userClients(jid), clientId);
+    if (id === null) return null;
+    const g = await this.getGrant(id);
+    if (!g) await this.unindexGrants(jid, [id]);
+    return g && g.jid === jid && g.clientId === clientId ? g : null;
+  }
+
+  async listGrants(jid: string): Promise<Grant[]> {
+    const ids = await this.client.smembers(this.k.userGrants(jid));
+    // One command per grant (different slots), sent together rather than one after another.
+    const found = await Promise.all(ids.map((id) => this.getGrant(id)));
+    const stale = ids.filter((_, i) => !found[i]);
+    if (stale.length > 0) await this.unindexGrants(jid, stale);
+    return found.filter((g): g is Grant => g !== null && g.jid === jid).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async touchGrant(id: string, at: number): Promise<void> {
+    await this.run('xoTouchGrant', [this.k.grant(id)], [at]);
+  }
+
+  async revokeGrant(id: string): Promise<boolean> {
+    const { existed, grant } = await this.revokeGrantSlot(id);
+    if (grant) await this.unindexGrants(grant.jid, [id]);
+    return existed;
+  }
+
+  /** Step one of a revocation: the grant and all its refresh tokens, atomically. */
+  private async revokeGrantSlot(id: string): Promise<{ existed: boolean; grant: Grant | null }> {
+    const r = await this.run('xoRevokeGrant', [this.k.grant(id), this.k.grantRefreshSet(id)], [this.k.refreshPrefix(id)]);
+    const [existed, data] = strings(r);
+    return { existed: existed === '1', grant: decodeGrant(parseJson(data)) };
+  }
+
+  /** Step two: drop index entries (another slot). Also used to clean stale entries. */
+  private async unindexGrants(jid: string, ids: string[]): Promise<void> {
+    await this.run('xoUnindexGrants', [this.k.userGrants(jid), this.k.userClients(jid)], ids);
+  }
+
+  // authorization codes: hash {data, exp, ttl, used?}
+
+  async saveCode(digest: string, code: AuthorizationCode, ttl: number): Promise<void> {
+    const ttlMs = Math.max(1, Math.round(ttl * 1000));
+    await this.run('xoSaveCode', [this.k.code(digest)], [JSON.stringify(code), Date.now() + ttlMs, ttlMs]);
+  }
+
+  async consumeCode(digest: string): Promise<ConsumeCodeResult> {
+    const [status, data, exp] = strings(await this.run('xoConsumeCode', [this.k.code(digest)], [CODE_TOMBSTONE_MS]));
+    const code = decodeCode(parseJson(data));
+    if (!code || (status !== 'ok' && status !== 'replayed')) return { status: 'missing' };
+    const expiresAt = toNum(exp);
+    if (expiresAt !== undefined) code.expiresAt = expiresAt;
+    return { status, code };
+  }
+
+  // refresh tokens: hash {data, rotatedAt?} per token, in the grant's slot
+
+  async saveRefresh(digest: string, token: RefreshToken): Promise<void> {
+    const ttl = ttlUntil(token.expiresAt);
+    if (ttl <= 0) return;
+    const { rotatedAt: _, ...data } = token;
+    const g = token.grantId;
+    await this.run('xoSaveRefresh', [this.k.grant(g), this.k.refresh(g, digest), this.k.grantRefreshSet(g)], [
+      JSON.stringify(data),
+      ttl,
+      digest,
+    ]);
+  }
+
+  async getRefresh(grantId: string, digest: string): Promise<RefreshToken | null> {
+    const [data, rotatedAt] = await this.client.hmget(this.k.refresh(grantId, digest), 'data', 'rotatedAt');
+    const o = parseJson(data);
+    if (!o) return null;
+    delete o.rotatedAt; // the hash field is authoritative
+    const at = toNum(rotatedAt);
+    if (at !== undefined) o.rotatedAt = at;
+    const t = decodeRefresh(o);
+    return t && t.grantId === grantId ? t : null;
+  }
+
+  async rotateRefresh(grantId: string, oldDigest: string, newDigest: string, next: RefreshToken): Promise<RotateRefreshResult> {
+    const { rotatedAt: _, ...data } = next;
+    const r = strings(
+      await this.run(
+        'xoRotateRefresh',
+        [this.k.grant(grantId), this.k.refresh(grantId, oldDigest), this.k.refresh(grantId, newDigest), this.k.grantRefreshSet(grantId)],
+        [Date.now(), JSON.stringify({ ...data, grantId }), Math.max(1, ttlUntil(next.expiresAt)), newDigest, this.k.refreshPrefix(grantId)],
+      ),
+    );
+    if (r[0] === 'replayed') {
+      const grant = decodeGrant(parseJson(r[1]));
+      if (grant) await this.unindexGrants(grant.jid, [grantId]);
+      return { status: 'replayed', grantId };
+    }
+    const previous = r[0] === 'ok' ? decodeRefresh(parseJson(r[1])) : null;
+    return previous ? { status: 'ok', previous } : { status: 'missing' };
+  }
+
+  // device grants: hash in {d:id} (immutable JSON `data` + mutable fields); user code → id elsewhere
+
+  async createDevice(device: DeviceGrant, deviceDigest: string): Promise<boolean> {
+    const ttl = Math.max(1, ttlUntil(device.expiresAt));
+    const claimed = await this.client.set(this.k.userCode(device.userCode), device.id, 'PX', ttl, 'NX');
+    if (claimed !== 'OK') return false;
+    const { id, userCode, clientId, scope, createdAt, expiresAt } = device;
+    const fields: Arg[] = [
+      'data', JSON.stringify({ id, userCode, clientId, scope, createdAt, expiresAt }),
+      'digest', deviceDigest,
+      'userCode', userCode,
+      'expiresAt', expiresAt,
+      'status', device.status,
+      'interval', device.interval,
+      'lastPollAt', device.lastPollAt,
+    ];
+    if (device.jid !== undefined) fields.push('jid', device.jid);
+    if (device.grantId !== undefined) fields.push('grantId', device.grantId);
+    if (device.authTime !== undefined) fields.push('authTime', device.authTime);
+    await this.run('xoSaveDevice', [this.k.device(device.id)], [ttl, ...fields]);
+    return true;
+  }
+
+  private decodeDeviceHash(h: Record<string, string>): DeviceGrant | null {
+    const o = parseJson(h.data);
+    if (!o) return null;
+    Object.assign(o, { status: h.status, interval: toNum(h.interval), lastPollAt: toNum(h.lastPollAt) });
+    if (h.jid !== undefined) o.jid = h.jid;
+    if (h.grantId !== undefined) o.grantId = h.grantId;
+    if (h.authTime !== undefined) o.authTime = toNum(h.authTime);
+    return decodeDevice(o);
+  }
+
+  async findDeviceByUserCode(userCode: string): Promise<DeviceGrant | null> {
+    const id = await this.client.get(this.k.userCode(userCode));
+    if (id === null) return null;
+    const d = this.decodeDeviceHash(await this.client.hgetall(this.k.device(id)));
+    return d && d.userCode === userCode && d.expiresAt > Date.now() ? d : null;
+  }
+
+  async decideDevice(
+    userCode: string,
+    decision: { status: 'approved'; jid: string; grantId: string; authTime: number } | { status: 'denied' },
+  ): Promise<boolean> {
+    const id = await this.client.get(this.k.userCode(userCode));
+    if (id === null) return false;
+    const args: Arg[] =
+      decision.status === 'approved'
+        ? [userCode, Date.now(), 'approved', decision.jid, decision.grantId, decision.authTime]
+        : [userCode, Date.now(), 'denied'];
+    return (await this.run('xoDecideDevice', [this.k.device(id)], args)) === 1;
+  }
+
+  async pollDevice(id: string, deviceDigest: string, now: number): Promise<PollDeviceResult> {
+    const r = strings(await this.run('xoPollDevice', [this.k.device(id)], [deviceDigest, now]));
+    switch (r[0]) {
+      case 'pending':
+      case 'slow_down':
+        return { status: r[0], interval: Number(r[1]) };
+      case 'approved': {
+        const h: Record<string, string> = {};
+        for (let i = 1; i + 1 < r.length; i += 2) h[r[i]!] = r[i + 1]!;
+        const device = this.decodeDeviceHash(h);
+        await this.forgetUserCode(h.userCode, id);
+        return device ? { status: 'approved', device } : { status: 'missing' };
+      }
+      case 'denied':
+        await this.forgetUserCode(r[1], id);
+        return { status: 'denied' };
+      default:
+        return { status: 'missing' };
+    }
+  }
+
+  /** Second step after a decided grant was redeemed: its user code (another slot). */
+  private async forgetUserCode(userCode: string | undefined, id: string): Promise<void> {
+    if (userCode) await this.run('xoDelIfEquals', [this.k.userCode(userCode)], [id]);
+  }
+
+  // login sessions: JSON strings with a TTL
+
+  async saveSession(session: LoginSession): Promise<void> {
+    const ttl = ttlUntil(session.expiresAt);
+    if (ttl <= 0) await this.client.del(this.k.session(session.id));
+    else await this.client.set(this.k.session(session.id), JSON.stringify(session), 'PX', ttl);
+  }
+
+  async getSession(id: string): Promise<LoginSession | null> {
+    const s = decodeSession(parseJson(await this.client.get(this.k.session(id))));
+    return s && s.id === id && s.expiresAt > Date.now() ? s : null;
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.client.del(this.k.session(id));
+  }
+
+  // throttling
+
+  rateLimiter(rule: RateLimitRule): RateLimiter {
+    const opts = limiterOptions(rule);
+    const cacheKey = `${rule.name}/${opts.points}/${opts.duration}/${opts.blockDuration}`;
+    let limiter = this.limiters.get(cacheKey);
+    if (!limiter) {
+      const rl = new RateLimiterRedis({
+        ...opts,
+        storeClient: this.client,
+        // ioredis, not node-redis: call style is client.cmd(...args) and MULTI results are [err, value] pairs.
+        useRedisPackage: false,
+        keyPrefix: this.k.rateLimitPrefix(rule.name),
+      });
+      limiter = adaptLimiter(rl, rule.points);
+      this.limiters.set(cacheKey, limiter);
+    }
+    return limiter;
+  }
+
+  async ping(): Promise<number> {
+    const t0 = performance.now();
+    await this.client.ping();
+    return performance.now() - t0;
+  }
+
+  async close(): Promise<void> {
+    if (this.client.status === 'end') return;
+    try {
+      await this.client.quit();
+    } catch {
+      // Not connected (Redis down): QUIT can't be sent, just stop reconnecting.
+      this.client.disconnect();
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+
+async function configFile(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'xo-config-'));
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, text);
+  return file;
+}
+
+describe('xmpp-oauth config check', () => {
+  const bad: [string, string, RegExp][] = [
+    ['bad YAML', 'access_token_ttl: [1, 2\nsite_name: x\n', /config\.yaml:\d+:\d+: invalid YAML/],
+    ['an unknown key', 'acess_token_ttl: 60\n', /acess_token_ttl: unknown option/],
+    ['a wrong type', 'access_token_ttl: soon\n', /access_token_ttl: .*expected number.*got "soon"/],
+    ['a nested wrong value', 'http:\n  port: 70000\n', /http\.port: .*got 70000/],
+    ['a bad enum', 'allowed_grant_types: [implicit]\n', /allowed_grant_types\.0: .*"authorization_code".*got "implicit"/],
+  ];
+  for (const [what, text, pattern] of bad) {
+    it(`refuses ${what} with a one-line error naming the key and exit code 2`, async () => {
+      const res = await runCli(['config', 'check', '--config', await configFile(text)]);
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, pattern);
+      assert.equal(res.stderr.trim().split('\n').length, 1, `one line: ${res.stderr}`);
+      assert.equal(res.stdout, '');
+    });
+  }
+
+  it('names the environment variable when an override is wrong', async () => {
+    const res = await runCli(['config', 'check'], { env: { XMPP_OAUTH_HTTP__PORT: 'eighty' } });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /http\.port: .*\(from XMPP_OAUTH_HTTP__PORT\)/);
+  });
+
+  it('prints the effective configuration with secrets masked', async () => {
+    const file = await configFile('xmpp:\n  secret: supersecret-component\nregistration_key: "0123456789abcdef0123456789abcdef-reg"\n');
+    const res = await runCli(['config', 'check', '--config', file], {
+      env: { XMPP_OAUTH_REDIS__URL: 'redis://:hunter22@127.0.0.1:6390/0', XMPP_OAUTH_ACCESS_TOKEN_TTL: '120' },
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /access_token_ttl: 120/);
+    assert.match(res.stdout, /refresh_token_ttl: 604800/);
+    for (const secret of ['supersecret-component', '0123456789abcdef0123456789abcdef-reg', 'hunter22']) {
+      assert.equal(res.stdout.includes(secret), false, `${secret} must be masked`);
+    }
+    assert.match(res.stdout, /url: redis:\/\/:\*+@127\.0\.0\.1:6390\/0/);
+  });
+
+  it('reads the file named by XMPP_OAUTH_CONFIG', async () => {
+    const file = await configFile('site_name: Example Chat\n');
+    const res = await runCli(['config', 'check'], { env: { XMPP_OAUTH_CONFIG: file } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /site_name: Example Chat/);
+  });
+
+  it('exits 2 on a missing config file', async () => {
+    const res = await runCli(['config', 'check', '--config', '/nonexistent/xo.yaml']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /cannot read config file \/nonexistent\/xo\.yaml: ENOENT/);
+  });
+});
+
+describe('command line conventions', () => {
+  it('--help works on every command and exits 0', async () => {
+    for (const args of [['--help'], ['serve', '--help'], ['user', '--help'], ['user', 'add', '--help'], ['config', 'check', '--help']]) {
+      const res = await runCli(args);
+      assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stdout, /Usage: xmpp-oauth/);
+    }
+  });
+
+  it('exits 2 on an unknown command or option', async () => {
+    assert.equal((await runCli(['frobnicate'])).code, 2);
+    assert.equal((await runCli(['user', 'add', '--bogus', 'a@b'])).code, 2);
+  });
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { BIN } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+
+describe('xmpp-oauth serve with zero configuration', () => {
+  it('serves HTTP on the memory store, warns loudly, retries XMPP with warn, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('XMPP_OAUTH_')));
+    // Only the port is overridden, so a busy 8080 on the test machine cannot fail the test.
+    const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, XMPP_OAUTH_HTTP__PORT: String(port) } });
+    const lines: Record<string, unknown>[] = [];
+    let buffer = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>);
+        buffer = buffer.slice(nl + 1);
+      }
+    });
+    const waitFor = async (pred: (l: Record<string, unknown>) => boolean, ms = 10_000) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        const hit = lines.find(pred);
+        if (hit) return hit;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail(`log line not seen; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+    };
+
+    try {
+      await waitFor((l) => l.msg === 'HTTP listening');
+      const memoryWarning = await waitFor((l) => String(l.msg).includes('in-memory store'));
+      assert.equal(memoryWarning.level, 'warn');
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { status: 'ok' });
+      const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
+      assert.equal(discovery.issuer, `http://127.0.0.1:${port}`);
+      // Nothing listens on 127.0.0.1:5347 here: the link retries at warn, never error.
+      const retry = await waitFor((l) => l.part === 'xmpp' && l.level === 'warn');
+      assert.ok(retry);
+      assert.equal(lines.filter((l) => l.level === 'error' || l.level === 'fatal').length, 0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const started = Date.now();
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    assert.ok(Date.now() - started < 5000, 'shutdown is prompt');
+  });
+});

@@ -1,0 +1,139 @@
+// Throwaway redis-server for tests: loopback only, a free port, its own temp
+// dir, killed when the test process exits (even if a test forgets stop()).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const REDIS_SERVER = '/usr/bin/redis-server';
+
+export interface RedisOptions {
+  /** Enable the append-only file, so data survives restart(). */
+  persist?: boolean;
+  startTimeoutMs?: number;
+}
+
+export interface RedisInstance {
+  url: string;
+  port: number;
+  dir: string;
+  /** Kills the server and removes its dir. */
+  stop(): Promise<void>;
+  /** Kills the server but keeps its dir and port: an outage that restart() ends. */
+  kill(): Promise<void>;
+  /** Kills and starts it again on the same port and dir (data kept only with persist). */
+  restart(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+const killAll = () => {
+  for (const child of live) child.kill('SIGKILL');
+};
+process.on('exit', killAll);
+// A signal (test runner timeout, Ctrl-C) skips 'exit' handlers: kill, then
+// re-raise so the default action (terminate) still happens.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.kill(process.pid, sig);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One raw PING; resolves true on +PONG (a loading server answers -LOADING). */
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let buf = '';
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.once('error', () => done(false));
+    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+    });
+  });
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisInstance> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'xo-redis-'));
+  const timeout = opts.startTimeoutMs ?? 10_000;
+  let child: ChildProcess | undefined;
+  let log = '';
+
+  async function start(): Promise<void> {
+    const args = [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--dir', dir,
+      '--save', '',
+      '--appendonly', opts.persist ? 'yes' : 'no',
+      '--appendfsync', 'always',
+      '--daemonize', 'no',
+      '--protected-mode', 'yes',
+      '--loglevel', 'warning',
+    ];
+    const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    live.add(proc);
+    proc.stdout?.on('data', (d) => (log += d.toString()));
+    proc.stderr?.on('data', (d) => (log += d.toString()));
+    let exited = false;
+    proc.once('exit', () => {
+      exited = true;
+      live.delete(proc);
+    });
+
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`redis-server exited during start-up:\n${log}`);
+      if (await pingOnce(port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`redis-server did not answer PING within ${timeout} ms:\n${log}`);
+  }
+
+  async function kill(): Promise<void> {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGKILL');
+    await gone;
+  }
+
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill,
+    async restart() {
+      await kill();
+      await start();
+    },
+  };
+}

@@ -1,0 +1,524 @@
+// The storage contract: one suite, run against every Store implementation.
+// Each describe block gets its own store from `make()`, so global state
+// (signing keys, account list) starts empty there.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type {
+  Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, SigningKey, Store,
+} from '../../src/store/types.js';
+
+export type MakeStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
+
+const uid = (p = '') => p + randomBytes(9).toString('base64url');
+const digest = () => randomBytes(32).toString('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function account(jid = `${uid('u')}@example.org`): Account {
+  return { jid, passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA', createdAt: Date.now() };
+}
+
+function signingKey(createdAt: number, kid = uid('k')): SigningKey {
+  return {
+    kid,
+    alg: 'ES256',
+    privateJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' },
+    publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+    createdAt,
+    activatesAt: createdAt,
+  };
+}
+
+function grant(jid: string, clientId = uid('c'), extra: Partial<Grant> = {}): Grant {
+  const now = Date.now();
+  return { id: uid('g'), jid, clientId, scope: ['openid', 'xmpp'], createdAt: now, lastUsedAt: now, clientName: 'App', ...extra };
+}
+
+function code(g: Grant): AuthorizationCode {
+  return {
+    grantId: g.id,
+    clientId: g.clientId,
+    jid: g.jid,
+    redirectUri: 'https://app.example/cb',
+    scope: g.scope,
+    codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    codeChallengeMethod: 'S256',
+    nonce: 'n-0S6_WzA2Mj',
+    authTime: Math.floor(Date.now() / 1000),
+    amr: ['pwd'],
+  };
+}
+
+function refresh(g: Grant, ttlMs = 60_000): RefreshToken {
+  const now = Date.now();
+  return { grantId: g.id, clientId: g.clientId, jid: g.jid, scope: g.scope, issuedAt: now, expiresAt: now + ttlMs };
+}
+
+function device(ttlMs = 600_000, extra: Partial<DeviceGrant> = {}): DeviceGrant {
+  const now = Date.now();
+  const userCode = Array.from(randomBytes(8), (b) => 'BCDFGHJKLMNPQRSTVWXZ'[b % 20]).join('');
+  return {
+    id: uid('d'), userCode, clientId: uid('c'), scope: ['openid'], status: 'pending',
+    interval: 5, lastPollAt: 0, createdAt: now, expiresAt: now + ttlMs, ...extra,
+  };
+}
+
+function session(ttlMs = 60_000): LoginSession {
+  const now = Date.now();
+  return { id: uid('s'), jid: 'alice@example.org', authTime: Math.floor(now / 1000), amr: ['pwd'], createdAt: now, expiresAt: now + ttlMs };
+}
+
+/** Registers before/after hooks giving each describe block a fresh store. */
+function useStore(make: MakeStore): () => Store {
+  let store: Store | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  before(async () => {
+    ({ store, cleanup } = await make());
+  });
+  after(async () => {
+    await cleanup?.();
+  });
+  return () => {
+    assert.ok(store, 'store not created');
+    return store;
+  };
+}
+
+export function storeContract(name: string, make: MakeStore): void {
+  describe(`Store contract: ${name}`, () => {
+    describe('accounts', () => {
+      const s = useStore(make);
+
+      it('creates once, refuses a duplicate, reads it back', async () => {
+        const a = account();
+        assert.equal(await s().createAccount(a), true);
+        assert.equal(await s().createAccount({ ...a, passwordHash: 'other' }), false);
+        assert.deepEqual(await s().getAccount(a.jid), a);
+        assert.equal(await s().accountExists(a.jid), true);
+        assert.equal(await s().accountExists(`nobody-${a.jid}`), false);
+        assert.equal(await s().getAccount(`nobody-${a.jid}`), null);
+      });
+
+      it('sets a password hash only on an existing account', async () => {
+        const a = account();
+        await s().createAccount(a);
+        assert.equal(await s().setPasswordHash(a.jid, 'new-hash'), true);
+        assert.deepEqual(await s().getAccount(a.jid), { ...a, passwordHash: 'new-hash' });
+        assert.equal(await s().setPasswordHash(`nobody-${a.jid}`, 'x'), false);
+        assert.equal(await s().accountExists(`nobody-${a.jid}`), false);
+      });
+
+      it('removes and lists', async () => {
+        const a = account();
+        const b = account();
+        await s().createAccount(a);
+        await s().createAccount(b);
+        let list = await s().listAccounts();
+        assert.ok(list.includes(a.jid) && list.includes(b.jid));
+        assert.equal(await s().removeAccount(a.jid), true);
+        assert.equal(await s().removeAccount(a.jid), false);
+        assert.equal(await s().getAccount(a.jid), null);
+        assert.equal(await s().accountExists(a.jid), false);
+        list = await s().listAccounts();
+        assert.ok(!list.includes(a.jid));
+        assert.ok(list.includes(b.jid));
+        assert.equal(new Set(list).size, list.length, 'no duplicates');
+      });
+
+      it('removing an account revokes its grants and their tokens, not others', async () => {
+        const a = account();
+        const other = account();
+        await s().createAccount(a);
+        await s().createAccount(other);
+        const g1 = grant(a.jid);
+        const g2 = grant(a.jid);
+        const keep = grant(other.jid);
+        for (const g of [g1, g2, keep]) await s().saveGrant(g);
+        const d1 = digest();
+        const dk = digest();
+        await s().saveRefresh(d1, refresh(g1));
+        await s().saveRefresh(dk, refresh(keep));
+
+        assert.equal(await s().removeAccount(a.jid), true);
+        assert.equal(await s().grantExists(g1.id), false);
+        assert.equal(await s().grantExists(g2.id), false);
+        assert.equal(await s().getRefresh(g1.id, d1), null);
+        assert.deepEqual(await s().listGrants(a.jid), []);
+        assert.equal(await s().findGrant(a.jid, g1.clientId), null);
+        assert.equal(await s().grantExists(keep.id), true);
+        assert.notEqual(await s().getRefresh(keep.id, dk), null);
+      });
+    });
+
+    describe('signing keys', () => {
+      const s = useStore(make);
+      let first: SigningKey;
+
+      it('racing first starts keep exactly one key', async () => {
+        const t = Date.now();
+        const [ra, rb] = await Promise.all([s().initSigningKeys(signingKey(t)), s().initSigningKeys(signingKey(t))]);
+        assert.equal(ra.length, 1);
+        assert.deepEqual(ra, rb);
+        first = ra[0]!;
+        const later = await s().initSigningKeys(signingKey(t + 1));
+        assert.deepEqual(later, [first]);
+        assert.deepEqual(await s().listSigningKeys(), [first]);
+      });
+
+      it('adds, updates and removes keys', async () => {
+        const k2 = signingKey(first.createdAt + 10);
+        await s().addSigningKey(k2);
+        assert.deepEqual(await s().listSigningKeys(), [first, k2], 'ordered by createdAt');
+
+        const retired = { ...first, retiredAt: Date.now(), expiresAt: Date.now() + 86_400_000 };
+        await s().updateSigningKey(retired);
+        assert.deepEqual(await s().listSigningKeys(), [retired, k2]);
+
+        await s().updateSigningKey(signingKey(Date.now(), 'never-added'));
+        assert.equal((await s().listSigningKeys()).length, 2, 'update does not add');
+
+        await s().removeSigningKey(first.kid);
+        assert.deepEqual(await s().listSigningKeys(), [k2]);
+      });
+    });
+
+    describe('grants', () => {
+      const s = useStore(make);
+      const alice = `${uid('alice')}@example.org`;
+      const bob = `${uid('bob')}@example.org`;
+
+      it('saves, gets, finds and lists', async () => {
+        const g1 = grant(alice, 'client-1');
+        const g2 = grant(alice, 'client-2', { createdAt: g1.createdAt + 1, clientName: undefined });
+        delete g2.clientName;
+        const g3 = grant(bob, 'client-1');
+        for (const g of [g1, g2, g3]) await s().saveGrant(g);
+
+        assert.deepEqual(await s().getGrant(g1.id), g1);
+        assert.deepEqual(await s().getGrant(g2.id), g2);
+        assert.equal(await s().getGrant('nope'), null);
+        assert.equal(await s().grantExists(g1.id), true);
+        assert.equal(await s().grantExists('nope'), false);
+        assert.deepEqual(await s().findGrant(alice, 'client-1'), g1);
+        assert.deepEqual(await s().findGrant(bob, 'client-1'), g3);
+        assert.equal(await s().findGrant(alice, 'client-3'), null);
+        assert.deepEqual(
+          (await s().listGrants(alice)).map((g) => g.id).sort(),
+          [g1.id, g2.id].sort(),
+        );
+        assert.deepEqual(await s().listGrants(bob), [g3]);
+        assert.deepEqual(await s().listGrants('nobody@example.org'), []);
+      });
+
+      it('finds the latest grant saved for a client', async () => {
+        const jid = `${uid('carol')}@example.org`;
+        const old = grant(jid, 'client-x');
+        const newer = grant(jid, 'client-x');
+        await s().saveGrant(old);
+        await s().saveGrant(newer);
+        assert.equal((await s().findGrant(jid, 'client-x'))?.id, newer.id);
+        // Revoking the old one must not unlink the newer one.
+        await s().revokeGrant(old.id);
+        assert.equal((await s().findGrant(jid, 'client-x'))?.id, newer.id);
+      });
+
+      it('touch moves lastUsedAt forward only, never recreates', async () => {
+        const g = grant(alice);
+        await s().saveGrant(g);
+        await s().touchGrant(g.id, g.lastUsedAt + 5000);
+        assert.equal((await s().getGrant(g.id))?.lastUsedAt, g.lastUsedAt + 5000);
+        await s().touchGrant(g.id, g.lastUsedAt + 1000);
+        assert.equal((await s().getGrant(g.id))?.lastUsedAt, g.lastUsedAt + 5000);
+        await s().touchGrant('ghost', Date.now());
+        assert.equal(await s().grantExists('ghost'), false);
+      });
+
+      it('revokes a grant and every refresh token under it', async () => {
+        const g = grant(alice, uid('c'));
+        await s().saveGrant(g);
+        const d1 = digest();
+        const d2 = digest();
+        await s().saveRefresh(d1, refresh(g));
+        await s().saveRefresh(d2, refresh(g));
+        assert.notEqual(await s().getRefresh(g.id, d1), null);
+
+        assert.equal(await s().revokeGrant(g.id), true);
+        assert.equal(await s().getGrant(g.id), null);
+        assert.equal(await s().grantExists(g.id), false);
+        assert.equal(await s().findGrant(alice, g.clientId), null);
+        assert.ok(!(await s().listGrants(alice)).some((x) => x.id === g.id));
+        assert.equal(await s().getRefresh(g.id, d1), null);
+        assert.equal(await s().getRefresh(g.id, d2), null);
+        assert.equal(await s().revokeGrant(g.id), false);
+      });
+    });
+
+    describe('authorization codes', () => {
+      const s = useStore(make);
+      const g = grant('alice@example.org');
+
+      it('is consumed once; a second use is a replay carrying the record', async () => {
+        const c = code(g);
+        const d = digest();
+        const before = Date.now();
+        await s().saveCode(d, c, 60);
+        const first = await s().consumeCode(d);
+        assert.equal(first.status, 'ok');
+        assert.ok(first.status === 'ok');
+        const { expiresAt, ...rest } = first.code;
+        assert.deepEqual(rest, c);
+        assert.ok(typeof expiresAt === 'number' && expiresAt >= before + 59_000 && expiresAt <= Date.now() + 60_000);
+
+        const second = await s().consumeCode(d);
+        assert.equal(second.status, 'replayed');
+        assert.ok(second.status === 'replayed');
+        assert.equal(second.code.grantId, g.id);
+        assert.deepEqual({ ...second.code, expiresAt: undefined }, { ...c, expiresAt: undefined });
+      });
+
+      it('an unknown code is missing', async () => {
+        assert.deepEqual(await s().consumeCode(digest()), { status: 'missing' });
+      });
+
+      it('honours the TTL', async () => {
+        const d = digest();
+        await s().saveCode(d, code(g), 1);
+        await sleep(1200);
+        assert.deepEqual(await s().consumeCode(d), { status: 'missing' });
+      });
+
+      it('concurrent redemptions: exactly one succeeds', async () => {
+        const d = digest();
+        await s().saveCode(d, code(g), 60);
+        const results = await Promise.all(Array.from({ length: 10 }, () => s().consumeCode(d)));
+        assert.equal(results.filter((r) => r.status === 'ok').length, 1);
+        assert.equal(results.filter((r) => r.status === 'replayed').length, 9);
+      });
+    });
+
+    describe('refresh tokens', () => {
+      const s = useStore(make);
+
+      async function withToken(ttlMs?: number) {
+        const g = grant(`${uid('r')}@example.org`);
+        await s().saveGrant(g);
+        const d = digest();
+        const t = refresh(g, ttlMs);
+        await s().saveRefresh(d, t);
+        return { g, d, t };
+      }
+
+      it('saves, reads and rotates', async () => {
+        const { g, d, t } = await withToken();
+        assert.deepEqual(await s().getRefresh(g.id, d), t);
+        assert.equal(await s().getRefresh(g.id, digest()), null);
+        assert.equal(await s().getRefresh('other-grant', d), null);
+
+        const nd = digest();
+        const next = { ...refresh(g), issuedAt: t.issuedAt + 1 };
+        const r = await s().rotateRefresh(g.id, d, nd, next);
+        assert.deepEqual(r, { status: 'ok', previous: t });
+        const old = await s().getRefresh(g.id, d);
+        assert.ok(old && typeof old.rotatedAt === 'number', 'old token kept, marked rotated');
+        assert.deepEqual({ ...old, rotatedAt: undefined }, { ...t, rotatedAt: undefined });
+        assert.deepEqual(await s().getRefresh(g.id, nd), next);
+      });
+
+      it('rotating an already-rotated token revokes the grant', async () => {
+        const { g, d } = await withToken();
+        const nd = digest();
+        assert.equal((await s().rotateRefresh(g.id, d, nd, refresh(g))).status, 'ok');
+        const r = await s().rotateRefresh(g.id, d, digest(), refresh(g));
+        assert.deepEqual(r, { status: 'replayed', grantId: g.id });
+        assert.equal(await s().grantExists(g.id), false);
+        assert.equal(await s().getRefresh(g.id, nd), null, 'the new token is gone too');
+        assert.equal(await s().getRefresh(g.id, d), null);
+        assert.deepEqual(await s().listGrants(g.jid), []);
+        assert.equal(await s().findGrant(g.jid, g.clientId), null);
+      });
+
+      it('rotation needs the token and its grant', async () => {
+        const { g } = await withToken();
+        assert.deepEqual(await s().rotateRefresh(g.id, digest(), digest(), refresh(g)), { status: 'missing' });
+        assert.deepEqual(await s().rotateRefresh('no-such-grant', digest(), digest(), refresh(g)), { status: 'missing' });
+        const { g: g2, d: d2 } = await withToken();
+        await s().revokeGrant(g2.id);
+        assert.deepEqual(await s().rotateRefresh(g2.id, d2, digest(), refresh(g2)), { status: 'missing' });
+      });
+
+      it('is not stored for a grant that does not exist', async () => {
+        const g = grant('ghost@example.org');
+        const d = digest();
+        await s().saveRefresh(d, refresh(g));
+        assert.equal(await s().getRefresh(g.id, d), null);
+      });
+
+      it('honours expiresAt', async () => {
+        const { g, d } = await withToken(300);
+        assert.notEqual(await s().getRefresh(g.id, d), null);
+        await sleep(450);
+        assert.equal(await s().getRefresh(g.id, d), null);
+        assert.deepEqual(await s().rotateRefresh(g.id, d, digest(), refresh(g)), { status: 'missing' });
+        assert.equal(await s().grantExists(g.id), true, 'expiry is not a replay');
+      });
+
+      it('concurrent rotations of one token: exactly one succeeds', async () => {
+        const { g, d } = await withToken();
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => s().rotateRefresh(g.id, d, digest(), refresh(g))),
+        );
+        assert.equal(results.filter((r) => r.status === 'ok').length, 1);
+        assert.ok(results.some((r) => r.status === 'replayed'));
+        assert.ok(results.every((r) => r.status !== 'ok' || r.previous.grantId === g.id));
+        assert.equal(await s().grantExists(g.id), false, 'the replay revoked the grant');
+      });
+    });
+
+    describe('device grants', () => {
+      const s = useStore(make);
+
+      it('creates, refuses a taken user code, finds by user code', async () => {
+        const dv = device();
+        assert.equal(await s().createDevice(dv, digest()), true);
+        assert.equal(await s().createDevice({ ...device(), userCode: dv.userCode }, digest()), false);
+        assert.deepEqual(await s().findDeviceByUserCode(dv.userCode), dv);
+        assert.equal(await s().findDeviceByUserCode('ZZZZZZZZ'), null);
+      });
+
+      it('polls: pending, slow_down (+5 s), pending again after the new interval', async () => {
+        const dv = device();
+        const dd = digest();
+        await s().createDevice(dv, dd);
+        const t = Date.now();
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t), { status: 'pending', interval: 5 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 1000), { status: 'slow_down', interval: 10 });
+        assert.equal((await s().findDeviceByUserCode(dv.userCode))?.interval, 10);
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 5000), { status: 'slow_down', interval: 15 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 15_000), { status: 'pending', interval: 15 });
+        assert.equal((await s().findDeviceByUserCode(dv.userCode))?.lastPollAt, t + 15_000);
+      });
+
+      it('approved: returned exactly once, then gone', async () => {
+        const dv = device();
+        const dd = digest();
+        await s().createDevice(dv, dd);
+        const t = Date.now();
+        assert.equal((await s().pollDevice(dv.id, dd, t)).status, 'pending');
+        const decision = { status: 'approved' as const, jid: 'alice@example.org', grantId: uid('g'), authTime: 1_700_000_000 };
+        assert.equal(await s().decideDevice(dv.userCode, decision), true);
+        assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false, 'decided once');
+        assert.equal((await s().findDeviceByUserCode(dv.userCode))?.status, 'approved');
+
+        const r = await s().pollDevice(dv.id, dd, t + 6000);
+        assert.equal(r.status, 'approved');
+        assert.ok(r.status === 'approved');
+        assert.deepEqual(r.device, {
+          ...dv, status: 'approved', jid: decision.jid, grantId: decision.grantId, authTime: decision.authTime, lastPollAt: t,
+        });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 12_000), { status: 'missing' });
+        assert.equal(await s().findDeviceByUserCode(dv.userCode), null);
+      });
+
+      it('denied: reported once, then missing', async () => {
+        const dv = device();
+        const dd = digest();
+        await s().createDevice(dv, dd);
+        assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), true);
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now()), { status: 'denied' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now() + 6000), { status: 'missing' });
+        assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false);
+      });
+
+      it('a wrong device code digest reads as missing and changes nothing', async () => {
+        const dv = device();
+        const dd = digest();
+        await s().createDevice(dv, dd);
+        await s().decideDevice(dv.userCode, { status: 'approved', jid: 'a@example.org', grantId: 'g', authTime: 1 });
+        assert.deepEqual(await s().pollDevice(dv.id, digest(), Date.now()), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice('unknown', dd, Date.now()), { status: 'missing' });
+        assert.equal((await s().pollDevice(dv.id, dd, Date.now())).status, 'approved');
+      });
+
+      it('expires', async () => {
+        const dv = device(300);
+        const dd = digest();
+        await s().createDevice(dv, dd);
+        assert.notEqual(await s().findDeviceByUserCode(dv.userCode), null);
+        await sleep(450);
+        assert.equal(await s().findDeviceByUserCode(dv.userCode), null);
+        assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false);
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now()), { status: 'missing' });
+        assert.equal(await s().createDevice({ ...device(), userCode: dv.userCode }, digest()), true, 'user code free again');
+      });
+    });
+
+    describe('login sessions', () => {
+      const s = useStore(make);
+
+      it('saves, reads, deletes', async () => {
+        const x = session();
+        await s().saveSession(x);
+        assert.deepEqual(await s().getSession(x.id), x);
+        assert.equal(await s().getSession('nope'), null);
+        await s().deleteSession(x.id);
+        assert.equal(await s().getSession(x.id), null);
+      });
+
+      it('expires', async () => {
+        const x = session(300);
+        await s().saveSession(x);
+        assert.notEqual(await s().getSession(x.id), null);
+        await sleep(450);
+        assert.equal(await s().getSession(x.id), null);
+      });
+    });
+
+    describe('rate limiting', () => {
+      const s = useStore(make);
+
+      it('counts until blocked, peeks without counting, resets', async () => {
+        const rl = s().rateLimiter({ name: uid('login'), points: 3, duration: 60 });
+        assert.deepEqual(await rl.peek('k'), { allowed: true, remaining: 3, retryAfterMs: 0 });
+        for (const remaining of [2, 1, 0]) {
+          assert.deepEqual(await rl.consume('k'), { allowed: true, remaining, retryAfterMs: 0 });
+        }
+        const blocked = await rl.consume('k');
+        assert.equal(blocked.allowed, false);
+        assert.equal(blocked.remaining, 0);
+        assert.ok(blocked.retryAfterMs > 0 && blocked.retryAfterMs <= 60_000, `retryAfterMs ${blocked.retryAfterMs}`);
+        const peeked = await rl.peek('k');
+        assert.equal(peeked.allowed, false);
+        assert.ok(peeked.retryAfterMs > 0);
+        assert.equal((await rl.consume('other')).allowed, true, 'keys are independent');
+
+        await rl.reset('k');
+        assert.deepEqual(await rl.peek('k'), { allowed: true, remaining: 3, retryAfterMs: 0 });
+        assert.deepEqual(await rl.consume('k'), { allowed: true, remaining: 2, retryAfterMs: 0 });
+      });
+
+      it('blockDuration extends the refusal past the window', async () => {
+        const rl = s().rateLimiter({ name: uid('block'), points: 1, duration: 1, blockDuration: 120 });
+        assert.equal((await rl.consume('k')).allowed, true);
+        const r = await rl.consume('k');
+        assert.equal(r.allowed, false);
+        assert.ok(r.retryAfterMs > 60_000, `retryAfterMs ${r.retryAfterMs}`);
+      });
+
+      it('rules with different names count separately', async () => {
+        const a = s().rateLimiter({ name: uid('a'), points: 1, duration: 60 });
+        const b = s().rateLimiter({ name: uid('b'), points: 1, duration: 60 });
+        assert.equal((await a.consume('k')).allowed, true);
+        assert.equal((await a.consume('k')).allowed, false);
+        assert.equal((await b.consume('k')).allowed, true);
+      });
+    });
+
+    describe('health', () => {
+      const s = useStore(make);
+      it('ping returns a latency', async () => {
+        const ms = await s().ping();
+        assert.ok(typeof ms === 'number' && ms >= 0 && ms < 5000);
+      });
+    });
+  });
+}
