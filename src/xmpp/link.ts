@@ -1,0 +1,360 @@
+// The XEP-0114 component connection, kept up in the background with our own
+// retry policy (@xmpp/reconnect has no backoff and loops forever on a wrong
+// secret). One fresh @xmpp/component entity per attempt, so no state leaks
+// from a dead connection into the next one.
+import { component, type Component } from '@xmpp/component';
+import type { Logger } from '../log.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { installDisco, type DiscoIdentity } from './builtins/disco.js';
+import { installPing, NS_PING } from './builtins/ping.js';
+import { installVersion, type SoftwareInfo } from './builtins/version.js';
+import { LinkOfflineError } from './errors.js';
+import { classifyFailure, type LinkFailure } from './failure.js';
+import { IqRouter, type IqHandler, type IqRegistry, type IqReply } from './iq.js';
+import { startKeepalive } from './keepalive.js';
+import { assertSingleXmlCopy, isElement, xml, type Element } from './xml.js';
+
+export interface ComponentLinkOptions {
+  /** e.g. `xmpp://127.0.0.1:5347` */
+  service: string;
+  /** The component's own domain, e.g. `auth.example.org`. */
+  domain: string;
+  secret: string;
+  logger: Logger;
+  software?: SoftwareInfo;
+  /** disco#info identity; default `auth/generic` ("authentication service"). */
+  identity?: DiscoIdentity;
+  backoff?: BackoffOptions;
+  keepalive?: {
+    /** Default 60 000; 0 disables. */
+    intervalMs?: number;
+    /** Default 10 000. */
+    timeoutMs?: number;
+    /** Who to ping; default the parent domain (`example.org` for `auth.example.org`). */
+    target?: string;
+  };
+  /** From TCP connect to accepted handshake. Default 10 000. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * `idle` before start(); `connecting` during an attempt; `retrying` while
+ * waiting for the next one; `stopped` after stop().
+ */
+export type LinkState = 'idle' | 'connecting' | 'online' | 'retrying' | 'stopped';
+
+export interface LinkStatus {
+  state: LinkState;
+  online: boolean;
+  /** Why the last attempt failed or the link dropped (no secrets). */
+  lastFailure?: LinkFailure;
+}
+
+export type StatusListener = (status: LinkStatus) => void;
+
+// Per-connection bookkeeping; `down` settles once, when the socket is gone.
+interface Attempt {
+  entity: Component;
+  wasOnline: boolean;
+  failure?: unknown;
+  finished: boolean;
+  down: Promise<never>;
+  rejectDown: (err: Error) => void;
+  timer?: NodeJS.Timeout;
+  stopKeepalive?: () => void;
+  /** Date.now() of the last bytes from the server. */
+  lastInputAt: number;
+}
+
+const DEFAULT_SOFTWARE: SoftwareInfo = { name: 'xmpp-oauth', version: '0.0.0' };
+
+export class ComponentLink implements IqRegistry {
+  private readonly opts: ComponentLinkOptions;
+  private readonly log: Logger;
+  private readonly router: IqRouter;
+  private readonly backoff: Backoff;
+  private readonly listeners = new Set<StatusListener>();
+  private attempt?: Attempt;
+  private retryTimer?: NodeJS.Timeout;
+  private _state: LinkState = 'idle';
+  private lastFailure?: LinkFailure;
+  // The fatal reason already logged at `error`: each one is logged once per outage.
+  private reportedFatal?: string;
+
+  constructor(opts: ComponentLinkOptions) {
+    assertSingleXmlCopy();
+    this.opts = opts;
+    this.log = opts.logger.child({ component: 'xmpp-link', domain: opts.domain });
+    this.router = new IqRouter(this.log);
+    this.backoff = new Backoff(opts.backoff);
+    const software = opts.software ?? DEFAULT_SOFTWARE;
+    installPing(this);
+    installVersion(this, software);
+    installDisco(this, opts.identity ?? { category: 'auth', type: 'generic', name: software.name });
+  }
+
+  get domain(): string {
+    return this.opts.domain;
+  }
+
+  get state(): LinkState {
+    return this._state;
+  }
+
+  /** True only while stanzas can actually be written. */
+  get online(): boolean {
+    return this.usable() !== undefined;
+  }
+
+  get status(): LinkStatus {
+    return { state: this._state, online: this.online, lastFailure: this.lastFailure };
+  }
+
+  /** Subscribe to state changes (readiness); returns an unsubscribe function. */
+  onStatus(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when online; rejects after `timeoutMs` or if the link is stopped. */
+  waitOnline(timeoutMs = 30_000): Promise<void> {
+    if (this.online) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`component link not online after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onStatus(({ state }) => {
+        if (state !== 'online' && state !== 'stopped') return;
+        clearTimeout(timer);
+        off();
+        if (state === 'online') resolve();
+        else reject(new LinkOfflineError('component link stopped'));
+      });
+    });
+  }
+
+  handleIq(type: 'get' | 'set', ns: string, name: string, handler: IqHandler): () => void {
+    return this.router.handleIq(type, ns, name, handler);
+  }
+
+  addFeature(ns: string): void {
+    this.router.addFeature(ns);
+  }
+
+  features(): string[] {
+    return this.router.features();
+  }
+
+  /** Connects in the background and keeps reconnecting until stop(). */
+  start(): void {
+    if (this._state !== 'idle') throw new Error(`ComponentLink.start() called in state ${this._state}`);
+    this.connect();
+  }
+
+  /** Closes the stream cleanly (bounded wait) and stops retrying. */
+  async stop(): Promise<void> {
+    if (this._state === 'stopped') return;
+    this.setState('stopped');
+    clearTimeout(this.retryTimer);
+    const attempt = this.attempt;
+    if (!attempt) return;
+    attempt.stopKeepalive?.();
+    if (attempt.entity.status === 'online') {
+      // entity.stop() has its own 2 s timeouts for </stream> and socket close.
+      await attempt.entity.stop().catch(() => undefined);
+    }
+    attempt.entity.socket?.destroy();
+    this.log.info('component link stopped');
+  }
+
+  /**
+   * Sends a stanza if online; returns false (and writes nothing) otherwise.
+   * Write errors after that are logged, not thrown: the link reconnects by itself.
+   */
+  send(stanza: Element): boolean {
+    if (!isElement(stanza)) throw new TypeError('ComponentLink.send() needs an element built with src/xmpp/xml.ts');
+    const attempt = this.usable();
+    if (!attempt) {
+      this.log.debug({ stanza: stanza.name }, 'component link offline: stanza not sent');
+      return false;
+    }
+    attempt.entity.send(stanza).catch((err: unknown) => this.log.warn({ err }, 'could not send stanza'));
+    return true;
+  }
+
+  /**
+   * Sends an IQ get/set and resolves with the `result` iq. Rejects with a
+   * StanzaError (`condition`) on an error reply, TimeoutError, or
+   * LinkOfflineError if the link is (or goes) down.
+   */
+  request(iq: Element, timeoutMs = 10_000): Promise<Element> {
+    if (!isElement(iq)) throw new TypeError('ComponentLink.request() needs an element built with src/xmpp/xml.ts');
+    const attempt = this.usable();
+    if (!attempt) return Promise.reject(new LinkOfflineError());
+    return Promise.race([attempt.entity.iqCaller.request(iq, timeoutMs), attempt.down]);
+  }
+
+  private usable(): Attempt | undefined {
+    const a = this.attempt;
+    if (!a || this._state !== 'online' || a.entity.status !== 'online') return undefined;
+    const socket = a.entity.socket;
+    return socket && socket.writable && !socket.destroyed ? a : undefined;
+  }
+
+  private setState(state: LinkState): void {
+    if (this._state === state) return;
+    this._state = state;
+    const status = this.status;
+    for (const listener of this.listeners) {
+      try {
+        listener(status);
+      } catch (err) {
+        this.log.warn({ err }, 'status listener failed');
+      }
+    }
+  }
+
+  private connect(): void {
+    const entity = component({ service: this.opts.service, domain: this.opts.domain, password: this.opts.secret });
+    entity.reconnect.stop();
+    let rejectDown!: (err: Error) => void;
+    const down = new Promise<never>((_, reject) => (rejectDown = reject));
+    down.catch(() => undefined); // only observed through request()
+    const attempt: Attempt = { entity, wasOnline: false, finished: false, down, rejectDown, lastInputAt: 0 };
+    this.attempt = attempt;
+    this.setState('connecting');
+
+    // Always listening: an unheard 'error' event would crash the process, and
+    // late replies from a dead entity still report write failures here.
+    entity.on('error', (err) => {
+      if (attempt.finished) return this.log.debug({ err }, 'error on a closed component connection');
+      attempt.failure ??= err;
+      // Any stream-level error leaves the connection unusable (the library
+      // does not even close it after a parser error): drop it and retry.
+      this.teardown(attempt);
+    });
+    entity.on('online', () => this.onOnline(attempt));
+    entity.on('status', (status) => {
+      // TCP keep-alive catches a vanished peer even when ping replies cannot
+      // reach us (see ping()); cheap, so always on.
+      if (status === 'connect') entity.socket?.setKeepAlive(true, 30_000);
+      // The server closed its stream without an error: finish the close ourselves.
+      if (status === 'close' && this._state !== 'stopped') this.teardown(attempt);
+    });
+    entity.on('input', () => {
+      attempt.lastInputAt = Date.now();
+    });
+    entity.on('disconnect', () => this.onDown(attempt));
+    entity.middleware.use(async (ctx) => {
+      // Runs after @xmpp/iq's callee, which has validated get/set queries and
+      // turns what we return into the reply; other stanzas end here.
+      if (ctx.name !== 'iq' || (ctx.type !== 'get' && ctx.type !== 'set') || !ctx.element) return undefined;
+      const reply: IqReply = await this.router.dispatch({
+        from: ctx.stanza.attrs.from ?? '',
+        to: ctx.stanza.attrs.to ?? '',
+        id: ctx.id,
+        type: ctx.type as 'get' | 'set',
+        element: ctx.element,
+      });
+      return reply;
+    });
+
+    attempt.timer = setTimeout(() => {
+      attempt.failure ??= Object.assign(new Error('timed out connecting'), { name: 'TimeoutError' });
+      this.teardown(attempt);
+    }, this.opts.connectTimeoutMs ?? 10_000);
+
+    entity.start().catch((err: unknown) => {
+      // Usually already reported through 'error'; open() timeouts are not.
+      attempt.failure ??= err;
+      this.teardown(attempt);
+    });
+  }
+
+  private onOnline(attempt: Attempt): void {
+    if (attempt.finished || this._state === 'stopped') return;
+    clearTimeout(attempt.timer);
+    attempt.wasOnline = true;
+    this.backoff.reset();
+    this.reportedFatal = undefined;
+    this.lastFailure = undefined;
+    const ka = this.opts.keepalive ?? {};
+    const target = ka.target ?? parentDomain(this.opts.domain);
+    attempt.stopKeepalive = startKeepalive(
+      { intervalMs: ka.intervalMs ?? 60_000, timeoutMs: ka.timeoutMs ?? 10_000 },
+      (timeoutMs) => this.ping(attempt, target, timeoutMs),
+      () => {
+        this.log.warn({ target }, 'keep-alive ping unanswered: reconnecting');
+        attempt.failure ??= Object.assign(new Error('keep-alive ping timed out'), { name: 'TimeoutError' });
+        this.teardown(attempt);
+      },
+    );
+    this.log.info({ service: this.opts.service }, 'component link online');
+    this.setState('online');
+  }
+
+  // Any answer, even an error reply, proves the stream is alive; so does any
+  // other input meanwhile: ejabberd load-balances several connections of one
+  // component and may deliver our ping's reply to a sibling instance.
+  private async ping(attempt: Attempt, target: string, timeoutMs: number): Promise<void> {
+    const sentAt = Date.now();
+    try {
+      await this.request(xml('iq', { type: 'get', to: target }, xml('ping', { xmlns: NS_PING })), timeoutMs);
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'StanzaError' || (name === 'TimeoutError' && attempt.lastInputAt >= sentAt)) return;
+      throw err;
+    }
+  }
+
+  // Destroying the socket is the one path that always ends in 'disconnect'.
+  private teardown(attempt: Attempt): void {
+    if (attempt.finished) return;
+    const socket = attempt.entity.socket;
+    if (socket) setImmediate(() => socket.destroy());
+    else this.onDown(attempt);
+  }
+
+  private onDown(attempt: Attempt): void {
+    if (attempt.finished) return;
+    attempt.finished = true;
+    clearTimeout(attempt.timer);
+    attempt.stopKeepalive?.();
+    attempt.rejectDown(new LinkOfflineError('component link went down'));
+    if (this.attempt !== attempt || this._state === 'stopped') return;
+
+    const failure = classifyFailure(attempt.failure ?? Object.assign(new Error('connection closed'), { code: 'closed' }));
+    this.lastFailure = failure;
+    let delay: number;
+    if (attempt.wasOnline) {
+      delay = this.backoff.next();
+      this.log.warn({ reason: failure.reason, detail: failure.message, retryInMs: delay }, 'component link lost');
+    } else if (failure.kind === 'fatal') {
+      // Retrying cannot fix a wrong secret or domain, but the operator may fix
+      // the server side without restarting us: retry slowly, report once.
+      delay = this.backoff.maxMs;
+      if (this.reportedFatal !== failure.reason) {
+        this.reportedFatal = failure.reason;
+        this.log.error({ reason: failure.reason, detail: failure.message, hint: failure.hint, retryInMs: delay },
+          'XMPP server refused the component');
+      } else {
+        this.log.debug({ reason: failure.reason, retryInMs: delay }, 'component still refused');
+      }
+    } else {
+      delay = this.backoff.next();
+      this.log.warn({ reason: failure.reason, detail: failure.message, retryInMs: delay },
+        'component link could not connect');
+    }
+    this.setState('retrying');
+    this.retryTimer = setTimeout(() => {
+      if (this._state !== 'stopped') this.connect();
+    }, delay);
+  }
+}
+
+/** `auth.example.org` → `example.org`; a single-label domain pings itself. */
+function parentDomain(domain: string): string {
+  const dot = domain.indexOf('.');
+  return dot > 0 && dot < domain.length - 1 ? domain.slice(dot + 1) : domain;
+}
