@@ -1,0 +1,22 @@
+# Build stage: compile TypeScript.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY types ./types
+RUN npm ci --no-audit --no-fund
+
+# Runtime stage: production dependencies and the compiled output only.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+COPY views ./views
+COPY contrib ./contrib
+USER node
+EXPOSE 8080
+ENTRYPOINT ["node", "bin/xmpp-oauth.js"]
+CMD ["serve"]

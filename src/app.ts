@@ -1,0 +1,86 @@
+import type { Accounts } from './accounts/accounts.js';
+import type { Config } from './config/schema.js';
+import { createHttpApp } from './http/server.js';
+import { listen, type Listening } from './http/listen.js';
+import type { Logger } from './log.js';
+import { createCore } from './oauth/core.js';
+import type { CoreDeps } from './oauth/context.js';
+import type { KeyManager } from './oauth/keys.js';
+import { createStore } from './store/index.js';
+import type { Store } from './store/types.js';
+import { ComponentLink } from './xmpp/link.js';
+
+export interface App {
+  config: Config;
+  store: Store;
+  accounts: Accounts;
+  core: CoreDeps;
+  keys: KeyManager;
+  link?: ComponentLink;
+  /** Bound HTTP port, once started. */
+  port?: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Composition root: builds the core from config and hands it to the front doors. */
+export async function createApp(config: Config, log: Logger): Promise<App> {
+  if (!config.redis.url) {
+    log.warn(
+      'no redis.url configured: using the in-memory store. Accounts, grants and tokens are LOST on restart ' +
+        'and cannot be shared between processes. Set redis.url for anything but a trial.',
+    );
+  }
+  const storeLog = log.child({ part: 'store' });
+  let redisDown = false;
+  const store = createStore({
+    redisUrl: config.redis.url,
+    keyPrefix: config.redis.key_prefix,
+    // Redis trouble is logged once per outage, not once per reconnect attempt.
+    onError: (err: Error) => {
+      if (redisDown) return;
+      redisDown = true;
+      storeLog.warn({ err: err.message }, 'Redis unreachable; retrying');
+    },
+    onReady: () => {
+      if (redisDown) storeLog.info('Redis reachable again');
+      redisDown = false;
+    },
+  });
+  const { deps: core, keys, dynamicClients } = await createCore(config, store, log);
+  const accounts = core.accounts;
+
+  const link = config.xmpp.enabled
+    ? new ComponentLink({
+        service: config.xmpp.service,
+        domain: config.xmpp.domain,
+        secret: config.xmpp.secret,
+        logger: log.child({ part: 'xmpp' }),
+      })
+    : undefined;
+  if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
+
+  const http = createHttpApp({ core, keys, dynamicClients, xmppOnline: () => link?.online });
+  let listening: Listening | undefined;
+
+  const app: App = {
+    config,
+    store,
+    accounts,
+    core,
+    keys,
+    link,
+    async start() {
+      listening = await listen(http, config.http.host, config.http.port);
+      app.port = listening.port;
+      log.info({ url: `http://${config.http.host}:${listening.port}`, issuer: config.issuer }, 'HTTP listening');
+      link?.start();
+    },
+    async stop() {
+      keys.stop();
+      await Promise.allSettled([listening?.close(), link?.stop()]);
+      await store.close();
+    },
+  };
+  return app;
+}

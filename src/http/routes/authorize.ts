@@ -1,0 +1,131 @@
+import { Router, type Request, type Response } from 'express';
+import {
+  RedirectError,
+  UntrustedRequestError,
+  parseAuthorizationRequest,
+  type AuthorizationRequest,
+} from '../../oauth/authorization-request.js';
+import type { CoreDeps } from '../../oauth/context.js';
+import { approveAuthorization, coveredByGrant, errorLocation } from '../../oauth/grants.js';
+import type { LoginSession } from '../../store/types.js';
+import { formBody } from '../oauth-http.js';
+import type { Pages } from '../pages.js';
+import { noStore } from '../security-headers.js';
+import type { Sessions } from '../session.js';
+import type { Signer } from '../signing.js';
+
+export interface BrowserDeps {
+  core: CoreDeps;
+  sessions: Sessions;
+  signer: Signer;
+  pages: Pages;
+}
+
+const INTERACTION_TTL = 1800;
+const LOGIN = '/oauth2/authorize/login';
+const CONSENT = '/oauth2/authorize/consent';
+
+/**
+ * The authorization endpoint and its interaction steps. The validated request
+ * travels between steps as a signed blob in the form, so any instance can
+ * continue any flow and nothing is stored until the user decides.
+ */
+export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps): Router {
+  const router = Router();
+  const { config, log } = core;
+  const seal = (request: AuthorizationRequest) => signer.seal('authorize', request.params, INTERACTION_TTL);
+  const loginForm = (request: AuthorizationRequest) => ({
+    action: LOGIN,
+    interaction: seal(request),
+    clientName: request.client.name,
+    username: request.loginHint,
+  });
+
+  const start = async (req: Request, res: Response) => {
+    const raw = (req.method === 'GET' ? req.query : req.body) as Record<string, unknown>;
+    const request = await parse(raw ?? {}, res);
+    if (request) await proceed(req, res, request, await sessions.current(req), false);
+  };
+  router.get('/oauth2/authorize', noStore, start);
+  router.post('/oauth2/authorize', noStore, formBody, start);
+
+  router.post(LOGIN, noStore, formBody, async (req, res) => {
+    const request = await resume(req, res);
+    if (!request) return;
+    const session = await pages.handleLogin(req, res, loginForm(request));
+    if (session) await proceed(req, res, request, session, true);
+  });
+
+  router.post(CONSENT, noStore, formBody, async (req, res) => {
+    const request = await resume(req, res);
+    if (!request) return;
+    const session = await sessions.current(req);
+    if (!session) return pages.login(req, res, loginForm(request), { status: 401, error: 'login.expired' });
+    if ((req.body as Record<string, unknown>).decision === 'approve') {
+      res.redirect(303, await approveAuthorization(core, request, session));
+    } else {
+      log.info({ jid: session.jid, client: request.client.id.slice(0, 64) }, 'authorization denied by user');
+      res.redirect(303, errorLocation(config.issuer, request, 'access_denied', 'the user denied the request'));
+    }
+  });
+
+  /** Decide the next step: login, consent, or straight back to the client. */
+  async function proceed(req: Request, res: Response, request: AuthorizationRequest, session: LoginSession | null, fresh: boolean) {
+    const mustLogin =
+      !session ||
+      (!fresh && request.prompt.has('login')) ||
+      (request.maxAge !== undefined && Date.now() / 1000 - session.authTime > request.maxAge);
+    if (mustLogin) {
+      if (request.prompt.has('none')) return redirectError(res, request, 'login_required', 'the user is not signed in');
+      return pages.login(req, res, loginForm(request));
+    }
+    const granted = await coveredByGrant(core.store, session!.jid, request.client.id, request.scope);
+    if (!granted || request.prompt.has('consent')) {
+      if (request.prompt.has('none')) return redirectError(res, request, 'consent_required', 'the user has not approved this application');
+      return pages.consent(req, res, {
+        action: CONSENT,
+        interaction: seal(request),
+        client: request.client,
+        scope: request.scope,
+        redirectUri: request.redirectUri,
+        session: session!,
+      });
+    }
+    res.redirect(303, await approveAuthorization(core, request, session!));
+  }
+
+  function redirectError(res: Response, request: AuthorizationRequest, error: string, description: string) {
+    res.redirect(303, errorLocation(config.issuer, request, error, description));
+  }
+
+  async function parse(raw: Record<string, unknown>, res: Response): Promise<AuthorizationRequest | null> {
+    try {
+      return await parseAuthorizationRequest(raw, core.clients, config);
+    } catch (err) {
+      if (err instanceof UntrustedRequestError) {
+        log.info({ error: err.error, reason: err.description }, 'authorization request refused');
+        pages.error(res, 400, err.error, err.description);
+        return null;
+      }
+      if (err instanceof RedirectError) {
+        log.info({ error: err.error, reason: err.description }, 'authorization request refused');
+        res.redirect(303, err.location(config.issuer));
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  /** A form post from one of our pages: CSRF check, then the request it carries, re-validated. */
+  async function resume(req: Request, res: Response): Promise<AuthorizationRequest | null> {
+    if (!pages.csrfOk(req, res)) return null;
+    const params = signer.unseal<Record<string, string>>('authorize', (req.body as Record<string, unknown>).interaction);
+    if (!params) {
+      pages.error(res, 400, 'expired', 'error.interaction');
+      return null;
+    }
+    return parse(params, res);
+  }
+
+  return router;
+}

@@ -1,0 +1,154 @@
+import { Router, type Request, type Response } from 'express';
+import type { CoreDeps } from '../../oauth/context.js';
+import { formatUserCode, normaliseUserCode, startDeviceAuthorization } from '../../oauth/device.js';
+import { recordConsent } from '../../oauth/grants.js';
+import type { Client } from '../../oauth/clients.js';
+import type { DeviceGrant, LoginSession, RateLimiter } from '../../store/types.js';
+import { clientCredentials, formBody, oauthEndpoint, oauthParams } from '../oauth-http.js';
+import type { Pages } from '../pages.js';
+import { noStore } from '../security-headers.js';
+import type { Sessions } from '../session.js';
+import type { Signer } from '../signing.js';
+import type { Views } from '../views.js';
+
+const INTERACTION_TTL = 900;
+const VERIFY = '/oauth2/device/verify';
+const LOGIN = '/oauth2/device/login';
+const CONSENT = '/oauth2/device/consent';
+
+export interface DeviceRouteDeps {
+  core: CoreDeps;
+  sessions: Sessions;
+  signer: Signer;
+  pages: Pages;
+  views: Views;
+}
+
+/**
+ * RFC 8628: the device authorization endpoint (POST, for devices) and the
+ * verification pages (GET, for people): enter the code, sign in, approve.
+ */
+export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRouteDeps): Router {
+  const router = Router();
+  const { log, store } = core;
+  // Guessing codes is throttled per address: 20 wrong entries per 10 minutes.
+  const guesses: RateLimiter = store.rateLimiter({ name: 'device-code-guess', points: 20, duration: 600 });
+
+  router.post('/oauth2/device', noStore, formBody, oauthEndpoint(log, async (req, res) => {
+    const params = oauthParams(req);
+    const client = await core.clients.authenticate(clientCredentials(req, params));
+    res.json(await startDeviceAuthorization(core, client, params));
+  }));
+
+  router.get('/oauth2/device', noStore, (req, res) => {
+    const given = typeof req.query.user_code === 'string' ? req.query.user_code : '';
+    renderEntry(req, res, 200, normaliseUserCode(given) ? given.toUpperCase() : '');
+  });
+
+  router.post(VERIFY, noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    const typed = (req.body as Record<string, unknown>).user_code;
+    const found = await lookup(req, res, typed);
+    if (!found) return;
+    const session = await sessions.current(req);
+    if (!session) return pages.login(req, res, loginForm(found.device, found.client));
+    showConsent(req, res, found.device, found.client, session);
+  });
+
+  router.post(LOGIN, noStore, formBody, async (req, res) => {
+    const found = await resume(req, res);
+    if (!found) return;
+    const session = await pages.handleLogin(req, res, loginForm(found.device, found.client));
+    if (session) showConsent(req, res, found.device, found.client, session);
+  });
+
+  router.post(CONSENT, noStore, formBody, async (req, res) => {
+    const found = await resume(req, res);
+    if (!found) return;
+    const { device, client } = found;
+    const session = await sessions.current(req);
+    if (!session) return pages.login(req, res, loginForm(device, client), { status: 401, error: 'login.expired' });
+    const approve = (req.body as Record<string, unknown>).decision === 'approve';
+    const decided = approve
+      ? await store.decideDevice(device.userCode, {
+          status: 'approved',
+          jid: session.jid,
+          grantId: (await recordConsent(store, session.jid, client, device.scope)).id,
+          authTime: session.authTime,
+        })
+      : await store.decideDevice(device.userCode, { status: 'denied' });
+    if (!decided) return pages.message(res, 410, { title: 'device.title', heading: 'device.gone_heading', text: 'device.used' });
+    log.info({ jid: session.jid, client: client.id.slice(0, 64), approve }, 'device authorization decided');
+    pages.message(res, 200, {
+      title: 'device.title',
+      heading: approve ? 'device.approved_heading' : 'device.denied_heading',
+      text: approve ? 'device.approved' : 'device.denied',
+    });
+  });
+
+  const loginForm = (device: DeviceGrant, client: Client) => ({
+    action: LOGIN,
+    interaction: signer.seal('device', device.userCode, INTERACTION_TTL),
+    clientName: client.name,
+  });
+
+  function showConsent(req: Request, res: Response, device: DeviceGrant, client: Client, session: LoginSession) {
+    pages.consent(req, res, {
+      action: CONSENT,
+      interaction: signer.seal('device', device.userCode, INTERACTION_TTL),
+      client,
+      scope: device.scope,
+      session,
+      userCode: formatUserCode(device.userCode),
+    });
+  }
+
+  function renderEntry(req: Request, res: Response, status: number, userCode: string, error?: string) {
+    res.status(status).type('html').send(
+      views.render('device', { title: 'device.title', action: VERIFY, csrf: sessions.csrfToken(req, res), userCode, error }),
+    );
+  }
+
+  /** The pending device grant a typed code names, or the entry page again with why not. */
+  async function lookup(req: Request, res: Response, typed: unknown): Promise<{ device: DeviceGrant; client: Client } | null> {
+    const address = req.ip ?? 'unknown';
+    const budget = await guesses.peek(address);
+    if (!budget.allowed) {
+      const seconds = Math.ceil(budget.retryAfterMs / 1000);
+      res.set('Retry-After', String(seconds));
+      renderEntry(req, res, 429, '', 'device.throttled');
+      return null;
+    }
+    const code = normaliseUserCode(typed);
+    const device = code ? await store.findDeviceByUserCode(code) : null;
+    if (!device || device.expiresAt <= Date.now()) {
+      await guesses.consume(address);
+      log.info({ address }, 'device code entry refused: unknown or expired code');
+      renderEntry(req, res, 400, typeof typed === 'string' ? typed.slice(0, 16) : '', 'device.unknown');
+      return null;
+    }
+    if (device.status !== 'pending') {
+      renderEntry(req, res, 400, '', 'device.used');
+      return null;
+    }
+    const client = await core.clients.find(device.clientId);
+    if (!client) {
+      renderEntry(req, res, 400, '', 'device.unknown');
+      return null;
+    }
+    return { device, client };
+  }
+
+  /** A login or consent post: CSRF, then the device grant its sealed user code names. */
+  async function resume(req: Request, res: Response): Promise<{ device: DeviceGrant; client: Client } | null> {
+    if (!pages.csrfOk(req, res)) return null;
+    const userCode = signer.unseal<string>('device', (req.body as Record<string, unknown>).interaction);
+    if (!userCode) {
+      pages.error(res, 400, 'expired', 'error.interaction');
+      return null;
+    }
+    return lookup(req, res, userCode);
+  }
+
+  return router;
+}

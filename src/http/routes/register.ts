@@ -1,0 +1,72 @@
+import express, { Router, type RequestHandler } from 'express';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import { OAuthError } from '../../oauth/errors.js';
+import type { DynamicClients } from '../../oauth/registration/dynamic-clients.js';
+import { invalidClientMetadata } from '../../oauth/registration/errors.js';
+import { policyFromConfig, validateClientMetadata } from '../../oauth/registration/metadata.js';
+import { registrationSchema } from '../../oauth/registration/schema.js';
+import { oauthEndpoint, sendOAuthError } from '../oauth-http.js';
+import { noStore } from '../security-headers.js';
+
+export const MAX_REGISTRATION_BODY = 16 * 1024;
+
+/**
+ * Dynamic client registration (RFC 7591) at /oauth2/register: POST registers,
+ * GET returns the JSON Schema of the accepted metadata. Mounted before any
+ * body parser, so it parses its own JSON, with a size limit.
+ */
+export function registrationRoutes(deps: { config: Config; log: Logger; clients: DynamicClients }): Router {
+  const { config, log, clients } = deps;
+  const router = Router();
+  // Not enabled: behave like any unknown endpoint.
+  if (!config.registration_key) return router;
+
+  const policy = policyFromConfig(config);
+  const schema = JSON.stringify(registrationSchema(config.issuer, policy), null, 2);
+
+  router.get('/oauth2/register', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=3600').type('application/schema+json').send(schema);
+  });
+
+  router.post('/oauth2/register', noStore, jsonBody(log), oauthEndpoint(log, async (req, res) => {
+    const meta = validateClientMetadata(req.body, policy);
+    const registered = await clients.register(meta);
+    log.info({ client_name: meta.client_name, client_uri: meta.client_uri, public: meta.token_endpoint_auth_method === 'none' }, 'client registered');
+    res.status(201).json(registered);
+  }));
+
+  return router;
+}
+
+const parseJson = express.json({ limit: MAX_REGISTRATION_BODY, strict: false, inflate: false, type: 'application/json' });
+
+/**
+ * express.json behind our own checks, with its errors turned into OAuth-style
+ * JSON errors: 415 for anything but JSON, 413 over the limit, 400
+ * invalid_client_metadata for malformed JSON. Never a 500 for bad input.
+ */
+function jsonBody(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const fail = (err: OAuthError) => sendOAuthError(res, err, log, req);
+    if (!req.is('application/json')) {
+      fail(new OAuthError('invalid_request', 'the request body must be JSON (Content-Type: application/json)', 415));
+      return;
+    }
+    parseJson(req, res, (err?: unknown) => {
+      if (!err) return next();
+      const e = err as { type?: string; status?: number };
+      if (e.type === 'entity.too.large') {
+        fail(new OAuthError('invalid_request', `the request body is larger than ${MAX_REGISTRATION_BODY / 1024} KiB`, 413));
+      } else if (e.type === 'entity.parse.failed') {
+        fail(invalidClientMetadata('the request body is not valid JSON'));
+      } else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+        fail(new OAuthError('invalid_request', 'the request body must be uncompressed UTF-8 JSON', 415));
+      } else if (e.status !== undefined && e.status < 500) {
+        fail(new OAuthError('invalid_request', 'the request body could not be read', e.status === 413 ? 413 : 400));
+      } else {
+        next(err);
+      }
+    });
+  };
+}

@@ -1,0 +1,77 @@
+import type { Request, Response } from 'express';
+import type { LoginSession, Store } from '../store/types.js';
+import { randomToken } from '../util/crypto.js';
+import type { Signer } from './signing.js';
+
+const SESSION_COOKIE = 'xo_session';
+const CSRF_COOKIE = 'xo_csrf';
+
+/**
+ * Browser login sessions (a signed, httpOnly, SameSite=Lax cookie naming a
+ * session kept in the store) and CSRF tokens (an HMAC of a per-browser
+ * cookie, checked on every form post). Both verify on any instance.
+ */
+export class Sessions {
+  constructor(
+    private readonly store: Store,
+    private readonly signer: Signer,
+    private readonly opts: { ttl: number; secure: boolean },
+  ) {}
+
+  private cookie(maxAgeMs?: number) {
+    return { httpOnly: true, sameSite: 'lax' as const, secure: this.opts.secure, path: '/', maxAge: maxAgeMs };
+  }
+
+  private readSigned(req: Request, name: string, purpose: string): string | null {
+    const raw: unknown = req.cookies?.[name];
+    if (typeof raw !== 'string') return null;
+    const dot = raw.lastIndexOf('.');
+    if (dot <= 0) return null;
+    const value = raw.slice(0, dot);
+    return this.signer.verify(purpose, value, raw.slice(dot + 1)) ? value : null;
+  }
+
+  async current(req: Request): Promise<LoginSession | null> {
+    const id = this.readSigned(req, SESSION_COOKIE, 'session');
+    if (!id) return null;
+    const session = await this.store.getSession(id);
+    return session && session.expiresAt > Date.now() ? session : null;
+  }
+
+  async start(res: Response, jid: string, amr: string[]): Promise<LoginSession> {
+    const now = Date.now();
+    const session: LoginSession = {
+      id: randomToken(24),
+      jid,
+      authTime: Math.floor(now / 1000),
+      amr,
+      createdAt: now,
+      expiresAt: now + this.opts.ttl * 1000,
+    };
+    await this.store.saveSession(session);
+    res.cookie(SESSION_COOKIE, `${session.id}.${this.signer.sign('session', session.id)}`, this.cookie(this.opts.ttl * 1000));
+    return session;
+  }
+
+  async end(req: Request, res: Response): Promise<void> {
+    const id = this.readSigned(req, SESSION_COOKIE, 'session');
+    if (id) await this.store.deleteSession(id);
+    res.clearCookie(SESSION_COOKIE, this.cookie());
+  }
+
+  /** The CSRF token for forms on this page; sets the browser's CSRF cookie if it has none. */
+  csrfToken(req: Request, res: Response): string {
+    let id = this.readSigned(req, CSRF_COOKIE, 'csrf-cookie');
+    if (!id) {
+      id = randomToken(18);
+      res.cookie(CSRF_COOKIE, `${id}.${this.signer.sign('csrf-cookie', id)}`, this.cookie());
+    }
+    return this.signer.sign('csrf', id);
+  }
+
+  checkCsrf(req: Request): boolean {
+    const id = this.readSigned(req, CSRF_COOKIE, 'csrf-cookie');
+    const token: unknown = req.body?.csrf;
+    return Boolean(id) && typeof token === 'string' && this.signer.verify('csrf', id!, token);
+  }
+}

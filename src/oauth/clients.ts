@@ -1,0 +1,106 @@
+import type { ClientConfig } from '../config/schema.js';
+import { safeEqual, sha256Hex } from '../util/crypto.js';
+import { invalidClient } from './errors.js';
+
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+export interface Client {
+  id: string;
+  name: string;
+  /** Localised names from registration (`client_name#fr`). */
+  localizedNames?: Record<string, string>;
+  public: boolean;
+  authMethod: AuthMethod;
+  redirectUris: string[];
+  grantTypes: string[];
+  responseTypes: string[];
+  scope: string[];
+  applicationType: 'web' | 'native';
+  clientUri?: string;
+  logoUri?: string;
+  tosUri?: string;
+  policyUri?: string;
+  /** Registered dynamically (RFC 7591) rather than in the config file. */
+  dynamic: boolean;
+  /** Checks a presented secret; absent for public clients. */
+  checkSecret?(secret: string): boolean;
+}
+
+/** Anything that can find a client by its id (static config, stateless registration, …). */
+export interface ClientSource {
+  find(id: string): Promise<Client | null> | Client | null;
+}
+
+export class StaticClients implements ClientSource {
+  private readonly byId = new Map<string, Client>();
+
+  constructor(clients: ClientConfig[]) {
+    for (const c of clients) {
+      const digest = c.secret_hash?.slice('sha256:'.length);
+      this.byId.set(c.id, {
+        id: c.id,
+        name: c.name,
+        public: c.public,
+        authMethod: c.public ? 'none' : 'client_secret_basic',
+        redirectUris: c.redirect_uris,
+        grantTypes: c.grant_types,
+        responseTypes: ['code'],
+        scope: c.scope.split(' ').filter(Boolean),
+        applicationType: c.application_type,
+        clientUri: c.client_uri,
+        logoUri: c.logo_uri,
+        tosUri: c.tos_uri,
+        policyUri: c.policy_uri,
+        dynamic: false,
+        checkSecret: digest ? (secret) => safeEqual(sha256Hex(secret), digest) : undefined,
+      });
+    }
+  }
+
+  find(id: string): Client | null {
+    return this.byId.get(id) ?? null;
+  }
+}
+
+/** Looks a client up in each source in turn. */
+export class ClientRegistry {
+  constructor(private readonly sources: ClientSource[]) {}
+
+  async find(id: string): Promise<Client | null> {
+    for (const source of this.sources) {
+      const client = await source.find(id);
+      if (client) return client;
+    }
+    return null;
+  }
+
+  /**
+   * Client authentication at the token, revocation, introspection and device
+   * endpoints. Exactly one method may be used (RFC 6749 section 2.3).
+   */
+  async authenticate(creds: ClientCredentials): Promise<Client> {
+    if (creds.basic && creds.postSecret !== undefined) {
+      throw invalidClient('use one client authentication method, not several');
+    }
+    const id = creds.basic?.id ?? creds.postId;
+    if (!id) throw invalidClient('client authentication is required');
+    if (creds.basic && creds.postId !== undefined && creds.postId !== creds.basic.id) {
+      throw invalidClient('client_id does not match the authenticated client');
+    }
+    const client = await this.find(id);
+    if (!client) throw invalidClient('unknown client');
+    const secret = creds.basic?.secret ?? creds.postSecret;
+    if (client.public) {
+      if (secret) throw invalidClient('this is a public client: it has no secret to present');
+      return client;
+    }
+    if (!secret || !client.checkSecret?.(secret)) throw invalidClient('client authentication failed');
+    return client;
+  }
+}
+
+export interface ClientCredentials {
+  basic?: { id: string; secret: string };
+  postId?: string;
+  postSecret?: string;
+}

@@ -1,0 +1,41 @@
+import { Accounts } from '../accounts/accounts.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/types.js';
+import { ClientRegistry, StaticClients, type ClientSource } from './clients.js';
+import type { CoreDeps } from './context.js';
+import { KeyManager } from './keys.js';
+import { DynamicClients } from './registration/dynamic-clients.js';
+import { TokenSigner } from './tokens.js';
+
+/** Builds the OAuth core from config: clients, keys, signer. */
+export async function createCore(
+  config: Config,
+  store: Store,
+  log: Logger,
+  extraClientSources: ClientSource[] = [],
+): Promise<{ deps: CoreDeps; keys: KeyManager; dynamicClients?: DynamicClients }> {
+  const keys = new KeyManager(
+    store,
+    { algorithm: config.signing_algorithm, keyFile: config.signing_key_file, maxTokenTtl: config.access_token_ttl },
+    log,
+  );
+  await keys.init();
+  const signer = new TokenSigner(keys, {
+    issuer: config.issuer!,
+    accessTokenTtl: config.access_token_ttl,
+    refreshTokenTtl: config.refresh_token_ttl,
+  });
+  const dynamicClients = config.registration_key
+    ? new DynamicClients({
+        registrationKey: config.registration_key,
+        algorithm: config.registration_algorithm,
+        issuer: config.issuer,
+        ttl: config.registration_ttl,
+      })
+    : undefined;
+  const sources: ClientSource[] = [new StaticClients(config.clients), ...(dynamicClients ? [dynamicClients] : []), ...extraClientSources];
+  const clients = new ClientRegistry(sources);
+  const accounts = new Accounts(store, config.login_throttle, log);
+  return { deps: { config, store, clients, signer, accounts, log }, keys, dynamicClients };
+}

@@ -1,0 +1,32 @@
+/**
+ * An OAuth protocol error (RFC 6749 section 5.2 and friends). The front doors
+ * turn it into the right wire form; the core only says what went wrong.
+ */
+export class OAuthError extends Error {
+  override name = 'OAuthError';
+  /** Extra response headers (WWW-Authenticate, Retry-After) a front door should send. */
+  headers: Record<string, string> = {};
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    readonly status = 400,
+  ) {
+    super(`${error}: ${description}`);
+  }
+
+  withHeaders(headers: Record<string, string>): this {
+    Object.assign(this.headers, headers);
+    return this;
+  }
+
+  toJSON(): { error: string; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+export const invalidRequest = (d: string) => new OAuthError('invalid_request', d);
+export const invalidClient = (d: string) => new OAuthError('invalid_client', d, 401);
+export const invalidGrant = (d: string) => new OAuthError('invalid_grant', d);
+export const invalidScope = (d: string) => new OAuthError('invalid_scope', d);
+export const unauthorizedClient = (d: string) => new OAuthError('unauthorized_client', d);
+export const unsupportedGrantType = (d: string) => new OAuthError('unsupported_grant_type', d);

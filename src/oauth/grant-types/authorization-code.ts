@@ -1,0 +1,56 @@
+import { sha256Hex } from '../../util/crypto.js';
+import type { Client } from '../clients.js';
+import type { CoreDeps } from '../context.js';
+import { invalidGrant, invalidRequest } from '../errors.js';
+import { issueTokens, type TokenResponse } from '../issue.js';
+import { verifierMatches } from '../pkce.js';
+
+/** RFC 6749 4.1.3 + RFC 7636 4.5: redeem a single-use code. */
+export async function authorizationCodeGrant(
+  deps: CoreDeps,
+  client: Client,
+  params: Record<string, string>,
+): Promise<TokenResponse> {
+  const { code, redirect_uri: redirectUri, code_verifier: verifier } = params;
+  if (!code) throw invalidRequest('code is required');
+  if (code.length > 256) throw invalidGrant('the authorization code is invalid, expired or already used');
+
+  const result = await deps.store.consumeCode(sha256Hex(code));
+  if (result.status === 'missing') throw invalidGrant('the authorization code is invalid, expired or already used');
+  if (result.status === 'replayed') {
+    // RFC 6749 4.1.2: a code used twice may have been stolen; kill everything issued from it.
+    if (result.code.clientId === client.id) {
+      await deps.store.revokeGrant(result.code.grantId);
+      deps.log.warn({ client: client.id.slice(0, 64), jid: result.code.jid }, 'authorization code replayed: grant revoked');
+    }
+    throw invalidGrant('the authorization code is invalid, expired or already used');
+  }
+  const stored = result.code;
+  if (stored.clientId !== client.id) throw invalidGrant('the authorization code was issued to another client');
+  if ((redirectUri ?? stored.redirectUri) !== stored.redirectUri) {
+    throw invalidGrant('redirect_uri does not match the authorization request');
+  }
+  if (stored.codeChallenge) {
+    if (!verifier) throw invalidGrant('code_verifier is required (PKCE)');
+    if (!verifierMatches(stored.codeChallengeMethod ?? 'plain', stored.codeChallenge, verifier)) {
+      throw invalidGrant('code_verifier does not match the code_challenge');
+    }
+  } else if (verifier) {
+    // RFC 9700 2.1.1: a verifier without a challenge means a PKCE downgrade attempt.
+    throw invalidGrant('code_verifier given, but the authorization request had no code_challenge');
+  }
+
+  const grant = await deps.store.getGrant(stored.grantId);
+  if (!grant) throw invalidGrant('the grant behind this code has been revoked');
+  void deps.store.touchGrant(grant.id, Date.now()).catch(() => {});
+  return issueTokens(deps, {
+    grant,
+    client,
+    scope: stored.scope,
+    nonce: stored.nonce,
+    authTime: stored.authTime,
+    amr: stored.amr,
+    mayIssueRefresh: true,
+    withIdToken: true,
+  });
+}

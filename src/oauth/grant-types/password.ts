@@ -1,0 +1,33 @@
+import type { Client } from '../clients.js';
+import type { CoreDeps } from '../context.js';
+import { OAuthError, invalidGrant, invalidRequest, invalidScope } from '../errors.js';
+import { recordConsent } from '../grants.js';
+import { issueTokens, type TokenResponse } from '../issue.js';
+import { parseScope } from '../scopes.js';
+import { nowSeconds } from '../tokens.js';
+import { usernameToJid } from '../username.js';
+
+/** RFC 6749 4.3, off unless `password` is in allowed_grant_types (RFC 9700 2.4 says don't). */
+export async function passwordGrant(
+  deps: CoreDeps,
+  client: Client,
+  params: Record<string, string>,
+  address?: string,
+): Promise<TokenResponse> {
+  const { username, password } = params;
+  if (!username || password === undefined) throw invalidRequest('username and password are required');
+  const scope = parseScope(params.scope ?? client.scope.join(' '), client.scope);
+  if (scope.length === 0) throw invalidScope('none of the requested scopes is available to this client');
+
+  const jid = usernameToJid(username, deps.config);
+  if (!jid) throw invalidGrant(deps.config.expect_username_jid ? 'username must be a full JID (user@domain)' : 'unknown username');
+  const result = await deps.accounts.verify(jid, password, address);
+  if (!result.ok) {
+    if (result.reason === 'throttled') {
+      throw new OAuthError('invalid_grant', `too many failed attempts; try again in ${Math.ceil(result.retryAfterMs / 1000)} seconds`);
+    }
+    throw invalidGrant('wrong username or password');
+  }
+  const grant = await recordConsent(deps.store, result.jid, client, scope);
+  return issueTokens(deps, { grant, client, scope, authTime: nowSeconds(), amr: ['pwd'], mayIssueRefresh: true, withIdToken: false });
+}

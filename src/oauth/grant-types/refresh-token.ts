@@ -1,0 +1,55 @@
+import type { Client } from '../clients.js';
+import type { CoreDeps } from '../context.js';
+import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
+import { issueTokens, type TokenResponse } from '../issue.js';
+import { parseScope } from '../scopes.js';
+import { newRefreshToken, parseRefreshToken } from '../tokens.js';
+
+const INVALID = 'the refresh token is invalid, expired or revoked';
+
+/** RFC 6749 6 with rotation (RFC 9700 4.14.2): every use returns a new refresh token. */
+export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: Record<string, string>): Promise<TokenResponse> {
+  if (!params.refresh_token) throw invalidRequest('refresh_token is required');
+  const parsed = parseRefreshToken(params.refresh_token);
+  if (!parsed) throw invalidGrant(INVALID);
+
+  const current = await deps.store.getRefresh(parsed.grantId, parsed.digest);
+  if (!current || current.expiresAt <= Date.now()) throw invalidGrant(INVALID);
+  if (current.clientId !== client.id) throw invalidGrant('the refresh token was issued to another client');
+  if (current.rotatedAt) {
+    // Used before: either the client or a thief holds a copy. Revoke the whole grant (RFC 9700 4.14.2).
+    await deps.store.revokeGrant(parsed.grantId);
+    deps.log.warn({ client: client.id.slice(0, 64), jid: current.jid }, 'refresh token replayed: grant revoked');
+    throw invalidGrant(INVALID);
+  }
+
+  // Narrowing applies to the new access token; the refresh token keeps its scope (RFC 6749 6).
+  let scope = current.scope;
+  if (params.scope !== undefined) {
+    const asked = params.scope.split(' ').filter(Boolean);
+    const wanted = parseScope(params.scope);
+    if (asked.length !== wanted.length || !wanted.every((s) => current.scope.includes(s))) {
+      throw invalidScope('the requested scope exceeds what was granted');
+    }
+    scope = wanted;
+  }
+
+  const next = newRefreshToken(parsed.grantId);
+  const now = Date.now();
+  const { rotatedAt: _, ...base } = current;
+  const rotated = await deps.store.rotateRefresh(parsed.grantId, parsed.digest, next.digest, {
+    ...base,
+    issuedAt: now,
+    expiresAt: now + deps.config.refresh_token_ttl * 1000,
+  });
+  if (rotated.status === 'replayed') {
+    deps.log.warn({ client: client.id.slice(0, 64), jid: current.jid }, 'refresh token replayed: grant revoked');
+    throw invalidGrant(INVALID);
+  }
+  if (rotated.status !== 'ok') throw invalidGrant(INVALID);
+
+  const grant = await deps.store.getGrant(parsed.grantId);
+  if (!grant) throw invalidGrant(INVALID);
+  void deps.store.touchGrant(grant.id, now).catch(() => {});
+  return issueTokens(deps, { grant, client, scope, refreshToken: next.token, withIdToken: true });
+}

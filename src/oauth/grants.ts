@@ -1,0 +1,71 @@
+import type { Grant, Store } from '../store/types.js';
+import { randomToken, sha256Hex } from '../util/crypto.js';
+import type { AuthorizationRequest } from './authorization-request.js';
+import type { Client } from './clients.js';
+import type { CoreDeps } from './context.js';
+import { withParams } from './redirect.js';
+import { newGrantId } from './tokens.js';
+
+export interface Authentication {
+  jid: string;
+  authTime: number; // unix seconds
+  amr: string[];
+}
+
+/** True when the user already granted this client every requested scope. */
+export async function coveredByGrant(store: Store, jid: string, clientId: string, scope: string[]): Promise<boolean> {
+  const grant = await store.findGrant(jid, clientId);
+  return grant !== null && scope.every((s) => grant.scope.includes(s));
+}
+
+/**
+ * Records the user's consent: one grant per user and client, widened to the
+ * union of what was ever approved, so the account page shows one entry per app.
+ */
+export async function recordConsent(store: Store, jid: string, client: Client, scope: string[]): Promise<Grant> {
+  const now = Date.now();
+  const existing = await store.findGrant(jid, client.id);
+  const grant: Grant = existing
+    ? { ...existing, scope: [...new Set([...existing.scope, ...scope])], lastUsedAt: now }
+    : {
+        id: newGrantId(),
+        jid,
+        clientId: client.id,
+        scope,
+        createdAt: now,
+        lastUsedAt: now,
+        clientName: client.name,
+        clientUri: client.clientUri,
+        logoUri: client.logoUri,
+      };
+  await store.saveGrant(grant);
+  return grant;
+}
+
+/** Approves an authorization request: grant, single-use code, redirect with `code`, `state`, `iss`. */
+export async function approveAuthorization(deps: CoreDeps, req: AuthorizationRequest, auth: Authentication): Promise<string> {
+  const grant = await recordConsent(deps.store, auth.jid, req.client, req.scope);
+  const code = randomToken(32);
+  await deps.store.saveCode(
+    sha256Hex(code),
+    {
+      grantId: grant.id,
+      clientId: req.client.id,
+      jid: auth.jid,
+      redirectUri: req.redirectUri,
+      scope: req.scope,
+      codeChallenge: req.codeChallenge,
+      codeChallengeMethod: req.codeChallengeMethod,
+      nonce: req.nonce,
+      authTime: auth.authTime,
+      amr: auth.amr,
+    },
+    deps.config.code_ttl,
+  );
+  deps.log.info({ jid: auth.jid, client: req.client.id.slice(0, 64), scope: req.scope }, 'authorization approved');
+  return withParams(req.redirectUri, { code, state: req.state, iss: deps.config.issuer });
+}
+
+export function errorLocation(issuer: string, req: AuthorizationRequest, error: string, description: string): string {
+  return withParams(req.redirectUri, { error, error_description: description, state: req.state, iss: issuer });
+}

@@ -1,0 +1,178 @@
+import { readFile } from 'node:fs/promises';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
+import type { Logger } from '../log.js';
+import type { SigningKey, Store } from '../store/types.js';
+
+export type SigningAlg = SigningKey['alg'];
+
+export interface KeyManagerOptions {
+  algorithm: SigningAlg;
+  keyFile?: string;
+  /** Longest lifetime of anything we sign: a retired key stays published this long. */
+  maxTokenTtl: number;
+  /** How often the key set is re-read from the store (other instances may rotate). */
+  refreshMs?: number;
+}
+
+interface LoadedKey {
+  record: SigningKey;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+}
+
+/** Builds a new key record with kid = RFC 7638 thumbprint of the public key. */
+export async function generateSigningKey(alg: SigningAlg, activatesAt = Date.now()): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  return toRecord(alg, await exportJWK(privateKey), await exportJWK(publicKey), activatesAt);
+}
+
+async function toRecord(alg: SigningAlg, privateJwk: JWK, publicJwk: JWK, activatesAt: number): Promise<SigningKey> {
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return {
+    kid,
+    alg,
+    privateJwk: { ...privateJwk, kid, alg },
+    publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
+    createdAt: Date.now(),
+    activatesAt,
+  };
+}
+
+/** Reads a PKCS#8 PEM or a private JWK from a file. */
+export async function signingKeyFromFile(file: string, alg: SigningAlg): Promise<SigningKey> {
+  const text = (await readFile(file, 'utf8')).trim();
+  const privateKey = text.startsWith('{')
+    ? ((await importJWK(JSON.parse(text) as JWK, alg, { extractable: true })) as CryptoKey)
+    : await importPKCS8(text, alg, { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  const { d: _d, ...pub } = jwk;
+  return toRecord(alg, jwk, pub, 0);
+}
+
+/**
+ * The server's signing keys: which one signs now, which are published in JWKS.
+ * Rotation publishes a new key before it signs and keeps retired keys
+ * published until everything they signed has expired.
+ */
+export class KeyManager {
+  private keys: LoadedKey[] = [];
+  private timer?: NodeJS.Timeout;
+  private fileKey?: LoadedKey;
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: KeyManagerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async init(): Promise<void> {
+    if (this.opts.keyFile) {
+      this.fileKey = await load(await signingKeyFromFile(this.opts.keyFile, this.opts.algorithm));
+      this.log.info({ kid: this.fileKey.record.kid }, 'signing key loaded from file');
+    }
+    await this.reload();
+    if (!this.fileKey && this.keys.length === 0) {
+      const records = await this.store.initSigningKeys(await generateSigningKey(this.opts.algorithm, 0));
+      this.keys = await Promise.all(records.map(load));
+      this.log.info({ kid: this.keys[0]?.record.kid }, 'signing key generated');
+    }
+    const every = this.opts.refreshMs ?? 60_000;
+    this.timer = setInterval(() => {
+      this.reload().catch((err: unknown) => this.log.warn({ err: String(err) }, 'could not refresh signing keys'));
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async reload(): Promise<void> {
+    const now = Date.now();
+    const records = await this.store.listSigningKeys();
+    const live = records.filter((k) => !k.expiresAt || k.expiresAt > now);
+    const known = new Map(this.keys.map((k) => [k.record.kid, k]));
+    this.keys = await Promise.all(
+      live.map(async (r) => {
+        const have = known.get(r.kid);
+        return have && sameSchedule(have.record, r) ? have : load(r);
+      }),
+    );
+  }
+
+  /** The key that signs now: the newest active, unretired key. */
+  current(): { kid: string; alg: SigningAlg; key: CryptoKey } {
+    if (this.fileKey) return { kid: this.fileKey.record.kid, alg: this.fileKey.record.alg, key: this.fileKey.privateKey };
+    const now = Date.now();
+    const usable = this.keys
+      .filter((k) => k.record.activatesAt <= now && (!k.record.retiredAt || k.record.retiredAt > now))
+      .sort((a, b) => b.record.activatesAt - a.record.activatesAt);
+    const pick = usable[0] ?? this.keys.sort((a, b) => b.record.activatesAt - a.record.activatesAt)[0];
+    if (!pick) throw new Error('no signing key available');
+    return { kid: pick.record.kid, alg: pick.record.alg, key: pick.privateKey };
+  }
+
+  /** Public key for verification, by kid. */
+  publicKey(kid: string): CryptoKey | undefined {
+    if (this.fileKey?.record.kid === kid) return this.fileKey.publicKey;
+    return this.keys.find((k) => k.record.kid === kid)?.publicKey;
+  }
+
+  /** The JWKS document: public halves only. */
+  jwks(): { keys: Record<string, unknown>[] } {
+    const all = this.fileKey ? [this.fileKey, ...this.keys] : this.keys;
+    return { keys: all.map((k) => ({ ...k.record.publicJwk })) };
+  }
+
+  algorithms(): SigningAlg[] {
+    return [...new Set([this.opts.algorithm, ...this.keys.map((k) => k.record.alg)])];
+  }
+}
+
+/**
+ * Rotation as a store operation (also used by `xmpp-oauth keys rotate`): the
+ * new key is published now and signs after `delaySeconds`; the current keys
+ * retire then and stay in JWKS until tokens signed with them have expired.
+ */
+export async function rotateKeys(
+  store: Store,
+  alg: SigningAlg,
+  delaySeconds: number,
+  maxTokenTtl: number,
+): Promise<SigningKey> {
+  const now = Date.now();
+  const activatesAt = now + delaySeconds * 1000;
+  const next = await generateSigningKey(alg, activatesAt);
+  await store.addSigningKey(next);
+  for (const k of await store.listSigningKeys()) {
+    if (k.kid === next.kid) continue;
+    if (k.expiresAt && k.expiresAt <= now) {
+      await store.removeSigningKey(k.kid);
+      continue;
+    }
+    if (!k.retiredAt || k.retiredAt > activatesAt) {
+      await store.updateSigningKey({ ...k, retiredAt: activatesAt, expiresAt: activatesAt + (maxTokenTtl + 300) * 1000 });
+    }
+  }
+  return next;
+}
+
+function sameSchedule(a: SigningKey, b: SigningKey): boolean {
+  return a.activatesAt === b.activatesAt && a.retiredAt === b.retiredAt && a.expiresAt === b.expiresAt;
+}
+
+async function load(record: SigningKey): Promise<LoadedKey> {
+  return {
+    record,
+    privateKey: (await importJWK(record.privateJwk as JWK, record.alg)) as CryptoKey,
+    publicKey: (await importJWK(record.publicJwk as JWK, record.alg)) as CryptoKey,
+  };
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
+import { randomToken, sha256Hex } from '../util/crypto.js';
+import type { KeyManager } from './keys.js';
+import { formatScope } from './scopes.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  jid: string;
+  aud: string;
+  client_id: string;
+  scope: string;
+  jti: string;
+  gid: string;
+  iat: number;
+  exp: number;
+}
+
+export interface TokenSettings {
+  issuer: string;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+}
+
+export interface AccessTokenInput {
+  jid: string;
+  clientId: string;
+  scope: string[];
+  grantId: string;
+}
+
+/**
+ * Client ids from stateless registration are long JWTs; an access token has to
+ * stay under 900 bytes to serve as an XMPP PLAIN password, so it carries a
+ * digest of such an id instead. Introspection returns the full id from the grant.
+ */
+export function tokenClientId(clientId: string): string {
+  return clientId.length <= 64 ? clientId : `h:${createHash('sha256').update(clientId).digest('base64url').slice(0, 27)}`;
+}
+
+export const subjectOf = (jid: string) => `xmpp:${jid}`;
+
+/** Mints and checks the JWTs this server signs. Knows nothing of storage. */
+export class TokenSigner {
+  constructor(
+    private readonly keys: KeyManager,
+    readonly settings: TokenSettings,
+  ) {}
+
+  async accessToken(input: AccessTokenInput, now = nowSeconds()): Promise<{ token: string; claims: AccessTokenClaims }> {
+    const { kid, alg, key } = this.keys.current();
+    const claims: AccessTokenClaims = {
+      iss: this.settings.issuer,
+      sub: subjectOf(input.jid),
+      jid: input.jid,
+      aud: this.settings.issuer,
+      client_id: tokenClientId(input.clientId),
+      scope: formatScope(input.scope),
+      jti: randomToken(16),
+      gid: input.grantId,
+      iat: now,
+      exp: now + this.settings.accessTokenTtl,
+    };
+    const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE }).sign(key);
+    return { token, claims };
+  }
+
+  async idToken(input: {
+    jid: string;
+    clientId: string;
+    nonce?: string;
+    authTime?: number;
+    amr?: string[];
+    accessToken?: string;
+    claims?: Record<string, unknown>;
+  }): Promise<string> {
+    const { kid, alg, key } = this.keys.current();
+    const now = nowSeconds();
+    const payload: Record<string, unknown> = {
+      ...input.claims,
+      iss: this.settings.issuer,
+      sub: subjectOf(input.jid),
+      aud: input.clientId,
+      azp: input.clientId,
+      iat: now,
+      exp: now + this.settings.accessTokenTtl,
+    };
+    if (input.authTime !== undefined) payload.auth_time = input.authTime;
+    if (input.nonce !== undefined) payload.nonce = input.nonce;
+    if (input.amr?.length) payload.amr = input.amr;
+    if (input.accessToken) payload.at_hash = halfHash(input.accessToken, alg);
+    return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+  }
+
+  /** Signature, issuer, type and expiry; null for anything that is not a live token of ours. */
+  async verifyAccessToken(token: string, { ignoreExpiry = false } = {}): Promise<AccessTokenClaims | null> {
+    if (typeof token !== 'string' || token.length > 4096 || token.split('.').length !== 3) return null;
+    try {
+      const { kid } = decodeProtectedHeader(token);
+      const key = kid ? this.keys.publicKey(kid) : undefined;
+      if (!key) return null;
+      const { payload } = await jwtVerify(token, key, {
+        issuer: this.settings.issuer,
+        typ: ACCESS_TOKEN_TYPE,
+        algorithms: this.keys.algorithms(),
+        currentDate: ignoreExpiry ? new Date(0) : undefined,
+      });
+      if (typeof payload.gid !== 'string' || typeof payload.jid !== 'string' || typeof payload.exp !== 'number') return null;
+      return payload as unknown as AccessTokenClaims;
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) return null;
+      throw err;
+    }
+  }
+}
+
+/** at_hash / c_hash: left half of the hash matching the signing algorithm (OIDC Core 3.1.3.6). */
+function halfHash(value: string, alg: string): string {
+  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256').update(value).digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** Opaque refresh token `<grantId>.<secret>`: the grant id lets the store find its slot. */
+export function newRefreshToken(grantId: string): { token: string; digest: string } {
+  const token = `${grantId}.${randomToken(32)}`;
+  return { token, digest: sha256Hex(token) };
+}
+
+export function parseRefreshToken(token: string): { grantId: string; digest: string } | null {
+  if (typeof token !== 'string' || token.length > 200) return null;
+  const m = /^([A-Za-z0-9_-]{10,64})\.[A-Za-z0-9_-]{43}$/.exec(token);
+  return m ? { grantId: m[1]!, digest: sha256Hex(token) } : null;
+}
+
+export function newGrantId(): string {
+  return randomToken(16);
+}

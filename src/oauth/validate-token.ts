@@ -1,0 +1,31 @@
+import type { Store } from '../store/types.js';
+import type { AccessTokenClaims, TokenSigner } from './tokens.js';
+
+export interface ValidToken {
+  jid: string;
+  scope: string[];
+  clientId: string;
+  grantId: string;
+  exp: number;
+  claims: AccessTokenClaims;
+}
+
+/**
+ * The one place that decides whether an access token is valid right now:
+ * signature, issuer, type, expiry, and the grant behind it still alive (so a
+ * revocation takes effect at once). Introspection, userinfo and the XMPP side
+ * all call this.
+ */
+export async function validateAccessToken(signer: TokenSigner, store: Store, token: string): Promise<ValidToken | null> {
+  const claims = await signer.verifyAccessToken(token);
+  if (!claims) return null;
+  if (!(await store.grantExists(claims.gid))) return null;
+  return {
+    jid: claims.jid,
+    scope: claims.scope.split(' ').filter(Boolean),
+    clientId: claims.client_id,
+    grantId: claims.gid,
+    exp: claims.exp,
+    claims,
+  };
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { createApp, type App } from '../../src/app.js';
+import { validate } from '../../src/config/load.js';
+import { silentLogger } from '../../src/log.js';
+import { freePort } from './ports.js';
+import { startRedis } from './redis.js';
+
+export const CLIENT_SECRET = 'test-client-secret-0123456789abcdef';
+export const secretHash = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+
+export interface TestServer {
+  app: App;
+  url: string;
+  redisUrl?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real server on a loopback port, by default backed by a real redis-server of
+ * its own, with a confidential and a public test client and XMPP disabled.
+ */
+export async function startServer(
+  overrides: Record<string, unknown> = {},
+  opts: { redis?: boolean | string } = { redis: true },
+): Promise<TestServer> {
+  const redis = opts.redis === true ? await startRedis() : undefined;
+  const redisUrl = typeof opts.redis === 'string' ? opts.redis : redis?.url;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const config = validate({
+    issuer: url,
+    http: { host: '127.0.0.1', port },
+    redis: redisUrl ? { url: redisUrl } : {},
+    xmpp: { enabled: false, hosts: ['localhost', 'example.org'] },
+    log: { level: 'silent' },
+    clients: [
+      {
+        id: 'webapp',
+        name: 'Test Web App',
+        secret_hash: secretHash(CLIENT_SECRET),
+        redirect_uris: ['https://app.example/cb'],
+        client_uri: 'https://app.example/',
+      },
+      {
+        id: 'native',
+        name: 'Test Native App',
+        public: true,
+        application_type: 'native',
+        redirect_uris: ['http://127.0.0.1/callback', 'org.example.app:/cb'],
+      },
+      { id: 'tv', name: 'Test TV App', public: true, grant_types: ['device_code', 'refresh_token'] },
+    ],
+    ...overrides,
+  });
+  const app = await createApp(config, silentLogger);
+  await app.start();
+  return {
+    app,
+    url,
+    redisUrl,
+    async stop() {
+      await app.stop();
+      await redis?.stop();
+    },
+  };
+}
