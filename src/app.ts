@@ -3,11 +3,14 @@ import type { Config } from './config/schema.js';
 import { createHttpApp } from './http/server.js';
 import { listen, type Listening } from './http/listen.js';
 import type { Logger } from './log.js';
+import { createMetrics } from './metrics.js';
 import { createCore } from './oauth/core.js';
 import type { CoreDeps } from './oauth/context.js';
 import type { KeyManager } from './oauth/keys.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
+import { registerAdhocCommands } from './xmpp/adhoc/index.js';
+import { registerAuthProtocol } from './xmpp/auth-protocol.js';
 import { ComponentLink } from './xmpp/link.js';
 
 export interface App {
@@ -40,17 +43,21 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     onError: (err: Error) => {
       if (redisDown) return;
       redisDown = true;
-      storeLog.warn({ err: err.message }, 'Redis unreachable; retrying');
+      // An operator must act: logged at error once per outage (no remote party can cause it).
+      storeLog.error({ err: err.message }, 'Redis unreachable; requests get 503 until it returns; retrying');
     },
     onReady: () => {
       if (redisDown) storeLog.info('Redis reachable again');
       redisDown = false;
     },
   });
+  let link: ComponentLink | undefined;
+  const metrics = createMetrics(store, () => link?.online);
   const { deps: core, keys, dynamicClients } = await createCore(config, store, log);
+  core.metrics = metrics.core;
   const accounts = core.accounts;
 
-  const link = config.xmpp.enabled
+  link = config.xmpp.enabled
     ? new ComponentLink({
         service: config.xmpp.service,
         domain: config.xmpp.domain,
@@ -58,9 +65,13 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
         logger: log.child({ part: 'xmpp' }),
       })
     : undefined;
+  if (link) {
+    registerAuthProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
+    registerAdhocCommands(link, { core, log: log.child({ part: 'xmpp' }) });
+  }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const http = createHttpApp({ core, keys, dynamicClients, xmppOnline: () => link?.online });
+  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online });
   let listening: Listening | undefined;
 
   const app: App = {

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Config } from '../config/schema.js';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Client } from '../oauth/clients.js';
+import type { CoreMetrics } from '../oauth/context.js';
 import { usernameToJid } from '../oauth/username.js';
 import type { LoginSession } from '../store/types.js';
 import type { Sessions } from './session.js';
@@ -15,6 +16,16 @@ export interface LoginError {
   username?: string;
 }
 
+export interface LoginForm {
+  action: string;
+  /** Sealed request carried through the form ('' when there is none). */
+  interaction: string;
+  clientName: string;
+  username?: string;
+  /** Locale key of the sentence above the form. */
+  intro?: string;
+}
+
 /**
  * The pages shared by every browser flow (authorization code and device):
  * login, consent, error and plain messages, plus the login form's handling.
@@ -25,13 +36,15 @@ export class Pages {
     private readonly sessions: Sessions,
     private readonly config: Config,
     private readonly accounts: Accounts,
+    private readonly metrics?: CoreMetrics,
   ) {}
 
-  login(req: Request, res: Response, form: { action: string; interaction: string; clientName: string; username?: string }, err?: LoginError) {
+  login(req: Request, res: Response, form: LoginForm, err?: LoginError) {
     res.status(err?.status ?? 200).type('html').send(
       this.views.render('login', {
         title: 'login.title',
         ...form,
+        intro: form.intro ?? 'login.intro',
         csrf: this.sessions.csrfToken(req, res),
         username: err?.username ?? form.username ?? '',
         error: err?.error,
@@ -81,7 +94,7 @@ export class Pages {
   async handleLogin(
     req: Request,
     res: Response,
-    form: { action: string; interaction: string; clientName: string },
+    form: LoginForm,
   ): Promise<LoginSession | null> {
     const { username, password } = req.body as Record<string, unknown>;
     if (typeof username !== 'string' || typeof password !== 'string' || !username) {
@@ -90,6 +103,7 @@ export class Pages {
     }
     const jid = usernameToJid(username, this.config);
     const result = jid ? await this.accounts.verify(jid, password, req.ip) : ({ ok: false, reason: 'invalid' } as const);
+    this.metrics?.login('web', result.ok ? 'ok' : result.reason === 'throttled' ? 'throttled' : 'failed');
     if (result.ok) return this.sessions.start(res, result.jid, ['pwd']);
     if (result.reason === 'throttled') {
       const seconds = Math.ceil(result.retryAfterMs / 1000);

@@ -1,11 +1,15 @@
 import cookieParser from 'cookie-parser';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { Logger } from '../log.js';
+import { StoreUnavailableError } from '../store/unavailable.js';
+import type { Metrics } from '../metrics.js';
 import type { KeyManager } from '../oauth/keys.js';
 import type { CoreDeps } from '../oauth/context.js';
 import type { DynamicClients } from '../oauth/registration/dynamic-clients.js';
+import { accountRoutes } from './routes/account.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { deviceRoutes } from './routes/device.js';
+import { ejabberdLookupRoutes } from './routes/ejabberd-lookup.js';
 import { healthRoutes } from './routes/health.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { registrationRoutes } from './routes/register.js';
@@ -20,22 +24,29 @@ export interface HttpDeps {
   core: CoreDeps;
   keys: KeyManager;
   dynamicClients?: DynamicClients;
+  metrics?: Metrics;
   xmppOnline: () => boolean | undefined;
 }
 
 /** The Express application: one router per concern, mounted in order. */
-export function createHttpApp({ core, keys, dynamicClients, xmppOnline }: HttpDeps): Express {
+export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline }: HttpDeps): Express {
   const { config, log, store } = core;
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
   const views = loadViews({ templatePath: config.template_path, siteName: config.site_name });
-  const pages = new Pages(views, sessions, config, core.accounts);
+  const pages = new Pages(views, sessions, config, core.accounts, core.metrics);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trust_proxy);
   // node:querystring turns a repeated parameter into an array, which the OAuth layer refuses.
   app.set('query parser', 'simple');
+  if (metrics) {
+    app.use(metrics.http);
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
   app.use(securityHeaders(config.security_policy));
   app.use(healthRoutes({ store, xmppOnline }));
   app.use(metadataRoutes(config, keys));
@@ -43,20 +54,40 @@ export function createHttpApp({ core, keys, dynamicClients, xmppOnline }: HttpDe
   app.use(cookieParser());
   if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients }));
   app.use(tokenRoutes(core));
+  if (config.ejabberd_lookup.enabled) app.use(ejabberdLookupRoutes(core));
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
+  app.use(accountRoutes({ core, sessions, pages, views }));
   if (config.allowed_grant_types.includes('device_code')) app.use(deviceRoutes({ core, sessions, signer, pages, views }));
   app.use(notFound);
-  app.use(errorHandler(log));
+  app.use(errorHandler(log, pages));
   return app;
+}
+
+/** Browser-facing paths get HTML; everything else gets JSON. */
+function wantsPage(req: Request): boolean {
+  return req.method === 'GET' ? !req.path.startsWith('/oauth2/') || req.path === '/oauth2/authorize' || req.path === '/oauth2/device'
+    : /^\/(account|oauth2\/authorize|oauth2\/device\/)/.test(req.path);
 }
 
 const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: 'not_found', error_description: `no such endpoint: ${req.method} ${req.path}` });
 };
 
-/** Last resort: a remote party must never see a stack trace, nor trigger an `error` log line by bad input. */
-function errorHandler(log: Logger): ErrorRequestHandler {
+/**
+ * Last resort: a remote party must never see a stack trace, nor trigger an
+ * `error` log line by bad input. A store outage is a 503 in the shape the
+ * caller expects: OAuth JSON for the API, a page for people.
+ */
+function errorHandler(log: Logger, pages: Pages): ErrorRequestHandler {
   return (err: { status?: number; statusCode?: number; type?: string; message?: string }, req, res, _next) => {
+    if (err instanceof StoreUnavailableError) {
+      log.info({ path: req.path }, 'request failed: store unavailable');
+      if (res.headersSent) return;
+      res.set({ 'Retry-After': '5', 'Cache-Control': 'no-store' });
+      if (wantsPage(req)) return pages.error(res, 503, 'temporarily_unavailable', 'error.unavailable');
+      res.status(503).json({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; try again shortly' });
+      return;
+    }
     const status = err.status ?? err.statusCode ?? 500;
     if (status >= 500) log.error({ err, path: req.path }, 'unhandled error in request');
     else log.info({ path: req.path, status, reason: err.type ?? err.message }, 'bad request');

@@ -5,6 +5,13 @@ import type { Store } from '../store/types.js';
 import type { ClientRegistry } from './clients.js';
 import type { TokenSigner } from './tokens.js';
 
+/** Counters the core reports to; the composition root backs them with Prometheus. */
+export interface CoreMetrics {
+  login(via: 'password' | 'token' | 'web', outcome: 'ok' | 'failed' | 'throttled'): void;
+  tokenIssued(grantType: string): void;
+  xmppQuery(op: string, outcome: string): void;
+}
+
 /** What every part of the OAuth core works with. Plain objects: no HTTP, no XMPP. */
 export interface CoreDeps {
   config: Config;
@@ -13,4 +20,5 @@ export interface CoreDeps {
   signer: TokenSigner;
   accounts: Accounts;
   log: Logger;
+  metrics?: CoreMetrics;
 }

@@ -35,5 +35,7 @@ export async function tokenRequest(
   if (!client.grantTypes.includes(entry.name) && !client.grantTypes.includes(grantType)) {
     throw unauthorizedClient(`this client is not registered for the ${entry.name} grant`);
   }
-  return entry.handler(deps, client, params, address);
+  const response = await entry.handler(deps, client, params, address);
+  deps.metrics?.tokenIssued(entry.name);
+  return response;
 }

@@ -37,12 +37,15 @@ export async function authenticate(
     if (token && token.jid === jid && token.scope.includes(XMPP_LOGIN_SCOPE)) {
       void deps.store.touchGrant(token.grantId, Date.now()).catch(() => {});
       deps.log.info({ jid, via: 'token' }, 'xmpp login accepted');
+      deps.metrics?.login('token', 'ok');
       return { ok: true, jid, via: 'token', token };
     }
     deps.log.info({ jid, via: 'token' }, 'xmpp login refused: token invalid, revoked, expired, or not for this account');
+    deps.metrics?.login('token', 'failed');
     return { ok: false, reason: 'invalid' };
   }
   const result = await deps.accounts.verify(jid, secret, address);
+  deps.metrics?.login('password', result.ok ? 'ok' : result.reason === 'throttled' ? 'throttled' : 'failed');
   if (result.ok) return { ok: true, jid, via: 'password' };
   return result.reason === 'throttled' ? { ok: false, reason: 'throttled', retryAfterMs: result.retryAfterMs } : { ok: false, reason: 'invalid' };
 }

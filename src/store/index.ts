@@ -3,10 +3,12 @@ import { Redis } from 'ioredis';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { Store } from './types.js';
+import { guardStore } from './unavailable.js';
 
 export type * from './types.js';
 export { MemoryStore } from './memory.js';
 export { RedisStore } from './redis.js';
+export { StoreUnavailableError, isConnectionError } from './unavailable.js';
 
 export interface StoreOptions {
   redisUrl?: string;
@@ -35,5 +37,5 @@ export function createStore(opts: StoreOptions): Store {
   });
   if (opts.onError) client.on('error', opts.onError);
   if (opts.onReady) client.on('ready', opts.onReady);
-  return new RedisStore(client, opts.keyPrefix);
+  return guardStore(new RedisStore(client, opts.keyPrefix));
 }

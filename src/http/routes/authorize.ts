@@ -24,6 +24,7 @@ export interface BrowserDeps {
 const INTERACTION_TTL = 1800;
 const LOGIN = '/oauth2/authorize/login';
 const CONSENT = '/oauth2/authorize/consent';
+const OOB = 'urn:ietf:wg:oauth:2.0:oob';
 
 /**
  * The authorization endpoint and its interaction steps. The validated request
@@ -62,10 +63,10 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
     const session = await sessions.current(req);
     if (!session) return pages.login(req, res, loginForm(request), { status: 401, error: 'login.expired' });
     if ((req.body as Record<string, unknown>).decision === 'approve') {
-      res.redirect(303, await approveAuthorization(core, request, session));
+      finish(res, await approveAuthorization(core, request, session));
     } else {
       log.info({ jid: session.jid, client: request.client.id.slice(0, 64) }, 'authorization denied by user');
-      res.redirect(303, errorLocation(config.issuer, request, 'access_denied', 'the user denied the request'));
+      finish(res, errorLocation(config.issuer, request, 'access_denied', 'the user denied the request'));
     }
   });
 
@@ -91,11 +92,20 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
         session: session!,
       });
     }
-    res.redirect(303, await approveAuthorization(core, request, session!));
+    finish(res, await approveAuthorization(core, request, session!));
   }
 
   function redirectError(res: Response, request: AuthorizationRequest, error: string, description: string) {
-    res.redirect(303, errorLocation(config.issuer, request, error, description));
+    finish(res, errorLocation(config.issuer, request, error, description));
+  }
+
+  /** Back to the client; a native client registered for out-of-band gets a page to copy the code from. */
+  function finish(res: Response, location: string) {
+    if (!location.startsWith(`${OOB}?`)) return res.redirect(303, location);
+    const params = new URL(location).searchParams;
+    const code = params.get('code');
+    if (!code) return pages.error(res, 400, params.get('error') ?? 'error', params.get('error_description') ?? '');
+    pages.message(res, 200, { title: 'oob.title', heading: 'oob.heading', text: 'oob.text', code });
   }
 
   async function parse(raw: Record<string, unknown>, res: Response): Promise<AuthorizationRequest | null> {
@@ -109,7 +119,7 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
       }
       if (err instanceof RedirectError) {
         log.info({ error: err.error, reason: err.description }, 'authorization request refused');
-        res.redirect(303, err.location(config.issuer));
+        finish(res, err.location(config.issuer));
         return null;
       }
       throw err;

@@ -1,0 +1,92 @@
+import { Router, type Response } from 'express';
+import type { CoreDeps } from '../../oauth/context.js';
+import { describeScopes } from '../../oauth/scopes.js';
+import type { Grant } from '../../store/types.js';
+import { formBody } from '../oauth-http.js';
+import type { Pages } from '../pages.js';
+import { noStore } from '../security-headers.js';
+import type { Sessions } from '../session.js';
+import type { Views } from '../views.js';
+
+const LOGIN = '/account/login';
+
+/**
+ * The user's own page: every application they authorized, with a one-click
+ * revoke, and sign-out. Revoking deletes the grant, so its tokens and XMPP
+ * logins stop at once.
+ */
+export function accountRoutes({ core, sessions, pages, views }: { core: CoreDeps; sessions: Sessions; pages: Pages; views: Views }): Router {
+  const router = Router();
+  const { store, log } = core;
+  const loginForm = { action: LOGIN, interaction: '', clientName: '' };
+
+  router.get('/account', noStore, async (req, res) => {
+    const session = await sessions.current(req);
+    if (!session) return pages.login(req, res, { ...loginForm, intro: 'account.login_intro' });
+    const grants = await store.listGrants(session.jid);
+    res.type('html').send(
+      views.render('account', {
+        title: 'account.title',
+        jid: session.jid,
+        csrf: sessions.csrfToken(req, res),
+        grants: grants.sort((a, b) => b.lastUsedAt - a.lastUsedAt).map(grantView),
+        notice: typeof req.query.notice === 'string' && /^account\.notice\.\w+$/.test(req.query.notice) ? req.query.notice : undefined,
+      }),
+    );
+  });
+
+  router.post(LOGIN, noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    const session = await pages.handleLogin(req, res, { ...loginForm, intro: 'account.login_intro' });
+    if (session) res.redirect(303, '/account');
+  });
+
+  router.post('/account/revoke', noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    const session = await sessions.current(req);
+    if (!session) return res.redirect(303, '/account');
+    const id = (req.body as Record<string, unknown>).grant;
+    const grant = typeof id === 'string' && id.length < 100 ? await store.getGrant(id) : null;
+    // Someone else's grant id reads exactly like an unknown one.
+    if (!grant || grant.jid !== session.jid) return redirectNotice(res, 'account.notice.missing');
+    await store.revokeGrant(grant.id);
+    log.info({ jid: session.jid, client: grant.clientId.slice(0, 64) }, 'grant revoked by user');
+    redirectNotice(res, 'account.notice.revoked');
+  });
+
+  router.post('/account/logout', noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    await sessions.end(req, res);
+    redirectNotice(res, 'account.notice.signed_out');
+  });
+
+  return router;
+}
+
+function redirectNotice(res: Response, notice: string) {
+  res.redirect(303, `/account?notice=${notice}`);
+}
+
+function when(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function grantView(g: Grant) {
+  let host: string | undefined;
+  try {
+    host = g.clientUri ? new URL(g.clientUri).host : undefined;
+  } catch {
+    host = undefined;
+  }
+  return {
+    id: g.id,
+    name: g.clientName ?? g.clientId.slice(0, 40),
+    clientUri: g.clientUri,
+    host,
+    logoUri: g.logoUri,
+    scopes: describeScopes(g.scope),
+    grantedAt: when(g.createdAt),
+    lastUsed: when(g.lastUsedAt),
+  };
+}
+

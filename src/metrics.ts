@@ -1,0 +1,93 @@
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CoreMetrics } from './oauth/context.js';
+import type { Store } from './store/types.js';
+
+export interface Metrics {
+  registry: Registry;
+  core: CoreMetrics;
+  /** Counts and times every HTTP request by route pattern (never the raw URL: no tokens in labels). */
+  http: RequestHandler;
+}
+
+export function createMetrics(store: Store, xmppOnline: () => boolean | undefined): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'xmpp_oauth_' });
+
+  const requests = new Counter({
+    name: 'xmpp_oauth_http_requests_total',
+    help: 'HTTP requests by endpoint and status',
+    labelNames: ['method', 'endpoint', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'xmpp_oauth_http_request_duration_seconds',
+    help: 'HTTP request duration by endpoint',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const logins = new Counter({
+    name: 'xmpp_oauth_logins_total',
+    help: 'Password and token logins by front door and outcome',
+    labelNames: ['via', 'outcome'] as const,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'xmpp_oauth_tokens_issued_total',
+    help: 'Token responses issued by grant type',
+    labelNames: ['grant_type'] as const,
+    registers: [registry],
+  });
+  const xmppQueries = new Counter({
+    name: 'xmpp_oauth_xmpp_queries_total',
+    help: 'Authentication queries answered over the component link and extauth',
+    labelNames: ['op', 'outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'xmpp_oauth_store_latency_seconds',
+    help: 'Round trip to the state store at scrape time (-1: unreachable)',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set((await store.ping()) / 1000);
+      } catch {
+        this.set(-1);
+      }
+    },
+  });
+  new Gauge({
+    name: 'xmpp_oauth_xmpp_link_up',
+    help: 'Whether the XMPP component link is online (absent when disabled)',
+    registers: [registry],
+    collect() {
+      const up = xmppOnline();
+      if (up !== undefined) this.set(up ? 1 : 0);
+    },
+  });
+
+  const endpoint = (path: string) => {
+    if (path.startsWith('/static/')) return '/static';
+    if (/^\/(oauth2|\.well-known|account|healthz|readyz|metrics|oauth)\b/.test(path)) return path.split('/').slice(0, 4).join('/');
+    return 'other';
+  };
+
+  return {
+    registry,
+    core: {
+      login: (via, outcome) => logins.inc({ via, outcome }),
+      tokenIssued: (grantType) => tokens.inc({ grant_type: grantType }),
+      xmppQuery: (op, outcome) => xmppQueries.inc({ op, outcome }),
+    },
+    http: (req, res, next) => {
+      const end = duration.startTimer();
+      res.on('finish', () => {
+        const ep = endpoint(req.path);
+        requests.inc({ method: req.method, endpoint: ep, status: String(res.statusCode) });
+        end({ endpoint: ep });
+      });
+      next();
+    },
+  };
+}
