@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { printableConfig } from '../config/print.js';
 import { configReference } from '../config/reference.js';
+import { isShared, storeOptionsFrom } from '../store/index.js';
 import { configFrom } from './context.js';
 
 export function configCommand(): Command {
@@ -12,7 +13,9 @@ export function configCommand(): Command {
       const loaded = await configFrom(cmd);
       process.stdout.write(`# effective configuration (${loaded.file ?? 'built-in defaults'}${envNote()})\n`);
       process.stdout.write(printableConfig(loaded.config));
-      if (!loaded.config.redis.url) process.stdout.write('# note: no redis.url: state is kept in memory and lost on restart\n');
+      if (!isShared(storeOptionsFrom(loaded.config.redis))) {
+        process.stdout.write('# note: no redis.url: state is kept in memory and lost on restart\n');
+      }
     });
   config
     .command('reference')

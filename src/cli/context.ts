@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { createStore } from '../store/index.js';
+import { createStore, isShared, storeOptionsFrom } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -16,19 +16,20 @@ export function configFrom(cmd: Command): Promise<LoadedConfig> {
  */
 export async function sharedStore(loaded: LoadedConfig): Promise<Store> {
   const { redis } = loaded.config;
-  if (!redis.url) {
+  const options = storeOptionsFrom(redis);
+  if (!isShared(options)) {
     throw new CliError(
       'this command changes shared state, but no redis.url is configured, so the change would be lost at once; ' +
-        'set redis.url in the config file or XMPP_OAUTH_REDIS__URL',
+        'set redis.url (or redis.sentinels / redis.cluster) in the config file, or XMPP_OAUTH_REDIS__URL',
       EXIT.USAGE,
     );
   }
-  const store = createStore({ redisUrl: redis.url, keyPrefix: redis.key_prefix });
+  const store = createStore(options);
   try {
     await store.ping();
   } catch (err) {
     await store.close().catch(() => {});
-    throw new CliError(`cannot reach Redis at ${redactUrl(redis.url)}: ${(err as Error).message}`, EXIT.FAILED);
+    throw new CliError(`cannot reach Redis at ${redis.url ? redactUrl(redis.url) : (redis.sentinels ?? redis.cluster ?? []).join(',')}: ${(err as Error).message}`, EXIT.FAILED);
   }
   return store;
 }

@@ -99,6 +99,18 @@ export const configSchema = z.strictObject({
   resource_servers: z.array(resourceServerSchema).default([]).describe('Credentials allowed to introspect any token'),
   admins: z.array(z.string()).default([]).describe('Bare JIDs allowed to manage other users\u2019 grants over XMPP'),
 
+  ejabberd_lookup: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe("Answer ejabberd's oauth_db_type: rest token lookups at POST /oauth/lookup"),
+      secret: z
+        .string()
+        .min(16, 'must be at least 16 characters')
+        .optional()
+        .describe('Bearer secret ejabberd must send (ext_api_headers); without it only loopback callers are answered'),
+    })
+    .prefault({})
+    .describe('SASL X-OAUTH2 for ejabberd'),
+
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1').describe('HTTP listen address'),
@@ -110,10 +122,21 @@ export const configSchema = z.strictObject({
 
   redis: z
     .strictObject({
-      url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional().describe('Redis URL (absent: in-memory store, lost on restart)'),
+      url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional().describe('Redis URL (absent, with no sentinels or cluster: in-memory store, lost on restart)'),
+      sentinels: z
+        .array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port'))
+        .optional()
+        .describe('Redis Sentinel addresses (host:port); needs redis.name'),
+      name: z.string().optional().describe('Sentinel master group name'),
+      cluster: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).optional().describe('Redis Cluster seed nodes (host:port)'),
+      password: z.string().optional().describe('Password for Sentinel-managed or Cluster nodes (a URL carries its own)'),
       key_prefix: z.string().default('xo:').describe('Prefix of every Redis key'),
     })
     .prefault({})
+    .refine((r) => [r.url, r.sentinels, r.cluster].filter(Boolean).length <= 1, {
+      message: 'set only one of redis.url, redis.sentinels or redis.cluster',
+    })
+    .refine((r) => !r.sentinels || r.name, { message: 'redis.sentinels needs redis.name (the master group)', path: ['name'] })
     .describe('Shared state'),
 
   xmpp: z
@@ -139,4 +162,4 @@ export type Config = Omit<z.infer<typeof configSchema>, 'issuer'> & { issuer: st
 export type ClientConfig = Config['clients'][number];
 
 /** Keys whose values are masked when the effective config is printed. */
-export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url']);
+export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password']);

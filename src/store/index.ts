@@ -1,5 +1,5 @@
 // Picks the store: Redis when a URL is configured, otherwise the in-process one.
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { Store } from './types.js';
@@ -12,6 +12,13 @@ export { StoreUnavailableError, isConnectionError } from './unavailable.js';
 
 export interface StoreOptions {
   redisUrl?: string;
+  /** Redis Sentinel addresses (`host:port`) with the master group `sentinelName`. */
+  sentinels?: string[];
+  sentinelName?: string;
+  /** Redis Cluster seed nodes (`host:port`). */
+  cluster?: string[];
+  /** Password for Sentinel-managed or Cluster nodes. */
+  password?: string;
   keyPrefix?: string;
   /** Connection errors (ioredis emits one per failed reconnect). Without it ioredis prints them itself. */
   onError?: (err: Error) => void;
@@ -19,22 +26,67 @@ export interface StoreOptions {
   onReady?: () => void;
 }
 
+/** The options of our config's `redis` section, in createStore's terms. */
+export function storeOptionsFrom(redis: {
+  url?: string;
+  sentinels?: string[];
+  name?: string;
+  cluster?: string[];
+  password?: string;
+  key_prefix?: string;
+}): StoreOptions {
+  return {
+    redisUrl: redis.url,
+    sentinels: redis.sentinels,
+    sentinelName: redis.name,
+    cluster: redis.cluster,
+    password: redis.password,
+    keyPrefix: redis.key_prefix,
+  };
+}
+
+/** True when the options name a shared (Redis) store rather than the memory one. */
+export const isShared = (o: StoreOptions) => Boolean(o.redisUrl || o.sentinels?.length || o.cluster?.length);
+
+const hostPort = (s: string) => {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+};
+
+// Connect now, and queue commands issued before the first connection is up
+// (start-up calls come before it); while Redis is down, a command fails after
+// the second failed reconnect instead of waiting for 20, and none waits longer
+// than commandTimeout even on a black-holed connection. Reconnect for ever,
+// backing off to 2 s.
+const CONNECTION = {
+  lazyConnect: false,
+  enableOfflineQueue: true,
+  maxRetriesPerRequest: 1,
+  commandTimeout: 5_000,
+  connectTimeout: 5_000,
+  retryStrategy: (times: number) => Math.min(times * 100, 2_000),
+} as const;
+
 export function createStore(opts: StoreOptions): Store {
-  if (!opts.redisUrl) return new MemoryStore();
-  const client = new Redis(opts.redisUrl, {
-    // Connect now, and queue commands issued before the first connection is up
-    // (start-up calls come before it): the offline queue stays on.
-    lazyConnect: false,
-    enableOfflineQueue: true,
-    // While Redis is down, queued commands fail after the second failed reconnect
-    // instead of waiting for 20 of them...
-    maxRetriesPerRequest: 1,
-    // ...and no command waits longer than this, even on a black-holed connection.
-    commandTimeout: 5_000,
-    connectTimeout: 5_000,
-    // Keep reconnecting in the background for ever, backing off to 2 s.
-    retryStrategy: (times) => Math.min(times * 100, 2_000),
-  });
+  if (!isShared(opts)) return new MemoryStore();
+  let client: Redis | Cluster;
+  if (opts.cluster?.length) {
+    client = new Cluster(opts.cluster.map(hostPort), {
+      enableOfflineQueue: true,
+      clusterRetryStrategy: CONNECTION.retryStrategy,
+      redisOptions: { ...CONNECTION, password: opts.password },
+    });
+  } else if (opts.sentinels?.length) {
+    client = new Redis({
+      ...CONNECTION,
+      sentinels: opts.sentinels.map(hostPort),
+      name: opts.sentinelName ?? 'mymaster',
+      password: opts.password,
+      sentinelRetryStrategy: CONNECTION.retryStrategy,
+    });
+  } else {
+    client = new Redis(opts.redisUrl!, CONNECTION);
+  }
   if (opts.onError) client.on('error', opts.onError);
   if (opts.onReady) client.on('ready', opts.onReady);
   return guardStore(new RedisStore(client, opts.keyPrefix));
