@@ -95,6 +95,15 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Throttling of failed logins'),
 
+  token_throttle: z
+    .strictObject({
+      per_client: z.number().int().positive().default(6000).describe('Token, revocation and introspection requests per client per window'),
+      failed_auth: z.number().int().positive().default(20).describe('Failed client authentications per client_id per window'),
+      window: seconds(60, 'Throttle window, seconds'),
+    })
+    .prefault({})
+    .describe('Throttling of the back-channel endpoints'),
+
   clients: z.array(clientSchema).default([]).describe('Statically registered clients'),
   resource_servers: z.array(resourceServerSchema).default([]).describe('Credentials allowed to introspect any token'),
   admins: z.array(z.string()).default([]).describe('Bare JIDs allowed to manage other users\u2019 grants over XMPP'),

@@ -25,7 +25,8 @@ export async function startServer(
 ): Promise<TestServer> {
   const redis = opts.redis === true ? await startRedis() : undefined;
   const redisUrl = typeof opts.redis === 'string' ? opts.redis : redis?.url;
-  const port = await freePort();
+  const fixed = (overrides.http as { port?: number } | undefined)?.port;
+  const port = fixed ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const config = validate({
     issuer: url,

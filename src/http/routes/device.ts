@@ -4,7 +4,8 @@ import { formatUserCode, normaliseUserCode, startDeviceAuthorization } from '../
 import { recordConsent } from '../../oauth/grants.js';
 import type { Client } from '../../oauth/clients.js';
 import type { DeviceGrant, LoginSession, RateLimiter } from '../../store/types.js';
-import { clientCredentials, formBody, oauthEndpoint, oauthParams } from '../oauth-http.js';
+import { clientGate } from '../client-gate.js';
+import { formBody, oauthEndpoint, oauthParams } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
 import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
@@ -32,11 +33,12 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
   const router = Router();
   const { log, store } = core;
   // Guessing codes is throttled per address: 20 wrong entries per 10 minutes.
+  const authenticate = clientGate(core);
   const guesses: RateLimiter = store.rateLimiter({ name: 'device-code-guess', points: 20, duration: 600 });
 
   router.post('/oauth2/device', noStore, formBody, oauthEndpoint(log, async (req, res) => {
     const params = oauthParams(req);
-    const client = await core.clients.authenticate(clientCredentials(req, params));
+    const client = await authenticate(req, params);
     res.json(await startDeviceAuthorization(core, client, params));
   }));
 

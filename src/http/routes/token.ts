@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { clientGate, type ClientGate } from '../client-gate.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { OAuthError, invalidClient } from '../../oauth/errors.js';
 import { introspect, type Introspector } from '../../oauth/introspection.js';
@@ -13,23 +14,24 @@ import { noStore } from '../security-headers.js';
 export function tokenRoutes(deps: CoreDeps): Router {
   const router = Router();
   const { log } = deps;
+  const authenticate = clientGate(deps);
 
   router.post('/oauth2/token', noStore, formBody, oauthEndpoint(log, async (req, res) => {
     const params = oauthParams(req);
-    const client = await deps.clients.authenticate(clientCredentials(req, params));
+    const client = await authenticate(req, params);
     res.json(await tokenRequest(deps, client, params, req.ip));
   }));
 
   router.post('/oauth2/revoke', noStore, formBody, oauthEndpoint(log, async (req, res) => {
     const params = oauthParams(req);
-    const client = await deps.clients.authenticate(clientCredentials(req, params));
+    const client = await authenticate(req, params);
     await revokeToken(deps, client, params);
     res.status(200).end();
   }));
 
   router.post('/oauth2/introspect', noStore, formBody, oauthEndpoint(log, async (req, res) => {
     const params = oauthParams(req);
-    res.json(await introspect(deps, await introspector(deps, clientCredentials(req, params)), params));
+    res.json(await introspect(deps, await introspector(deps, req, params, authenticate), params));
   }));
 
   const userinfoHandler = oauthEndpoint(log, async (req, res) => {
@@ -65,7 +67,8 @@ function bearerError(error: string, description: string, status = 401, noToken =
 }
 
 /** A resource server's credentials (config `resource_servers`), else an ordinary client. */
-async function introspector(deps: CoreDeps, creds: ReturnType<typeof clientCredentials>): Promise<Introspector> {
+async function introspector(deps: CoreDeps, req: Request, params: Record<string, string>, authenticate: ClientGate): Promise<Introspector> {
+  const creds = clientCredentials(req, params);
   const id = creds.basic?.id ?? creds.postId;
   const secret = creds.basic?.secret ?? creds.postSecret;
   const rs = deps.config.resource_servers.find((r) => r.id === id);
@@ -75,7 +78,7 @@ async function introspector(deps: CoreDeps, creds: ReturnType<typeof clientCrede
     }
     return { kind: 'resource-server', id: rs.id };
   }
-  const client = await deps.clients.authenticate(creds);
+  const client = await authenticate(req, params);
   if (client.public) throw invalidClient('public clients cannot introspect tokens');
   return { kind: 'client', client };
 }
