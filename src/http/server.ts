@@ -49,7 +49,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline 
   }
   app.use(securityHeaders(config.security_policy));
   app.use(healthRoutes({ store, xmppOnline }));
-  app.use(metadataRoutes(config, keys));
+  app.use(metadataRoutes(config, keys, views));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
   app.use(cookieParser());
   if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients }));

@@ -226,3 +226,28 @@ describe('OAuth core: what must be refused', () => {
     return (await res.json()) as { active: boolean };
   }
 });
+
+describe('discovery', () => {
+  it('serves one document at both well-known names, reflecting what is enabled', async () => {
+    const server = await startServer({ terms_url: 'https://example.org/tos', policy_url: 'https://example.org/privacy' });
+    try {
+      const a = await (await fetch(`${server.url}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+      const b = await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json() as Record<string, unknown>;
+      assert.deepEqual(a, b);
+      assert.equal(a.jwks_uri, `${server.url}/oauth2/jwks`);
+      assert.deepEqual(a.subject_types_supported, ['public']);
+      assert.deepEqual(a.id_token_signing_alg_values_supported, ['ES256']);
+      assert.equal(a.authorization_response_iss_parameter_supported, true);
+      assert.deepEqual(a.grant_types_supported, ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+      assert.deepEqual(a.response_types_supported, ['code']);
+      assert.equal(a.op_tos_uri, 'https://example.org/tos');
+      assert.equal(a.op_policy_uri, 'https://example.org/privacy');
+      assert.equal(a.registration_endpoint, undefined, 'registration is off without registration_key');
+      const docs = await fetch(a.service_documentation as string);
+      assert.equal(docs.status, 200);
+      assert.match(await docs.text(), /oauth2\/token/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
