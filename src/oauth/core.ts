@@ -2,11 +2,28 @@ import { Accounts } from '../accounts/accounts.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
+import { StoreUnavailableError } from '../store/unavailable.js';
 import { ClientRegistry, StaticClients, type ClientSource } from './clients.js';
 import type { CoreDeps } from './context.js';
 import { KeyManager } from './keys.js';
 import { DynamicClients } from './registration/dynamic-clients.js';
 import { TokenSigner } from './tokens.js';
+
+/**
+ * Start-up needs the store (the signing keys live there). If it is down, say
+ * so once and keep trying rather than exiting: Redis often starts later.
+ */
+async function untilStoreAnswers(step: () => Promise<void>, log: Logger): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      if (attempt === 0) log.error('cannot reach Redis at start-up; waiting for it');
+      await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 5_000)));
+    }
+  }
+}
 
 /** Builds the OAuth core from config: clients, keys, signer. */
 export async function createCore(
@@ -20,7 +37,7 @@ export async function createCore(
     { algorithm: config.signing_algorithm, keyFile: config.signing_key_file, maxTokenTtl: config.access_token_ttl },
     log,
   );
-  await keys.init();
+  await untilStoreAnswers(() => keys.init(), log);
   const signer = new TokenSigner(keys, {
     issuer: config.issuer!,
     accessTokenTtl: config.access_token_ttl,
