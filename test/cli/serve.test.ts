@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
+import { FormBrowser } from '../helpers/browser.js';
 import { BIN } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -44,10 +45,18 @@ describe('xmpp-oauth serve with zero configuration', () => {
       const retry = await waitFor((l) => l.part === 'xmpp' && l.level === 'warn');
       assert.ok(retry);
       assert.equal(lines.filter((l) => l.level === 'error' || l.level === 'fatal').length, 0);
-    } finally {
-      child.kill('SIGTERM');
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
     }
+    // A login in flight when SIGTERM arrives still gets its answer (argon2 makes it slow enough to overlap).
+    const browser = new FormBrowser();
+    const page = await (await browser.get(`http://127.0.0.1:${port}/account`)).text();
+    const inFlight = browser.submit(`http://127.0.0.1:${port}`, page, { username: 'alice@localhost', password: 'wrong password' });
+    await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGTERM');
     const started = Date.now();
+    assert.equal((await inFlight).status, 401, 'the in-flight request completed');
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(code, 0);
     assert.ok(Date.now() - started < 5000, 'shutdown is prompt');
