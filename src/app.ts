@@ -7,7 +7,7 @@ import { createMetrics } from './metrics.js';
 import { createCore } from './oauth/core.js';
 import type { CoreDeps } from './oauth/context.js';
 import type { KeyManager } from './oauth/keys.js';
-import { createStore } from './store/index.js';
+import { createStore, isShared, storeOptionsFrom } from './store/index.js';
 import type { Store } from './store/types.js';
 import { registerAdhocCommands } from './xmpp/adhoc/index.js';
 import { registerAuthProtocol } from './xmpp/auth-protocol.js';
@@ -28,7 +28,7 @@ export interface App {
 
 /** Composition root: builds the core from config and hands it to the front doors. */
 export async function createApp(config: Config, log: Logger): Promise<App> {
-  if (!config.redis.url) {
+  if (!isShared(storeOptionsFrom(config.redis))) {
     log.warn(
       'no redis.url configured: using the in-memory store. Accounts, grants and tokens are LOST on restart ' +
         'and cannot be shared between processes. Set redis.url for anything but a trial.',
@@ -37,8 +37,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   const storeLog = log.child({ part: 'store' });
   let redisDown = false;
   const store = createStore({
-    redisUrl: config.redis.url,
-    keyPrefix: config.redis.key_prefix,
+    ...storeOptionsFrom(config.redis),
     // Redis trouble is logged once per outage, not once per reconnect attempt.
     onError: (err: Error) => {
       if (redisDown) return;

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load.js';
 import { configCommand } from './config.js';
 import { CliError, EXIT } from './errors.js';
 import { clientCommand } from './client.js';
+import { extauthCommand } from './extauth.js';
 import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { userCommand } from './user.js';
@@ -18,6 +19,7 @@ program.addCommand(userCommand());
 program.addCommand(configCommand());
 program.addCommand(keysCommand());
 program.addCommand(clientCommand());
+program.addCommand(extauthCommand());
 for (const cmd of program.commands) {
   cmd.exitOverride();
   for (const sub of cmd.commands) sub.exitOverride();
