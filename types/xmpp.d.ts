@@ -127,3 +127,22 @@ declare module '@xmpp/component' {
   export const xml: typeof xmlModule;
   export function jid(address: string): JID;
 }
+
+// Used by the tests only, as a real chat client logging in.
+declare module '@xmpp/client' {
+  import type { EventEmitter } from 'node:events';
+  interface Client extends EventEmitter {
+    start(): Promise<unknown>;
+    stop(): Promise<unknown>;
+    reconnect: { stop(): void };
+  }
+  type Auth = (creds: { username: string; password: string }) => Promise<void>;
+  export function client(options: {
+    service: string;
+    domain?: string;
+    resource?: string;
+    username?: string;
+    password?: string;
+    credentials?: (auth: Auth, mechanism: string) => Promise<void>;
+  }): Client;
+}

@@ -1,8 +1,125 @@
-// Placeholder until the auth IQ protocol lands (issue 5).
+// The authentication queries an XMPP server sends us over the component link
+// (docs/protocol.md). One handler per operation; all of them share the same
+// gate (only our XMPP hosts may ask) and the same outage mapping.
 import type { Logger } from '../log.js';
 import type { CoreDeps } from '../oauth/context.js';
-import type { IqRegistry } from './iq.js';
+import * as api from '../oauth/xmpp-server-api.js';
+import { StoreUnavailableError } from '../store/unavailable.js';
+import { iqError, type IqErrorReply } from './errors.js';
+import type { IqContext, IqHandlerResult, IqRegistry } from './iq.js';
+import { xml, type Element } from './xml.js';
 
 export const NS_AUTH = 'urn:xmpp-oauth:auth:0';
 
-export function registerAuthProtocol(_link: IqRegistry, _deps: { core: CoreDeps; log: Logger }): void {}
+/** Longest secret or token we read from a query (Prosody refuses auth queries past 1000 bytes anyway). */
+const MAX_SECRET_BYTES = 4096;
+
+interface Deps {
+  core: CoreDeps;
+  log: Logger;
+}
+
+type Op = (args: { user: string; host: string; text: string; element: Element; from: string }) => Promise<IqHandlerResult>;
+
+export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
+  const { core } = deps;
+  const on = (type: 'get' | 'set', name: string, op: Op): void => {
+    link.handleIq(type, NS_AUTH, name, (ctx) => guarded(deps, name, ctx, op));
+  };
+
+  on('get', 'auth', async ({ user, host, text }) => {
+    const result = await api.checkLogin(core, user, host, text);
+    core.metrics?.xmppQuery('auth', result.ok ? 'ok' : result.reason);
+    if (result.ok) return reply('auth', { result: 'ok', jid: result.jid, via: result.via });
+    if (result.reason === 'throttled') {
+      return reply('auth', { result: 'throttled', 'retry-after': Math.ceil((result.retryAfterMs ?? 1000) / 1000) });
+    }
+    return reply('auth', { result: result.reason === 'bad-request' ? 'bad-request' : 'invalid' });
+  });
+
+  on('get', 'isuser', async ({ user, host }) => {
+    const exists = await api.userExists(core, user, host);
+    core.metrics?.xmppQuery('isuser', exists ? 'yes' : 'no');
+    return reply('isuser', { exists: String(exists) });
+  });
+
+  on('get', 'users', async ({ host }) => {
+    const users = await api.listUsers(core, host);
+    core.metrics?.xmppQuery('users', users ? 'ok' : 'bad-request');
+    if (!users) return iqError('item-not-found', `${host} is not a host this service serves`);
+    return xml('users', { xmlns: NS_AUTH, host }, ...users.map((u) => xml('user', {}, u)));
+  });
+
+  on('get', 'validate', async ({ text }) => {
+    const info = await api.inspectToken(core, text);
+    core.metrics?.xmppQuery('validate', info.active ? 'active' : 'inactive');
+    if (!info.active) return reply('validate', { active: 'false' });
+    return reply('validate', {
+      active: 'true',
+      jid: info.jid,
+      scope: info.scope.join(' '),
+      client_id: info.clientId,
+      exp: info.exp,
+      iat: info.iat,
+    });
+  });
+
+  on('set', 'setpass', async ({ user, host, text }) => change('setpass', await api.setPassword(core, user, host, text)));
+  on('set', 'register', async ({ user, host, text }) => change('register', await api.registerUser(core, user, host, text)));
+  on('set', 'remove', async ({ user, host, element }) => {
+    // The password is optional here (ejabberd's removeuser3 sends one).
+    const password = element.getChildText('password');
+    return change('remove', await api.removeUser(core, user, host, password ?? undefined));
+  });
+
+  function change(op: string, result: api.ChangeResult): IqHandlerResult {
+    core.metrics?.xmppQuery(op, result.ok ? 'ok' : result.reason);
+    if (result.ok) return undefined;
+    return CHANGE_ERRORS[result.reason];
+  }
+}
+
+const CHANGE_ERRORS: Record<Exclude<api.ChangeResult, { ok: true }>['reason'], IqErrorReply> = {
+  'bad-request': iqError('bad-request', 'not a user of a host this service serves'),
+  missing: iqError('item-not-found', 'no such account'),
+  exists: iqError('conflict', 'the account exists already'),
+  'bad-password': iqError('not-acceptable', 'the password does not meet the password policy'),
+  refused: iqError('not-authorized', 'wrong password'),
+};
+
+function reply(name: string, attrs: Record<string, string | number>): Element {
+  return xml(name, { xmlns: NS_AUTH, ...attrs });
+}
+
+/** Only a served XMPP host, as a bare domain, may ask; bad shapes are refused before the core sees them. */
+async function guarded(deps: Deps, name: string, ctx: IqContext, op: Op): Promise<IqHandlerResult> {
+  const { core, log } = deps;
+  const from = ctx.from.toLowerCase();
+  if (from.includes('@') || from.includes('/') || !core.config.xmpp.hosts.some((h) => h.toLowerCase() === from)) {
+    log.info({ from: ctx.from, op: name }, 'auth query refused: sender is not one of xmpp.hosts');
+    core.metrics?.xmppQuery(name, 'forbidden');
+    return iqError('forbidden', 'only the XMPP server of a configured host may ask');
+  }
+  const { element } = ctx;
+  const user = element.attrs.user ?? '';
+  const host = element.attrs.host || from;
+  // For `remove` the password lives in a child, so the plain text is empty.
+  const text = element.getChildElements().length ? '' : element.text();
+  if (Buffer.byteLength(text) > MAX_SECRET_BYTES) {
+    log.info({ from: ctx.from, op: name }, 'auth query refused: payload too large');
+    return iqError('not-acceptable', `the payload exceeds ${MAX_SECRET_BYTES} bytes`);
+  }
+  if (name !== 'users' && name !== 'validate' && !user) {
+    log.info({ from: ctx.from, op: name }, 'auth query refused: no user attribute');
+    return iqError('bad-request', 'the user attribute is required');
+  }
+  try {
+    return await op({ user, host, text, element, from });
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      core.metrics?.xmppQuery(name, 'unavailable');
+      return { error: 'internal-server-error', type: 'wait', text: 'storage temporarily unavailable; retry' };
+    }
+    throw err;
+  }
+}

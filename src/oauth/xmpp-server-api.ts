@@ -1,0 +1,93 @@
+// The questions an XMPP server asks about its users, independent of how they
+// arrive (component IQ or an external-auth program). Every answer is plain data;
+// a Redis outage surfaces as StoreUnavailableError for the front door to map.
+import { AccountError } from '../accounts/accounts.js';
+import { makeBareJid } from '../accounts/jid.js';
+import type { CoreDeps } from './context.js';
+import { validateAccessToken } from './validate-token.js';
+import { authenticate, type LoginResult } from './xmpp-login.js';
+
+export type ChangeResult = { ok: true } | { ok: false; reason: 'bad-request' | 'missing' | 'exists' | 'bad-password' | 'refused' };
+
+/** The bare JID for user@host when host is one we serve, else null. */
+export function servedJid(deps: CoreDeps, user: string, host: string): string | null {
+  try {
+    const jid = makeBareJid(user, host);
+    return deps.config.xmpp.hosts.some((h) => h.toLowerCase() === jid.domain) ? jid.bare : null;
+  } catch {
+    return null;
+  }
+}
+
+export function checkLogin(deps: CoreDeps, user: string, host: string, secret: string): Promise<LoginResult> {
+  return authenticate(deps, user, host, secret);
+}
+
+export async function userExists(deps: CoreDeps, user: string, host: string): Promise<boolean> {
+  const jid = servedJid(deps, user, host);
+  return jid !== null && deps.store.accountExists(jid);
+}
+
+export async function setPassword(deps: CoreDeps, user: string, host: string, password: string): Promise<ChangeResult> {
+  const jid = servedJid(deps, user, host);
+  if (!jid) return { ok: false, reason: 'bad-request' };
+  return change(() => deps.accounts.setPassword(jid, password));
+}
+
+/** In-band registration: the XMPP server's own registration policy already allowed it. */
+export async function registerUser(deps: CoreDeps, user: string, host: string, password: string): Promise<ChangeResult> {
+  const jid = servedJid(deps, user, host);
+  if (!jid) return { ok: false, reason: 'bad-request' };
+  return change(() => deps.accounts.create(jid, password));
+}
+
+/**
+ * Removes the account and (in the store) every grant it made. With a password
+ * (ejabberd's removeuser3) the password must be right first.
+ */
+export async function removeUser(deps: CoreDeps, user: string, host: string, password?: string): Promise<ChangeResult> {
+  const jid = servedJid(deps, user, host);
+  if (!jid) return { ok: false, reason: 'bad-request' };
+  if (password !== undefined) {
+    const verified = await deps.accounts.verify(jid, password);
+    if (!verified.ok) return { ok: false, reason: 'refused' };
+  }
+  return change(() => deps.accounts.remove(jid));
+}
+
+export async function listUsers(deps: CoreDeps, host: string): Promise<string[] | null> {
+  const domain = host.toLowerCase();
+  if (!deps.config.xmpp.hosts.some((h) => h.toLowerCase() === domain)) return null;
+  const suffix = `@${domain}`;
+  return (await deps.accounts.list()).filter((j) => j.endsWith(suffix)).map((j) => j.slice(0, -suffix.length));
+}
+
+export type TokenInfo =
+  | { active: false }
+  | { active: true; jid: string; scope: string[]; clientId: string; exp: number; iat: number; grantId: string };
+
+/** Token validation for the XMPP side (same rules as introspection: revocation is immediate). */
+export async function inspectToken(deps: CoreDeps, token: string): Promise<TokenInfo> {
+  const valid = await validateAccessToken(deps.signer, deps.store, token);
+  if (!valid) return { active: false };
+  return {
+    active: true,
+    jid: valid.jid,
+    scope: valid.scope,
+    clientId: valid.clientId,
+    exp: valid.exp,
+    iat: valid.claims.iat,
+    grantId: valid.grantId,
+  };
+}
+
+async function change(op: () => Promise<unknown>): Promise<ChangeResult> {
+  try {
+    await op();
+    return { ok: true };
+  } catch (err) {
+    if (!(err instanceof AccountError)) throw err;
+    const reason = err.code === 'bad-jid' ? 'bad-request' : err.code;
+    return { ok: false, reason };
+  }
+}

@@ -1,0 +1,71 @@
+// Logs in to a real XMPP server the way a chat client does: @xmpp/client for
+// SASL PLAIN, and a raw stream for SASL X-OAUTH2 (no client library has it).
+import { connect } from 'node:net';
+import { client } from '@xmpp/client';
+
+export interface LoginTarget {
+  port: number;
+  domain: string;
+}
+
+/** true when the server accepts user/secret via SASL PLAIN and binds a resource. */
+export async function plainLogin({ port, domain }: LoginTarget, username: string, secret: string): Promise<boolean> {
+  const xmpp = client({
+    service: `xmpp://127.0.0.1:${port}`,
+    domain,
+    // 0.13 never picks PLAIN over a plain-text stream by itself; hand it the credentials.
+    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username, password: secret }),
+  });
+  xmpp.on('error', () => {});
+  xmpp.reconnect.stop();
+  try {
+    await withTimeout(xmpp.start(), 15_000);
+    return true;
+  } catch (err) {
+    if ((err as { name?: string }).name === 'SASLError') return false;
+    throw err;
+  } finally {
+    await xmpp.stop().catch(() => {});
+  }
+}
+
+/** SASL X-OAUTH2 (user + token in one PLAIN-like initial response) on a raw stream. */
+export function xoauth2Login({ port, domain }: LoginTarget, username: string, token: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ port, host: '127.0.0.1' });
+    let buf = '';
+    let sent = false;
+    const timer = setTimeout(() => finish(new Error(`no SASL outcome within 15 s: ${buf.slice(-500)}`)), 15_000);
+    const finish = (outcome: boolean | Error) => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    sock.on('error', (e) => finish(e));
+    sock.on('connect', () => {
+      sock.write(`<?xml version='1.0'?><stream:stream to='${domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`);
+    });
+    sock.on('data', (chunk) => {
+      buf += chunk.toString('utf8');
+      if (!sent && buf.includes('</stream:features>')) {
+        if (!buf.includes('>X-OAUTH2<')) return finish(new Error(`server does not offer X-OAUTH2: ${buf}`));
+        sent = true;
+        const initial = Buffer.from(`\0${username}\0${token}`).toString('base64');
+        sock.write(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-OAUTH2'>${initial}</auth>`);
+      }
+      if (sent && /<success[\s/>]/.test(buf)) finish(true);
+      else if (sent && /<failure[\s>]/.test(buf)) finish(false);
+    });
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}
