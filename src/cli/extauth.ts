@@ -1,6 +1,34 @@
-// Placeholder until the external-auth bridge lands (issue 5).
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { runBridge } from '../extauth/bridge.js';
+import { framingFor } from '../extauth/framing.js';
+import { createLogger } from '../log.js';
+import { createCore } from '../oauth/core.js';
+import { configFrom, sharedStore } from './context.js';
 
 export function extauthCommand(): Command {
-  return new Command('extauth').description('external-auth bridge for XMPP servers (stdin/stdout)');
+  return new Command('extauth')
+    .description(
+      'external-auth program for XMPP servers: answers auth/isuser/setpass/tryregister/removeuser(3) on stdin/stdout ' +
+        '(needs redis.url: it shares state with the server and keeps working while the component link is down)',
+    )
+    .addOption(
+      new Option('--protocol <name>', 'wire format: generic (Prosody mod_auth_external lines) or ejabberd (2-byte length frames)')
+        .choices(['generic', 'ejabberd'])
+        .makeOptionMandatory(),
+    )
+    .action(async (opts: { protocol: string }, cmd: Command) => {
+      const loaded = await configFrom(cmd);
+      // stdout is the protocol channel: logs go to stderr, which both servers keep.
+      const log = createLogger(loaded.config.log.level, 2).child({ part: 'extauth', protocol: opts.protocol });
+      const store = await sharedStore(loaded);
+      const { deps, keys } = await createCore(loaded.config, store, log);
+      log.info('extauth bridge ready');
+      try {
+        await runBridge({ input: process.stdin, output: process.stdout, framing: framingFor(opts.protocol), core: deps, log });
+        log.info('extauth input closed; exiting');
+      } finally {
+        keys.stop();
+        await store.close();
+      }
+    });
 }
