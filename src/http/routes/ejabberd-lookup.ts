@@ -1,7 +1,67 @@
-// Placeholder until the ejabberd X-OAUTH2 lookup lands (issue 5).
-import { Router } from 'express';
+// ejabberd's `oauth_db_type: rest` asks POST {ext_api_url}/oauth/lookup for a
+// token presented through SASL X-OAUTH2. We answer from our own tokens, so
+// ejabberd clients can log in with them and a revoked grant stops at once.
+import express, { Router, type Request, type RequestHandler } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
+import { inspectToken } from '../../oauth/xmpp-server-api.js';
+import { XMPP_LOGIN_SCOPE } from '../../oauth/xmpp-login.js';
+import { safeEqual } from '../../util/crypto.js';
 
-export function ejabberdLookupRoutes(_core: CoreDeps): Router {
-  return Router();
+/** The scope ejabberd's X-OAUTH2 mechanism checks for. */
+const EJABBERD_SASL_SCOPE = 'sasl_auth';
+
+const parseJson = express.json({ limit: '8kb', strict: true, inflate: false, type: () => true });
+
+export function ejabberdLookupRoutes(core: CoreDeps): Router {
+  const { log } = core;
+  const secret = core.config.ejabberd_lookup.secret;
+  const router = Router();
+
+  const guard: RequestHandler = (req, res, next) => {
+    if (callerAllowed(req, secret)) return next();
+    log.info({ ip: req.socket.remoteAddress }, 'ejabberd lookup refused: wrong or missing secret, or not loopback');
+    res.status(403).set('Cache-Control', 'no-store').json({ error: 'forbidden' });
+  };
+
+  const body: RequestHandler = (req, res, next) =>
+    parseJson(req, res, (err?: unknown) => {
+      if (!err) return next();
+      const status = (err as { status?: number }).status === 413 ? 413 : 400;
+      log.info({ status }, 'ejabberd lookup refused: body is not small JSON');
+      res.status(status).set('Cache-Control', 'no-store').json({ error: 'bad_request' });
+    });
+
+  router.post('/oauth/lookup', guard, body, async (req, res, next) => {
+    try {
+      const token = (req.body as { token?: unknown } | undefined)?.token;
+      if (typeof token !== 'string' || !token || token.length > 4096) {
+        log.info('ejabberd lookup refused: no token string');
+        res.status(400).set('Cache-Control', 'no-store').json({ error: 'bad_request' });
+        return;
+      }
+      const info = await inspectToken(core, token);
+      core.metrics?.xmppQuery('ejabberd-lookup', info.active ? 'active' : 'inactive');
+      res.set('Cache-Control', 'no-store');
+      if (!info.active) {
+        res.status(404).json({ error: 'not_found' });
+        return;
+      }
+      // Only a token granted for XMPP logins may open a session.
+      const scope = info.scope.includes(XMPP_LOGIN_SCOPE) ? [EJABBERD_SASL_SCOPE, ...info.scope] : info.scope;
+      res.json({ user: info.jid, scope, expire: info.exp });
+    } catch (err) {
+      next(err);
+    }
+  });
+  return router;
+}
+
+function callerAllowed(req: Request, secret: string | undefined): boolean {
+  if (secret) {
+    const header = req.get('x-lookup-secret') ?? /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '';
+    return safeEqual(header.trim(), secret);
+  }
+  // No secret: only a caller on this machine (the socket address, not X-Forwarded-For).
+  const ip = req.socket.remoteAddress ?? '';
+  return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
 }
