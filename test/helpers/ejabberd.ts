@@ -1,0 +1,182 @@
+// Throwaway ejabberd 23.01 (Debian package) for integration tests: loopback
+// only, free ports, its own config/spool/log dirs owned by the ejabberd user.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+
+export interface EjabberdOptions {
+  /** Each component gets its own ejabberd_service listener (shared listeners share routes). */
+  components: Array<{ domain: string; secret: string }>;
+  hosts?: string[];
+  /** Absolute path of the auth program (auth_method external when set, else internal). */
+  extauthProgram?: string;
+  /** Base URL for oauth_db_type: rest (X-OAUTH2 lookups). */
+  extApiUrl?: string;
+  /** Sent with every REST call, as ejabberd's ext_api_headers string. */
+  extApiHeaders?: string;
+  startTimeoutMs?: number;
+}
+
+export interface EjabberdInstance {
+  c2sPort: number;
+  componentPorts: number[];
+  dir: string;
+  log(): string;
+  stop(): Promise<void>;
+  restart(opts?: { downtimeMs?: number }): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) killGroup(c, 'SIGKILL');
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* gone */
+  }
+}
+
+let instances = 0;
+
+export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInstance> {
+  const uid = Number(execFileSync('id', ['-u', 'ejabberd']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'ejabberd']).toString().trim());
+  const dir = mkdtempSync(join(tmpdir(), 'ejabberd-test-'));
+  chmodSync(dir, 0o755);
+  const etc = join(dir, 'etc');
+  for (const sub of [etc, join(dir, 'spool'), join(dir, 'logs')]) mkdirSync(sub);
+  const c2sPort = await freePort();
+  const componentPorts = await Promise.all(opts.components.map(() => freePort()));
+  const distPort = await freePort();
+  const hosts = opts.hosts ?? ['localhost'];
+
+  const yaml = [
+    'hosts:',
+    ...hosts.map((h) => `  - ${JSON.stringify(h)}`),
+    'loglevel: info',
+    'log_rotate_count: 0',
+    'language: en',
+    ...(opts.extauthProgram
+      ? ['auth_method: [external]', `extauth_program: ${JSON.stringify(opts.extauthProgram)}`, 'extauth_pool_size: 1', 'auth_use_cache: false']
+      : ['auth_method: [internal]']),
+    ...(opts.extApiUrl
+      ? ['oauth_db_type: rest', 'oauth_use_cache: false', `ext_api_url: ${JSON.stringify(opts.extApiUrl)}`]
+      : []),
+    ...(opts.extApiHeaders ? [`ext_api_headers: ${JSON.stringify(opts.extApiHeaders)}`] : []),
+    'listen:',
+    `  - { port: ${c2sPort}, ip: "127.0.0.1", module: ejabberd_c2s, max_stanza_size: 262144, access: c2s }`,
+    ...opts.components.map(
+      (c, i) =>
+        `  - { port: ${componentPorts[i]}, ip: "127.0.0.1", module: ejabberd_service, hosts: { ${JSON.stringify(c.domain)}: { password: ${JSON.stringify(c.secret)} } } }`,
+    ),
+    'acl:',
+    '  local:',
+    '    user_regexp: ""',
+    'access_rules:',
+    '  local:',
+    '    allow: local',
+    '  c2s:',
+    '    allow: all',
+    'modules:',
+    '  mod_disco: {}',
+    '  mod_ping: {}',
+    '  mod_roster: {}',
+    '',
+  ].join('\n');
+  writeFileSync(join(etc, 'ejabberd.yml'), yaml);
+  writeFileSync(
+    join(etc, 'ejabberdctl.cfg'),
+    [
+      `ERLANG_NODE=xmppoauth${process.pid}n${instances++}@localhost`,
+      'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"',
+      `EJABBERD_PID_PATH=${join(dir, 'spool', 'ejabberd.pid')}`,
+      `ERL_DIST_PORT=${distPort}`,
+      'ERL_EPMD_ADDRESS=127.0.0.1',
+      '',
+    ].join('\n'),
+  );
+  copyFileSync('/etc/ejabberd/inetrc', join(etc, 'inetrc'));
+  execFileSync('chown', ['-R', `${uid}:${gid}`, dir]);
+  chownSync(dir, uid, gid);
+
+  let child: ChildProcess | undefined;
+  let output = '';
+  const logFile = join(dir, 'logs', 'ejabberd.log');
+
+  const launch = async (): Promise<void> => {
+    output = '';
+    const proc = spawn(
+      'ejabberdctl',
+      ['--config-dir', etc, '--config', join(etc, 'ejabberd.yml'), '--spool', join(dir, 'spool'), '--logs', join(dir, 'logs'), 'foreground'],
+      { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } },
+    );
+    child = proc;
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
+    const collect = (b: Buffer) => {
+      output = (output + b.toString()).slice(-20_000);
+    };
+    proc.stdout?.on('data', collect);
+    proc.stderr?.on('data', collect);
+    await waitForPort(c2sPort, proc, () => output + readLog(), opts.startTimeoutMs ?? 30_000);
+    await Promise.all(componentPorts.map((p) => waitForPort(p, proc, () => output + readLog(), opts.startTimeoutMs ?? 30_000)));
+  };
+  const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+
+  const halt = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    killGroup(proc, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(proc, 'SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+    // The Erlang VM may outlive the shell wrapper for a moment: wait for the port to free.
+    for (let i = 0; i < 100 && (await portOpen(c2sPort)); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+
+  await launch();
+  return {
+    c2sPort,
+    componentPorts,
+    dir,
+    log: () => output + readLog(),
+    async stop() {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async restart({ downtimeMs = 0 } = {}) {
+      await halt();
+      if (downtimeMs) await new Promise((r) => setTimeout(r, downtimeMs));
+      await launch();
+    },
+  };
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => (s.destroy(), resolve(false)));
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`ejabberd exited (${child.exitCode ?? child.signalCode}) before listening:\n${output().slice(-4000)}`);
+    }
+    if (await portOpen(port)) return;
+    if (Date.now() > deadline) throw new Error(`ejabberd did not listen on ${port} within ${timeoutMs} ms:\n${output().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
