@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Client, ClientRegistry } from './clients.js';
+import { describable } from './errors.js';
 import { challengeLooksValid } from './pkce.js';
 import { matchRedirectUri, withParams } from './redirect.js';
 import { parseScope } from './scopes.js';
@@ -51,7 +52,7 @@ export class RedirectError extends Error {
   location(issuer: string): string {
     return withParams(this.redirectUri, {
       error: this.error,
-      error_description: this.description,
+      error_description: describable(this.description),
       state: this.state,
       iss: issuer,
     });

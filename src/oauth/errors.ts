@@ -20,8 +20,16 @@ export class OAuthError extends Error {
   }
 
   toJSON(): { error: string; error_description: string } {
-    return { error: this.error, error_description: this.description };
+    return { error: this.error, error_description: describable(this.description) };
   }
+}
+
+/**
+ * RFC 6749 5.2 limits error_description to %x20-21 / %x23-5B / %x5D-7E; a
+ * description may quote caller input (a parameter name), so map the rest.
+ */
+export function describable(text: string): string {
+  return text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
 }
 
 export const invalidRequest = (d: string) => new OAuthError('invalid_request', d);

@@ -1,10 +1,10 @@
 import type { Grant, Store } from '../store/types.js';
-import { randomToken, sha256Hex } from '../util/crypto.js';
 import type { AuthorizationRequest } from './authorization-request.js';
 import type { Client } from './clients.js';
 import type { CoreDeps } from './context.js';
+import { describable } from './errors.js';
 import { withParams } from './redirect.js';
-import { newGrantId } from './tokens.js';
+import { newAuthorizationCode, newGrantId } from './tokens.js';
 
 export interface Authentication {
   jid: string;
@@ -45,9 +45,9 @@ export async function recordConsent(store: Store, jid: string, client: Client, s
 /** Approves an authorization request: grant, single-use code, redirect with `code`, `state`, `iss`. */
 export async function approveAuthorization(deps: CoreDeps, req: AuthorizationRequest, auth: Authentication): Promise<string> {
   const grant = await recordConsent(deps.store, auth.jid, req.client, req.scope);
-  const code = randomToken(32);
+  const { token: code, digest } = newAuthorizationCode(grant.id);
   await deps.store.saveCode(
-    sha256Hex(code),
+    digest,
     {
       grantId: grant.id,
       clientId: req.client.id,
@@ -67,5 +67,5 @@ export async function approveAuthorization(deps: CoreDeps, req: AuthorizationReq
 }
 
 export function errorLocation(issuer: string, req: AuthorizationRequest, error: string, description: string): string {
-  return withParams(req.redirectUri, { error, error_description: description, state: req.state, iss: issuer });
+  return withParams(req.redirectUri, { error, error_description: describable(description), state: req.state, iss: issuer });
 }

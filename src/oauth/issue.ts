@@ -14,7 +14,8 @@ export interface TokenResponse {
 }
 
 export interface IssueInput {
-  grant: Grant;
+  /** Only who and which grant: callers pass what their atomic store step vouched for. */
+  grant: Pick<Grant, 'id' | 'jid'>;
   client: Client;
   scope: string[];
   nonce?: string;

@@ -127,17 +127,26 @@ export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** Opaque refresh token `<grantId>.<secret>`: the grant id lets the store find its slot. */
-export function newRefreshToken(grantId: string): { token: string; digest: string } {
+/**
+ * Opaque secrets bound to a grant, `<grantId>.<secret>`: refresh tokens and
+ * authorization codes. The grant id lets the store find the grant's slot (and
+ * check the grant in the same atomic step); only the digest is stored.
+ */
+function newGrantBound(grantId: string): { token: string; digest: string } {
   const token = `${grantId}.${randomToken(32)}`;
   return { token, digest: sha256Hex(token) };
 }
 
-export function parseRefreshToken(token: string): { grantId: string; digest: string } | null {
+function parseGrantBound(token: string): { grantId: string; digest: string } | null {
   if (typeof token !== 'string' || token.length > 200) return null;
   const m = /^([A-Za-z0-9_-]{10,64})\.[A-Za-z0-9_-]{43}$/.exec(token);
   return m ? { grantId: m[1]!, digest: sha256Hex(token) } : null;
 }
+
+export const newRefreshToken = newGrantBound;
+export const parseRefreshToken = parseGrantBound;
+export const newAuthorizationCode = newGrantBound;
+export const parseAuthorizationCode = parseGrantBound;
 
 export function newGrantId(): string {
   return randomToken(16);

@@ -201,14 +201,15 @@ export class MemoryStore implements Store {
     this.codes.set(digest, { code: clone(code), expiresAt, ttlMs, used: false }, expiresAt);
   }
 
-  async consumeCode(digest: string): Promise<ConsumeCodeResult> {
+  async consumeCode(grantId: string, digest: string): Promise<ConsumeCodeResult> {
     const e = this.codes.get(digest);
-    if (!e) return { status: 'missing' };
+    if (!e || e.code.grantId !== grantId) return { status: 'missing' };
     const code = { ...clone(e.code), expiresAt: e.expiresAt };
     if (e.used) return { status: 'replayed', code };
     e.used = true;
     // Keep a tombstone so a replay is recognised (and the grant revoked by the caller).
     this.codes.expireAt(digest, Date.now() + Math.max(e.ttlMs, CODE_TOMBSTONE_MS));
+    if (!this.grants.has(grantId)) return { status: 'revoked' };
     return { status: 'ok', code };
   }
 

@@ -2,7 +2,7 @@
 //
 // Hash tags ({...}) pin keys that a single command or script touches together
 // to one cluster slot:
-//   {g:<grantId>}  the grant hash, its refresh tokens and the set of their digests
+//   {g:<grantId>}  the grant hash, its codes, its refresh tokens and the set of their digests
 //   {d:<id>}       a device grant
 //   {u:<jid>}      a user's grant index (set of ids + clientId → grantId hash)
 //   {acct}         all accounts and their list (create/remove touch both)
@@ -44,8 +44,9 @@ export class RedisKeys {
     return `${this.prefix}{u:${jid}}:clients`;
   }
 
-  code(digest: string): string {
-    return `${this.prefix}code:${digest}`;
+  /** In its grant's slot, so redeeming checks the grant in the same script. */
+  code(grantId: string, digest: string): string {
+    return `${this.prefix}{g:${grantId}}:code:${digest}`;
   }
 
   device(id: string): string {

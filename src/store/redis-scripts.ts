@@ -116,11 +116,13 @@ redis.call('pexpire', KEYS[1], ARGV[3])
 return 1`,
   },
 
-  // KEYS: code  ARGV: minimum tombstone ms
+  // KEYS: code, grant  ARGV: minimum tombstone ms
   // The first call marks the code used and keeps it as a tombstone (at least
   // its original TTL) so that a replay is recognised and its grant revoked.
+  // The grant is checked here, atomically: a winner must not depend on a
+  // later read that a concurrent replay (revoking the grant) can beat.
   xoConsumeCode: {
-    keys: 1,
+    keys: 2,
     lua: `
 local r = redis.call('hmget', KEYS[1], 'data', 'exp', 'ttl', 'used')
 if not r[1] then return {'missing'} end
@@ -128,6 +130,7 @@ if r[4] then return {'replayed', r[1], r[2] or ''} end
 redis.call('hset', KEYS[1], 'used', '1')
 local keep = math.max(tonumber(r[3]) or 0, tonumber(ARGV[1]))
 redis.call('pexpire', KEYS[1], string.format('%d', keep))
+if redis.call('exists', KEYS[2]) == 0 then return {'revoked', r[1], r[2] or ''} end
 return {'ok', r[1], r[2] or ''}`,
   },
 

@@ -181,11 +181,13 @@ export class RedisStore implements Store {
 
   async saveCode(digest: string, code: AuthorizationCode, ttl: number): Promise<void> {
     const ttlMs = Math.max(1, Math.round(ttl * 1000));
-    await this.run('xoSaveCode', [this.k.code(digest)], [JSON.stringify(code), Date.now() + ttlMs, ttlMs]);
+    await this.run('xoSaveCode', [this.k.code(code.grantId, digest)], [JSON.stringify(code), Date.now() + ttlMs, ttlMs]);
   }
 
-  async consumeCode(digest: string): Promise<ConsumeCodeResult> {
-    const [status, data, exp] = strings(await this.run('xoConsumeCode', [this.k.code(digest)], [CODE_TOMBSTONE_MS]));
+  async consumeCode(grantId: string, digest: string): Promise<ConsumeCodeResult> {
+    const keys = [this.k.code(grantId, digest), this.k.grant(grantId)];
+    const [status, data, exp] = strings(await this.run('xoConsumeCode', keys, [CODE_TOMBSTONE_MS]));
+    if (status === 'revoked') return { status: 'revoked' };
     const code = decodeCode(parseJson(data));
     if (!code || (status !== 'ok' && status !== 'replayed')) return { status: 'missing' };
     const expiresAt = toNum(exp);

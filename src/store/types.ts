@@ -56,6 +56,8 @@ export type ConsumeCodeResult =
   | { status: 'ok'; code: AuthorizationCode }
   /** Already redeemed once: the caller must revoke `code.grantId`. */
   | { status: 'replayed'; code: AuthorizationCode }
+  /** Valid, now used up, but its grant was revoked before redemption. */
+  | { status: 'revoked' }
   | { status: 'missing' };
 
 export interface RefreshToken {
@@ -170,7 +172,8 @@ export interface Store {
 
   // authorization codes (single use)
   saveCode(digest: string, code: AuthorizationCode, ttl: number): Promise<void>;
-  consumeCode(digest: string): Promise<ConsumeCodeResult>;
+  /** Atomic: marks the code used and checks its grant still exists, in one step. */
+  consumeCode(grantId: string, digest: string): Promise<ConsumeCodeResult>;
 
   // refresh tokens (rotated)
   saveRefresh(digest: string, token: RefreshToken): Promise<void>;

@@ -3,7 +3,7 @@
 // (signing keys, account list) starts empty there.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, beforeEach } from 'node:test';
 import type {
   Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, SigningKey, Store,
 } from '../../src/store/types.js';
@@ -256,20 +256,21 @@ export function storeContract(name: string, make: MakeStore): void {
     describe('authorization codes', () => {
       const s = useStore(make);
       const g = grant('alice@example.org');
+      beforeEach(async () => s().saveGrant(g));
 
       it('is consumed once; a second use is a replay carrying the record', async () => {
         const c = code(g);
         const d = digest();
         const before = Date.now();
         await s().saveCode(d, c, 60);
-        const first = await s().consumeCode(d);
+        const first = await s().consumeCode(g.id, d);
         assert.equal(first.status, 'ok');
         assert.ok(first.status === 'ok');
         const { expiresAt, ...rest } = first.code;
         assert.deepEqual(rest, c);
         assert.ok(typeof expiresAt === 'number' && expiresAt >= before + 59_000 && expiresAt <= Date.now() + 60_000);
 
-        const second = await s().consumeCode(d);
+        const second = await s().consumeCode(g.id, d);
         assert.equal(second.status, 'replayed');
         assert.ok(second.status === 'replayed');
         assert.equal(second.code.grantId, g.id);
@@ -277,20 +278,35 @@ export function storeContract(name: string, make: MakeStore): void {
       });
 
       it('an unknown code is missing', async () => {
-        assert.deepEqual(await s().consumeCode(digest()), { status: 'missing' });
+        assert.deepEqual(await s().consumeCode(g.id, digest()), { status: 'missing' });
       });
 
       it('honours the TTL', async () => {
         const d = digest();
         await s().saveCode(d, code(g), 1);
         await sleep(1200);
-        assert.deepEqual(await s().consumeCode(d), { status: 'missing' });
+        assert.deepEqual(await s().consumeCode(g.id, d), { status: 'missing' });
+      });
+
+      it('is looked up under its own grant only', async () => {
+        const d = digest();
+        await s().saveCode(d, code(g), 60);
+        assert.deepEqual(await s().consumeCode('someothergrant00', d), { status: 'missing' });
+        assert.equal((await s().consumeCode(g.id, d)).status, 'ok');
+      });
+
+      it('a code whose grant was revoked is used up and reported revoked', async () => {
+        const d = digest();
+        await s().saveCode(d, code(g), 60);
+        await s().revokeGrant(g.id);
+        assert.deepEqual(await s().consumeCode(g.id, d), { status: 'revoked' });
+        assert.equal((await s().consumeCode(g.id, d)).status, 'replayed');
       });
 
       it('concurrent redemptions: exactly one succeeds', async () => {
         const d = digest();
         await s().saveCode(d, code(g), 60);
-        const results = await Promise.all(Array.from({ length: 10 }, () => s().consumeCode(d)));
+        const results = await Promise.all(Array.from({ length: 10 }, () => s().consumeCode(g.id, d)));
         assert.equal(results.filter((r) => r.status === 'ok').length, 1);
         assert.equal(results.filter((r) => r.status === 'replayed').length, 9);
       });

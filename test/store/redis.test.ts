@@ -64,8 +64,8 @@ describe('RedisStore specifics', () => {
     const rt = await client.pttl(`${p}{g:${g.id}}:rt:d2`);
     assert.ok(rt > 55_000 && rt <= 60_000, `pttl ${rt}`);
     await store.saveCode('c1', { grantId: g.id, clientId: 'client', jid: g.jid, redirectUri: 'x', scope: [], authTime: 0 }, 30);
-    assert.equal((await store.consumeCode('c1')).status, 'ok');
-    const tomb = await client.pttl(`${p}code:c1`);
+    assert.equal((await store.consumeCode(g.id, 'c1')).status, 'ok');
+    const tomb = await client.pttl(`${p}{g:${g.id}}:code:c1`);
     assert.ok(tomb > 590_000, `a consumed code stays as a tombstone (pttl ${tomb})`);
   });
 
@@ -81,8 +81,8 @@ describe('RedisStore specifics', () => {
     assert.equal(await store.getRefresh(g.id, 'x'), null);
     await client.hset(`${p}{acct}:a:bad@example.org`, 'jid', 'bad@example.org');
     assert.equal(await store.getAccount('bad@example.org'), null);
-    await client.hset(`${p}code:bad`, 'data', '"str"');
-    assert.deepEqual(await store.consumeCode('bad'), { status: 'missing' });
+    await client.hset(`${p}{g:${g.id}}:code:bad`, 'data', '"str"');
+    assert.deepEqual(await store.consumeCode(g.id, 'bad'), { status: 'missing' });
     await client.hset(`${p}keys`, 'junk', '{}');
     assert.deepEqual(await store.listSigningKeys(), []);
   });

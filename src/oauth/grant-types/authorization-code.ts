@@ -1,9 +1,11 @@
-import { sha256Hex } from '../../util/crypto.js';
 import type { Client } from '../clients.js';
 import type { CoreDeps } from '../context.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
 import { issueTokens, type TokenResponse } from '../issue.js';
 import { verifierMatches } from '../pkce.js';
+import { parseAuthorizationCode } from '../tokens.js';
+
+const INVALID = 'the authorization code is invalid, expired or already used';
 
 /** RFC 6749 4.1.3 + RFC 7636 4.5: redeem a single-use code. */
 export async function authorizationCodeGrant(
@@ -13,17 +15,19 @@ export async function authorizationCodeGrant(
 ): Promise<TokenResponse> {
   const { code, redirect_uri: redirectUri, code_verifier: verifier } = params;
   if (!code) throw invalidRequest('code is required');
-  if (code.length > 256) throw invalidGrant('the authorization code is invalid, expired or already used');
+  const parsed = parseAuthorizationCode(code);
+  if (!parsed) throw invalidGrant(INVALID);
 
-  const result = await deps.store.consumeCode(sha256Hex(code));
-  if (result.status === 'missing') throw invalidGrant('the authorization code is invalid, expired or already used');
+  const result = await deps.store.consumeCode(parsed.grantId, parsed.digest);
+  if (result.status === 'missing') throw invalidGrant(INVALID);
+  if (result.status === 'revoked') throw invalidGrant('the grant behind this code has been revoked');
   if (result.status === 'replayed') {
     // RFC 6749 4.1.2: a code used twice may have been stolen; kill everything issued from it.
     if (result.code.clientId === client.id) {
       await deps.store.revokeGrant(result.code.grantId);
       deps.log.warn({ client: client.id.slice(0, 64), jid: result.code.jid }, 'authorization code replayed: grant revoked');
     }
-    throw invalidGrant('the authorization code is invalid, expired or already used');
+    throw invalidGrant(INVALID);
   }
   const stored = result.code;
   if (stored.clientId !== client.id) throw invalidGrant('the authorization code was issued to another client');
@@ -40,11 +44,12 @@ export async function authorizationCodeGrant(
     throw invalidGrant('code_verifier given, but the authorization request had no code_challenge');
   }
 
-  const grant = await deps.store.getGrant(stored.grantId);
-  if (!grant) throw invalidGrant('the grant behind this code has been revoked');
-  void deps.store.touchGrant(grant.id, Date.now()).catch(() => {});
+  // The grant existed when the code was consumed (same atomic step). It is not
+  // read again: a concurrent replay may revoke it now, and then these tokens die
+  // with it, which is the replay rule; but this request was the one that won.
+  void deps.store.touchGrant(stored.grantId, Date.now()).catch(() => {});
   return issueTokens(deps, {
-    grant,
+    grant: { id: stored.grantId, jid: stored.jid },
     client,
     scope: stored.scope,
     nonce: stored.nonce,

@@ -48,8 +48,8 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   }
   if (rotated.status !== 'ok') throw invalidGrant(INVALID);
 
-  const grant = await deps.store.getGrant(parsed.grantId);
-  if (!grant) throw invalidGrant(INVALID);
-  void deps.store.touchGrant(grant.id, now).catch(() => {});
-  return issueTokens(deps, { grant, client, scope, refreshToken: next.token, withIdToken: true });
+  // The rotation checked the grant atomically; no second read that a concurrent
+  // replay (which revokes the grant) could win.
+  void deps.store.touchGrant(parsed.grantId, now).catch(() => {});
+  return issueTokens(deps, { grant: { id: parsed.grantId, jid: current.jid }, client, scope, refreshToken: next.token, withIdToken: true });
 }
