@@ -78,6 +78,18 @@ const notFound: RequestHandler = (req, res) => {
  * `error` log line by bad input. A store outage is a 503 in the shape the
  * caller expects: OAuth JSON for the API, a page for people.
  */
+// Fixed texts: body-parser's own messages may quote the caller's bytes.
+const BODY_ERRORS: Record<string, string> = {
+  'entity.too.large': 'request body too large',
+  'entity.parse.failed': 'the request body could not be parsed',
+  'encoding.unsupported': 'unsupported content encoding',
+  'charset.unsupported': 'unsupported charset',
+  'parameters.too.many': 'too many parameters',
+  'request.aborted': 'the request was aborted',
+  'request.size.invalid': 'the request body size does not match Content-Length',
+  'stream.encoding.set': 'the request is malformed',
+};
+
 function errorHandler(log: Logger, pages: Pages): ErrorRequestHandler {
   return (err: { status?: number; statusCode?: number; type?: string; message?: string }, req, res, _next) => {
     if (err instanceof StoreUnavailableError) {
@@ -94,7 +106,7 @@ function errorHandler(log: Logger, pages: Pages): ErrorRequestHandler {
     if (res.headersSent) return;
     res.status(status).set('Cache-Control', 'no-store').json({
       error: status >= 500 ? 'server_error' : 'invalid_request',
-      error_description: status >= 500 ? 'internal error' : status === 413 ? 'request body too large' : (err.message ?? 'bad request'),
+      error_description: status >= 500 ? 'internal error' : (BODY_ERRORS[err.type ?? ''] ?? 'the request is malformed'),
     });
   };
 }

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { clientGate, type ClientGate } from '../client-gate.js';
 import type { CoreDeps } from '../../oauth/context.js';
-import { OAuthError, invalidClient } from '../../oauth/errors.js';
+import { OAuthError, describable, invalidClient } from '../../oauth/errors.js';
 import { introspect, type Introspector } from '../../oauth/introspection.js';
 import { revokeToken } from '../../oauth/revocation.js';
 import { tokenRequest } from '../../oauth/token-endpoint.js';
@@ -62,7 +62,7 @@ function bearerError(error: string, description: string, status = 401, noToken =
   return new OAuthError(error, description, status).withHeaders({
     'WWW-Authenticate': noToken
       ? 'Bearer realm="xmpp-oauth"'
-      : `Bearer realm="xmpp-oauth", error="${error}", error_description="${description.replace(/"/g, "'")}"`,
+      : `Bearer realm="xmpp-oauth", error="${error}", error_description="${describable(description)}"`,
   });
 }
 
