@@ -14,6 +14,13 @@ export type VerifyResult =
   | { ok: false; reason: 'invalid' }
   | { ok: false; reason: 'throttled'; retryAfterMs: number };
 
+/**
+ * New accounts only (the JID grammar allows 1023 bytes): with this bound and a
+ * host name of sane length, an access token stays under the 900 bytes an XMPP
+ * PLAIN password may carry.
+ */
+export const MAX_NEW_USER_BYTES = 64;
+
 export class AccountError extends Error {
   override name = 'AccountError';
   constructor(
@@ -40,6 +47,9 @@ export class Accounts {
 
   async create(jidInput: string, password: string): Promise<string> {
     const jid = this.jid(jidInput);
+    if (Buffer.byteLength(jid.slice(0, jid.lastIndexOf('@'))) > MAX_NEW_USER_BYTES) {
+      throw new AccountError(`user names are limited to ${MAX_NEW_USER_BYTES} bytes, so that access tokens fit in an XMPP password`, 'bad-jid');
+    }
     this.checkPassword(password);
     const created = await this.store.createAccount({ jid, passwordHash: await hashPassword(password), createdAt: Date.now() });
     if (!created) throw new AccountError(`account ${jid} exists already`, 'exists');

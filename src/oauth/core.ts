@@ -6,6 +6,7 @@ import { StoreUnavailableError } from '../store/unavailable.js';
 import { ClientRegistry, StaticClients, type ClientSource } from './clients.js';
 import type { CoreDeps } from './context.js';
 import { KeyManager } from './keys.js';
+import { largestAccessTokenBytes, XMPP_PASSWORD_BUDGET } from './token-size.js';
 import { DynamicClients } from './registration/dynamic-clients.js';
 import { TokenSigner } from './tokens.js';
 
@@ -54,5 +55,12 @@ export async function createCore(
   const sources: ClientSource[] = [new StaticClients(config.clients), ...(dynamicClients ? [dynamicClients] : []), ...extraClientSources];
   const clients = new ClientRegistry(sources);
   const accounts = new Accounts(store, config.login_throttle, log);
+  const largest = await largestAccessTokenBytes(signer, config);
+  if (largest > XMPP_PASSWORD_BUDGET) {
+    log.warn(
+      { bytes: largest, budget: XMPP_PASSWORD_BUDGET, issuer: config.issuer },
+      'access tokens for the longest user names exceed what an XMPP password can carry; a shorter issuer URL or host name fixes it',
+    );
+  }
   return { deps: { config, store, clients, signer, accounts, log }, keys, dynamicClients };
 }

@@ -37,8 +37,9 @@ export interface AccessTokenInput {
  * stay under 900 bytes to serve as an XMPP PLAIN password, so it carries a
  * digest of such an id instead. Introspection returns the full id from the grant.
  */
+export const TOKEN_CLIENT_ID_MAX = 32;
 export function tokenClientId(clientId: string): string {
-  return clientId.length <= 64 ? clientId : `h:${createHash('sha256').update(clientId).digest('base64url').slice(0, 27)}`;
+  return clientId.length <= TOKEN_CLIENT_ID_MAX ? clientId : `h:${createHash('sha256').update(clientId).digest('base64url').slice(0, 27)}`;
 }
 
 export const subjectOf = (jid: string) => `xmpp:${jid}`;
@@ -59,7 +60,7 @@ export class TokenSigner {
       aud: this.settings.issuer,
       client_id: tokenClientId(input.clientId),
       scope: formatScope(input.scope),
-      jti: randomToken(16),
+      jti: randomToken(12),
       gid: input.grantId,
       iat: now,
       exp: now + this.settings.accessTokenTtl,
