@@ -131,11 +131,15 @@ declare module '@xmpp/component' {
 // Used by the tests only, as a real chat client logging in.
 declare module '@xmpp/client' {
   import type { EventEmitter } from 'node:events';
+  import xmlModule from '@xmpp/xml';
   interface Client extends EventEmitter {
     start(): Promise<unknown>;
     stop(): Promise<unknown>;
     reconnect: { stop(): void };
+    /** Resolves with the whole reply stanza; rejects with a StanzaError (`condition`) on type=error. */
+    iqCaller: { request(stanza: xmlModule.Element, timeout?: number): Promise<xmlModule.Element> };
   }
+  export const xml: typeof xmlModule.xml;
   type Auth = (creds: { username: string; password: string }) => Promise<void>;
   export function client(options: {
     service: string;

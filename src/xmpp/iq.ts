@@ -18,12 +18,35 @@ export interface IqContext {
 export type IqHandlerResult = Element | IqErrorReply | void | undefined;
 export type IqHandler = (ctx: IqContext) => Promise<IqHandlerResult> | IqHandlerResult;
 
+export interface DiscoIdentity {
+  category: string;
+  type: string;
+  name?: string;
+}
+
+export interface DiscoItem {
+  jid: string;
+  node?: string;
+  name?: string;
+}
+
+/**
+ * A disco node (XEP-0030 §3.2) a module publishes. Each answer may depend on
+ * who asks; null means "no such node" for that requester.
+ */
+export interface DiscoNode {
+  info?(from: string): { identities: DiscoIdentity[]; features: string[] } | null;
+  items?(from: string): DiscoItem[] | null;
+}
+
 /** What a front-end module needs to plug into the link (builtins use only this). */
 export interface IqRegistry {
   handleIq(type: 'get' | 'set', ns: string, name: string, handler: IqHandler): () => void;
   /** Advertise a disco#info feature that has no IQ handler of its own. */
   addFeature(ns: string): void;
   features(): string[];
+  addDiscoNode(node: string, provider: DiscoNode): void;
+  discoNode(node: string): DiscoNode | undefined;
 }
 
 /** `true` = empty result; an `<error/>` element = error reply; other element = result payload. */
@@ -32,6 +55,7 @@ export type IqReply = Element | true;
 export class IqRouter implements IqRegistry {
   private readonly handlers = new Map<string, IqHandler>();
   private readonly extraFeatures = new Set<string>();
+  private readonly nodes = new Map<string, DiscoNode>();
 
   constructor(private readonly log: Logger) {}
 
@@ -47,6 +71,15 @@ export class IqRouter implements IqRegistry {
 
   addFeature(ns: string): void {
     this.extraFeatures.add(ns);
+  }
+
+  addDiscoNode(node: string, provider: DiscoNode): void {
+    if (this.nodes.has(node)) throw new Error(`disco node ${node} is already registered`);
+    this.nodes.set(node, provider);
+  }
+
+  discoNode(node: string): DiscoNode | undefined {
+    return this.nodes.get(node);
   }
 
   features(): string[] {

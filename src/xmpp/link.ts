@@ -5,12 +5,12 @@
 import { component, type Component } from '@xmpp/component';
 import type { Logger } from '../log.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { installDisco, type DiscoIdentity } from './builtins/disco.js';
+import { installDisco } from './builtins/disco.js';
 import { installPing, NS_PING } from './builtins/ping.js';
 import { installVersion, type SoftwareInfo } from './builtins/version.js';
 import { LinkOfflineError } from './errors.js';
 import { classifyFailure, type LinkFailure } from './failure.js';
-import { IqRouter, type IqHandler, type IqRegistry, type IqReply } from './iq.js';
+import { IqRouter, type DiscoIdentity, type DiscoNode, type IqHandler, type IqRegistry, type IqReply } from './iq.js';
 import { startKeepalive } from './keepalive.js';
 import { assertSingleXmlCopy, isElement, xml, type Element } from './xml.js';
 
@@ -144,6 +144,14 @@ export class ComponentLink implements IqRegistry {
 
   features(): string[] {
     return this.router.features();
+  }
+
+  addDiscoNode(node: string, provider: DiscoNode): void {
+    this.router.addDiscoNode(node, provider);
+  }
+
+  discoNode(node: string): DiscoNode | undefined {
+    return this.router.discoNode(node);
   }
 
   /** Connects in the background and keeps reconnecting until stop(). */

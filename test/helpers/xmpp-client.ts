@@ -1,7 +1,8 @@
 // Logs in to a real XMPP server the way a chat client does: @xmpp/client for
 // SASL PLAIN, and a raw stream for SASL X-OAUTH2 (no client library has it).
 import { connect } from 'node:net';
-import { client } from '@xmpp/client';
+import { client, xml } from '@xmpp/client';
+import type xmlModule from '@xmpp/xml';
 
 export interface LoginTarget {
   port: number;
@@ -28,6 +29,36 @@ export async function plainLogin({ port, domain }: LoginTarget, username: string
     await xmpp.stop().catch(() => {});
   }
 }
+
+export interface ChatSession {
+  /** IQ to `to`; resolves with the reply's payload, rejects with the stanza error. */
+  iq(to: string, type: 'get' | 'set', payload: xmlModule.Element): Promise<xmlModule.Element>;
+  stop(): Promise<void>;
+}
+
+/** A logged-in chat client (SASL PLAIN), for sending stanzas as a user would. */
+export async function chatSession({ port, domain }: LoginTarget, username: string, secret: string): Promise<ChatSession> {
+  const xmpp = client({
+    service: `xmpp://127.0.0.1:${port}`,
+    domain,
+    resource: 'test',
+    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username, password: secret }),
+  });
+  xmpp.on('error', () => {});
+  xmpp.reconnect.stop();
+  await withTimeout(xmpp.start(), 15_000);
+  return {
+    iq: async (to, type, payload) => {
+      const reply = await xmpp.iqCaller.request(xml('iq', { to, type }, payload), 10_000);
+      return reply.getChildElements()[0] ?? reply;
+    },
+    stop: async () => {
+      await xmpp.stop().catch(() => {});
+    },
+  };
+}
+
+export { xml };
 
 /** SASL X-OAUTH2 (user + token in one PLAIN-like initial response) on a raw stream. */
 export function xoauth2Login({ port, domain }: LoginTarget, username: string, token: string): Promise<boolean> {

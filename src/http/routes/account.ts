@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
+import { grantsOf, revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
 import { describeScopes } from '../../oauth/scopes.js';
-import type { Grant } from '../../store/types.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
 import { noStore } from '../security-headers.js';
@@ -17,19 +17,18 @@ const LOGIN = '/account/login';
  */
 export function accountRoutes({ core, sessions, pages, views }: { core: CoreDeps; sessions: Sessions; pages: Pages; views: Views }): Router {
   const router = Router();
-  const { store, log } = core;
   const loginForm = { action: LOGIN, interaction: '', clientName: '' };
 
   router.get('/account', noStore, async (req, res) => {
     const session = await sessions.current(req);
     if (!session) return pages.login(req, res, { ...loginForm, intro: 'account.login_intro' });
-    const grants = await store.listGrants(session.jid);
+    const grants = await grantsOf(core, session.jid);
     res.type('html').send(
       views.render('account', {
         title: 'account.title',
         jid: session.jid,
         csrf: sessions.csrfToken(req, res),
-        grants: grants.sort((a, b) => b.lastUsedAt - a.lastUsedAt).map(grantView),
+        grants: grants.map(grantView),
         notice: typeof req.query.notice === 'string' && /^account\.notice\.\w+$/.test(req.query.notice) ? req.query.notice : undefined,
       }),
     );
@@ -46,12 +45,8 @@ export function accountRoutes({ core, sessions, pages, views }: { core: CoreDeps
     const session = await sessions.current(req);
     if (!session) return res.redirect(303, '/account');
     const id = (req.body as Record<string, unknown>).grant;
-    const grant = typeof id === 'string' && id.length < 100 ? await store.getGrant(id) : null;
-    // Someone else's grant id reads exactly like an unknown one.
-    if (!grant || grant.jid !== session.jid) return redirectNotice(res, 'account.notice.missing');
-    await store.revokeGrant(grant.id);
-    log.info({ jid: session.jid, client: grant.clientId.slice(0, 64) }, 'grant revoked by user');
-    redirectNotice(res, 'account.notice.revoked');
+    const revoked = typeof id === 'string' ? await revokeGrantOf(core, session.jid, id, 'account page') : null;
+    redirectNotice(res, revoked ? 'account.notice.revoked' : 'account.notice.missing');
   });
 
   router.post('/account/logout', noStore, formBody, async (req, res) => {
@@ -71,22 +66,15 @@ function when(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-function grantView(g: Grant) {
-  let host: string | undefined;
-  try {
-    host = g.clientUri ? new URL(g.clientUri).host : undefined;
-  } catch {
-    host = undefined;
-  }
+function grantView(g: GrantSummary) {
   return {
     id: g.id,
-    name: g.clientName ?? g.clientId.slice(0, 40),
+    name: g.clientName,
     clientUri: g.clientUri,
-    host,
+    host: g.clientHost,
     logoUri: g.logoUri,
     scopes: describeScopes(g.scope),
     grantedAt: when(g.createdAt),
     lastUsed: when(g.lastUsedAt),
   };
 }
-

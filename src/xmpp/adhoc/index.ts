@@ -1,6 +1,18 @@
-// Placeholder until the ad-hoc commands land (issue 5).
+// XEP-0050 ad-hoc commands on the component (docs/protocol.md, "Ad-hoc commands").
 import type { Logger } from '../../log.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import type { IqRegistry } from '../iq.js';
+import { installCommands, requesterOf } from './framework.js';
+import { grantCommands } from './grant-commands.js';
 
-export function registerAdhocCommands(_link: IqRegistry, _deps: { core: CoreDeps; log: Logger }): void {}
+export { NS_COMMANDS } from './framework.js';
+
+export function registerAdhocCommands(link: IqRegistry & { domain?: string }, deps: { core: CoreDeps; log: Logger }): void {
+  const { config } = deps.core;
+  installCommands(
+    link,
+    grantCommands(deps.core),
+    (from) => requesterOf(from, config.xmpp.hosts, config.admins),
+    () => link.domain ?? config.xmpp.domain,
+  );
+}
