@@ -2,7 +2,7 @@
 //
 // Hash tags ({...}) pin keys that a single command or script touches together
 // to one cluster slot:
-//   {g:<grantId>}  the grant hash, its codes, its refresh tokens and the set of their digests
+//   {g:<grantId>}  the grant hash, its codes, its refresh tokens and their digests (sorted set by expiry)
 //   {d:<id>}       a device grant
 //   {u:<jid>}      a user's grant index (set of ids + clientId → grantId hash)
 //   {acct}         all accounts and their list (create/remove touch both)

@@ -101,7 +101,7 @@ return 1`,
     lua: `
 local existed = redis.call('exists', KEYS[1])
 local data = redis.call('hget', KEYS[1], 'data')
-for _, d in ipairs(redis.call('smembers', KEYS[2])) do redis.call('del', ARGV[1] .. d) end
+for _, d in ipairs(redis.call('zrange', KEYS[2], 0, -1)) do redis.call('del', ARGV[1] .. d) end
 redis.call('del', KEYS[1], KEYS[2])
 return {existed, data or ''}`,
   },
@@ -134,8 +134,10 @@ if redis.call('exists', KEYS[2]) == 0 then return {'revoked', r[1], r[2] or ''} 
 return {'ok', r[1], r[2] or ''}`,
   },
 
-  // KEYS: grant, token, refreshSet  ARGV: data, ttlMs, digest
+  // KEYS: grant, token, refreshSet  ARGV: data, ttlMs, digest, expiresAt
   // A token for a grant revoked meanwhile is not stored (it would be an orphan).
+  // The grant's index is a sorted set scored by expiry, so pruning is one
+  // range removal instead of a walk over every digest.
   xoSaveRefresh: {
     keys: 3,
     lua: `
@@ -143,7 +145,7 @@ if redis.call('exists', KEYS[1]) == 0 then return 0 end
 redis.call('del', KEYS[2])
 redis.call('hset', KEYS[2], 'data', ARGV[1])
 redis.call('pexpire', KEYS[2], ARGV[2])
-redis.call('sadd', KEYS[3], ARGV[3])
+redis.call('zadd', KEYS[3], ARGV[4], ARGV[3])
 return 1`,
   },
 
@@ -158,20 +160,18 @@ if redis.call('exists', KEYS[1]) == 0 then return {'missing'} end
 if old[2] then
   -- replay: revoke the whole grant, every token issued under it included
   local g = redis.call('hget', KEYS[1], 'data')
-  for _, d in ipairs(redis.call('smembers', KEYS[4])) do redis.call('del', ARGV[5] .. d) end
+  for _, d in ipairs(redis.call('zrange', KEYS[4], 0, -1)) do redis.call('del', ARGV[5] .. d) end
   redis.call('del', KEYS[1], KEYS[2], KEYS[4])
   return {'replayed', g or ''}
 end
 -- mark used; the key keeps its TTL, so it is remembered until it would have expired
 redis.call('hset', KEYS[2], 'rotatedAt', ARGV[1])
--- forget digests whose tokens have expired, so the set does not grow forever
-for _, d in ipairs(redis.call('smembers', KEYS[4])) do
-  if redis.call('exists', ARGV[5] .. d) == 0 then redis.call('srem', KEYS[4], d) end
-end
+-- forget digests whose tokens have expired (their keys are gone by TTL)
+redis.call('zremrangebyscore', KEYS[4], '-inf', ARGV[1])
 redis.call('del', KEYS[3])
 redis.call('hset', KEYS[3], 'data', ARGV[2])
 redis.call('pexpire', KEYS[3], ARGV[3])
-redis.call('sadd', KEYS[4], ARGV[4])
+redis.call('zadd', KEYS[4], tonumber(ARGV[1]) + tonumber(ARGV[3]), ARGV[4])
 return {'ok', old[1]}`,
   },
 

@@ -206,6 +206,7 @@ export class RedisStore implements Store {
       JSON.stringify(data),
       ttl,
       digest,
+      token.expiresAt,
     ]);
   }
 

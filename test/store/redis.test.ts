@@ -110,7 +110,7 @@ describe('RedisStore specifics', () => {
     await store.saveRefresh('live', { ...base, expiresAt: Date.now() + 60_000 });
     await new Promise((r) => setTimeout(r, 120));
     await store.rotateRefresh(g.id, 'live', 'next', { ...base, expiresAt: Date.now() + 60_000 });
-    assert.deepEqual((await client.smembers(`${p}{g:${g.id}}:rts`)).sort(), ['live', 'next']);
+    assert.deepEqual((await client.zrange(`${p}{g:${g.id}}:rts`, 0, -1)).sort(), ['live', 'next']);
   });
 
   it('survives a flushed script cache (NOSCRIPT → EVAL)', async () => {
