@@ -80,6 +80,7 @@ export class ComponentLink implements IqRegistry {
   private lastFailure?: LinkFailure;
   // The fatal reason already logged at `error`: each one is logged once per outage.
   private reportedFatal?: string;
+  private standingBy = false;
 
   constructor(opts: ComponentLinkOptions) {
     assertSingleXmlCopy();
@@ -285,6 +286,7 @@ export class ComponentLink implements IqRegistry {
     clearTimeout(attempt.timer);
     attempt.wasOnline = true;
     this.backoff.reset();
+    this.standingBy = false;
     this.reportedFatal = undefined;
     this.lastFailure = undefined;
     const ka = this.opts.keepalive ?? {};
@@ -349,6 +351,12 @@ export class ComponentLink implements IqRegistry {
       } else {
         this.log.debug({ reason: failure.reason, retryInMs: delay }, 'component still refused');
       }
+    } else if (failure.reason === 'conflict') {
+      // Another instance holds the slot (Prosody takes one connection per
+      // component): stand by, polling often enough to take over quickly.
+      delay = Math.min(this.backoff.next(), STANDBY_RETRY_MS);
+      if (!this.standingBy) this.log.info({ retryInMs: delay }, 'another instance holds the component slot; standing by');
+      this.standingBy = true;
     } else {
       delay = this.backoff.next();
       this.log.warn({ reason: failure.reason, detail: failure.message, retryInMs: delay },
@@ -360,6 +368,9 @@ export class ComponentLink implements IqRegistry {
     }, delay);
   }
 }
+
+/** How often a standby instance asks for a component slot another instance holds. */
+const STANDBY_RETRY_MS = 5000;
 
 /** `auth.example.org` → `example.org`; a single-label domain pings itself. */
 function parentDomain(domain: string): string {
