@@ -29,6 +29,8 @@ interface LoadedKey {
 }
 
 /** Builds a new key record with kid = RFC 7638 thumbprint of the public key. */
+const UNKNOWN_KID_RELOAD_MS = 5000;
+
 export async function generateSigningKey(alg: SigningAlg, activatesAt = Date.now()): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   return toRecord(alg, await exportJWK(privateKey), await exportJWK(publicKey), activatesAt);
@@ -95,6 +97,8 @@ export class KeyManager {
     clearInterval(this.timer);
   }
 
+  private lastUnknownKidReload = 0;
+
   async reload(): Promise<void> {
     const now = Date.now();
     const records = await this.store.listSigningKeys();
@@ -124,6 +128,21 @@ export class KeyManager {
   publicKey(kid: string): CryptoKey | undefined {
     if (this.fileKey?.record.kid === kid) return this.fileKey.publicKey;
     return this.keys.find((k) => k.record.kid === kid)?.publicKey;
+  }
+
+  /**
+   * Like publicKey, but an unknown kid may be a key another instance published
+   * moments ago (`keys rotate --delay 0`): re-read the store, at most once per
+   * UNKNOWN_KID_RELOAD_MS so forged kids cannot turn into a store load.
+   */
+  async verificationKey(kid: string): Promise<CryptoKey | undefined> {
+    const known = this.publicKey(kid);
+    if (known || this.fileKey) return known;
+    const now = Date.now();
+    if (now - this.lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) return undefined;
+    this.lastUnknownKidReload = now;
+    await this.reload().catch((err: unknown) => this.log.info({ err: String(err) }, 'could not re-read signing keys for an unknown kid'));
+    return this.publicKey(kid);
   }
 
   /** The JWKS document: public halves only. */

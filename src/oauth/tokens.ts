@@ -101,7 +101,7 @@ export class TokenSigner {
     if (typeof token !== 'string' || token.length > 4096 || token.split('.').length !== 3) return null;
     try {
       const { kid } = decodeProtectedHeader(token);
-      const key = kid ? this.keys.publicKey(kid) : undefined;
+      const key = kid ? await this.keys.verificationKey(kid) : undefined;
       if (!key) return null;
       const { payload } = await jwtVerify(token, key, {
         issuer: this.settings.issuer,

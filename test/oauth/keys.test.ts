@@ -31,6 +31,24 @@ describe('signing keys', () => {
     await store.close();
   });
 
+  it('an instance verifies a token signed with a key another instance activated moments ago', async () => {
+    const store = new MemoryStore();
+    const opts = { algorithm: 'ES256' as const, maxTokenTtl: 60 };
+    const a = new KeyManager(store, opts, silentLogger);
+    const b = new KeyManager(store, opts, silentLogger);
+    await a.init();
+    await b.init();
+    await rotateKeys(store, 'ES256', 0, 60); // --delay 0: signs at once
+    await a.reload();
+    const fresh = a.current().kid;
+    assert.equal(b.publicKey(fresh), undefined, 'B has not re-read the store yet');
+    assert.ok(await b.verificationKey(fresh), 'an unknown kid makes B look again');
+    assert.equal(await b.verificationKey('no-such-kid'), undefined, 'a made-up kid finds nothing');
+    a.stop();
+    b.stop();
+    await store.close();
+  });
+
   it('publishes a rotated key before it signs, and keeps the old one published afterwards', async () => {
     const store = new MemoryStore();
     const keys = new KeyManager(store, { algorithm: 'ES256', maxTokenTtl: 60 }, silentLogger);
