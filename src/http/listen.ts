@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 
@@ -11,11 +11,11 @@ export interface Listening {
 
 export function listen(app: Express, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
-    // Slow clients may not hold sockets open forever.
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 10_000;
+    // Slow clients may not hold sockets open forever; the timeouts are checked
+    // every 2 s (Node's default check runs every 30 s, tripling the bound).
+    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 2_000 }, app);
     server.keepAliveTimeout = 5_000;
+    server.listen(port, host);
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FormBrowser } from '../helpers/browser.js';
 import { PASSWORD, tokenCall } from '../helpers/flow.js';
@@ -67,5 +68,18 @@ describe('abuse resistance', () => {
     });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: string }).error, 'invalid_request');
+  });
+
+  it('drops a client that never finishes its request headers (slowloris) within the header timeout', async () => {
+    const { port } = new URL(server.url);
+    const sock = connect({ host: '127.0.0.1', port: Number(port) });
+    const started = Date.now();
+    let answer = '';
+    sock.on('data', (d) => (answer += d.toString('latin1')));
+    sock.on('connect', () => sock.write('POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n'));
+    await new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    const held = Date.now() - started;
+    assert.ok(held >= 9_000 && held < 14_000, `socket held for ${held} ms`);
+    assert.match(answer, /^HTTP\/1\.1 408/, 'told why');
   });
 });
