@@ -9,6 +9,7 @@ import type { CoreDeps } from './oauth/context.js';
 import type { KeyManager } from './oauth/keys.js';
 import { createStore, isShared, storeOptionsFrom } from './store/index.js';
 import type { Store } from './store/types.js';
+import { packageInfo } from './util/paths.js';
 import { registerAdhocCommands } from './xmpp/adhoc/index.js';
 import { registerAuthProtocol } from './xmpp/auth-protocol.js';
 import { ComponentLink } from './xmpp/link.js';
@@ -62,11 +63,15 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
         domain: config.xmpp.domain,
         secret: config.xmpp.secret,
         logger: log.child({ part: 'xmpp' }),
+        software: packageInfo,
       })
     : undefined;
   if (link) {
     registerAuthProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
     registerAdhocCommands(link, { core, log: log.child({ part: 'xmpp' }) });
+  }
+  if (config.ejabberd_lookup.enabled && !config.ejabberd_lookup.secret) {
+    log.warn('ejabberd_lookup is enabled without a secret: any loopback caller is answered, which behind a local reverse proxy means anyone; set ejabberd_lookup.secret');
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 

@@ -70,11 +70,13 @@ export type TokenInfo =
 export async function inspectToken(deps: CoreDeps, token: string): Promise<TokenInfo> {
   const valid = await validateAccessToken(deps.signer, deps.store, token);
   if (!valid) return { active: false };
+  // Long client ids travel in the token as a digest; the grant has the real one.
+  const clientId = valid.clientId.startsWith('h:') ? ((await deps.store.getGrant(valid.grantId))?.clientId ?? valid.clientId) : valid.clientId;
   return {
     active: true,
     jid: valid.jid,
     scope: valid.scope,
-    clientId: valid.clientId,
+    clientId,
     exp: valid.exp,
     iat: valid.claims.iat,
     grantId: valid.grantId,

@@ -45,7 +45,7 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
 
   on('get', 'users', async ({ host }) => {
     const users = await api.listUsers(core, host);
-    core.metrics?.xmppQuery('users', users ? 'ok' : 'bad-request');
+    core.metrics?.xmppQuery('users', users ? 'ok' : 'item-not-found');
     if (!users) return iqError('item-not-found', `${host} is not a host this service serves`);
     return xml('users', { xmlns: NS_AUTH, host }, ...users.map((u) => xml('user', {}, u)));
   });
@@ -80,7 +80,7 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
 }
 
 const CHANGE_ERRORS: Record<Exclude<api.ChangeResult, { ok: true }>['reason'], IqErrorReply> = {
-  'bad-request': iqError('bad-request', 'not a user of a host this service serves'),
+  'bad-request': iqError('bad-request', 'not a valid user name on a host this service serves (at most 64 bytes for new accounts)'),
   missing: iqError('item-not-found', 'no such account'),
   exists: iqError('conflict', 'the account exists already'),
   'bad-password': iqError('not-acceptable', 'the password does not meet the password policy'),
@@ -102,7 +102,14 @@ async function guarded(deps: Deps, name: string, ctx: IqContext, op: Op): Promis
   }
   const { element } = ctx;
   const user = element.attrs.user ?? '';
-  const host = element.attrs.host || from;
+  const host = (element.attrs.host || from).toLowerCase();
+  // A server speaks for its own host only: several XMPP servers may share one
+  // xmpp-oauth, and none may read or change another's accounts.
+  if (host !== from) {
+    log.info({ from: ctx.from, host, op: name }, 'auth query refused: host is not the sender');
+    core.metrics?.xmppQuery(name, 'forbidden');
+    return iqError('forbidden', 'a server may only ask about its own host');
+  }
   // For `remove` the password lives in a child, so the plain text is empty.
   const text = element.getChildElements().length ? '' : element.text();
   if (Buffer.byteLength(text) > MAX_SECRET_BYTES) {

@@ -266,6 +266,9 @@ export class ComponentLink implements IqRegistry {
         type: ctx.type as 'get' | 'set',
         element: ctx.element,
       });
+      // @xmpp/iq's callee echoes the request payload in an error reply; its
+      // text may be a password or a token, so keep only the element and attributes.
+      if (reply !== true && reply.is('error')) ctx.element.children = [];
       return reply;
     });
 

@@ -49,9 +49,12 @@ describe('auth query protocol', () => {
     assert.equal(bad.attrs.result, 'invalid');
   });
 
-  it('auth: the host defaults to the sender, and a host we do not serve is refused', async () => {
+  it('auth: the host defaults to the sender, and any other host is refused', async () => {
     assert.equal(payload(await ask('get', 'auth', { user: 'alice' }, PASSWORD)).attrs.result, 'ok');
-    assert.equal(payload(await ask('get', 'auth', { user: 'alice', host: 'elsewhere.example' }, PASSWORD)).attrs.result, 'invalid');
+    // A server speaks for its own host only, even one we serve.
+    assert.deepEqual(condition(await ask('get', 'auth', { user: 'alice', host: 'elsewhere.example' }, PASSWORD)), { condition: 'forbidden', type: 'auth' });
+    assert.deepEqual(condition(await ask('set', 'setpass', { user: 'alice', host: 'example.org' }, 'a new password 1234')), { condition: 'forbidden', type: 'auth' });
+    assert.equal(payload(await ask('get', 'auth', { user: 'alice', host: 'LocalHost' }, PASSWORD)).attrs.result, 'ok');
     assert.equal(payload(await ask('get', 'auth', { user: 'al ice', host: 'localhost' }, PASSWORD)).attrs.result, 'bad-request');
   });
 
@@ -78,10 +81,10 @@ describe('auth query protocol', () => {
   it('isuser and users', async () => {
     assert.equal(payload(await ask('get', 'isuser', { user: 'alice', host: 'localhost' })).attrs.exists, 'true');
     assert.equal(payload(await ask('get', 'isuser', { user: 'nobody', host: 'localhost' })).attrs.exists, 'false');
-    assert.equal(payload(await ask('get', 'isuser', { user: 'alice', host: 'other.example' })).attrs.exists, 'false');
+    assert.equal(condition(await ask('get', 'isuser', { user: 'alice', host: 'other.example' })).condition, 'forbidden');
     const users = payload(await ask('get', 'users', { host: 'localhost' }));
     assert.deepEqual(users.getChildren('user').map((u) => u.text()), ['alice']);
-    assert.equal(condition(await ask('get', 'users', { host: 'other.example' })).condition, 'item-not-found');
+    assert.equal(condition(await ask('get', 'users', { host: 'other.example' })).condition, 'forbidden');
   });
 
   it('setpass, register and remove change accounts, with precise refusals', async () => {

@@ -221,6 +221,15 @@ describe('ComponentLink against Prosody', () => {
       assert.equal(err.element.getChildText('text', NS_STANZAS), 'not for you');
     });
 
+    it('does not echo the text of a refused request (it may be a password or a token)', async () => {
+      const err = (await probe
+        .request(iq(AUTH.domain, xml('refuse', { xmlns: 'urn:test', user: 'alice' }, 'hunter2-secret')))
+        .catch((e: unknown) => e)) as { element: Element; condition: string };
+      assert.equal(err.condition, 'forbidden');
+      const raw = err.element.root().toString();
+      assert.ok(!raw.includes('hunter2-secret'), raw);
+    });
+
     it('keeps the link alive with pings the server answers', async () => {
       const px = await proxy();
       const pingLog = capture();
@@ -279,16 +288,20 @@ describe('ComponentLink against Prosody', () => {
       assert.ok(log.entries.filter((e) => e.msg === 'component still refused').length >= 1);
     });
 
-    it('treats conflict (slot taken by another instance) as transient: warn and retry', async () => {
+    it('treats conflict (slot taken by another instance) as standing by: one info line, quick retries, takes over', async () => {
       const first = makeLink({ ...OTHER });
       first.start();
       await first.waitOnline(10_000);
       const log = capture();
       const second = makeLink({ ...OTHER, logger: log.logger, backoff: { initialMs: 100, maxMs: 400 } });
       second.start();
-      await until(() => log.at('warn').length >= 2, 5000, 'two conflict warnings');
-      assert.equal(log.at('warn')[0]!.reason, 'conflict');
+      await until(() => log.entries.some((e) => e.msg.includes('standing by')), 5000, 'the standby line');
+      await sleep(1500); // several more refusals, at most 400 ms apart
+      assert.equal(log.entries.filter((e) => e.msg.includes('standing by')).length, 1, 'said once');
+      assert.equal(log.entries.find((e) => e.msg.includes('standing by'))!.level, 30);
+      assert.deepEqual(log.at('warn'), []);
       assert.deepEqual(log.at('error'), []);
+      assert.equal(second.status.lastFailure?.reason, 'conflict');
       assert.equal(second.online, false);
       assert.equal(first.online, true);
       // When the slot frees up, the waiting instance takes over by itself.
