@@ -1,0 +1,105 @@
+-- Prosody 0.12 configuration example for xmpp-oauth.
+--
+-- Users of example.org log in with their password or with an access token
+-- issued by xmpp-oauth (as the SASL PLAIN password). Prosody asks xmpp-oauth
+-- over the component link, through contrib/prosody/mod_auth_xmpp_oauth.lua.
+-- The matching xmpp-oauth configuration is xmpp-oauth.example.yml (same folder);
+-- the operator guide is docs/xmpp-servers.md.
+--
+-- Based on Debian's /etc/prosody/prosody.cfg.lua. Check with:
+--   prosodyctl check config
+
+---------- Server-wide settings ----------
+
+-- Prosody's own administrators (admin ad-hoc commands, prosodyctl shell).
+-- Unrelated to xmpp-oauth's `admins` list, which is set in its YAML file.
+admins = { }
+
+-- The folder that holds mod_auth_xmpp_oauth.lua (copy it there from
+-- contrib/prosody/). /usr/local/lib/prosody/modules is Debian's default.
+plugin_paths = { "/usr/local/lib/prosody/modules" }
+
+modules_enabled = {
+	"disco";        -- Service discovery (also lists the component to clients)
+	"roster";
+	"saslauth";     -- SASL; the auth provider below offers PLAIN only
+	"tls";
+	"dialback";
+	"blocklist";
+	"bookmarks";
+	"carbons";
+	"pep";
+	"private";
+	"smacks";
+	"vcard4";
+	"vcard_legacy";
+	"csi_simple";
+	"limits";
+	"ping";
+	"time";
+	"uptime";
+	"version";
+	"admin_adhoc";
+	"admin_shell";
+	"posix";
+	-- "register";  -- In-band registration and password change (XEP-0077).
+	--                 With xmpp-oauth, new accounts and new passwords are
+	--                 stored by xmpp-oauth (its `register` and `setpass`
+	--                 queries); allow_registration still decides who may.
+}
+
+pidfile = "/run/prosody/prosody.pid"
+
+log = {
+	info = "/var/log/prosody/prosody.log";
+	error = "/var/log/prosody/prosody.err";
+	{ levels = { "error" }; to = "syslog"; };
+}
+
+certificates = "certs"
+
+-- Passwords and access tokens travel as SASL PLAIN: never without TLS.
+-- (Both are Prosody's defaults; spelled out because they matter here.)
+c2s_require_encryption = true
+allow_unencrypted_plain_auth = false
+s2s_secure_auth = true
+
+-- Where xmpp-oauth connects (its xmpp.service: xmpp://127.0.0.1:5347).
+-- Prosody listens for components on loopback only unless told otherwise; if
+-- xmpp-oauth runs on another machine, list an address it can reach here and
+-- firewall the port: the component secret is the only protection.
+component_ports = { 5347 }
+component_interfaces = { "127.0.0.1" }
+
+-- Accounts that are not xmpp-oauth's keep Prosody's default store.
+authentication = "internal_hashed"
+
+---------- Virtual hosts ----------
+
+VirtualHost "example.org"
+	-- Every login, password change and registration for example.org goes to
+	-- mod_auth_xmpp_oauth.lua, which asks the component below
+	-- (docs/protocol.md). example.org must be listed in xmpp-oauth's
+	-- xmpp.hosts, or every query is refused with `forbidden`.
+	authentication = "xmpp_oauth"
+
+	-- The xmpp-oauth component's JID: its xmpp.domain, the Component below.
+	xmpp_oauth_component = "oauth.example.org"
+
+	-- Seconds to wait for an answer (default 5). If the component is not
+	-- attached, Prosody answers at once and the login fails with the log line
+	--   xmpp-oauth component oauth.example.org did not answer (...): is it running and attached?
+	xmpp_oauth_timeout = 5
+
+	-- Prosody's in-band registration switch (only with "register" enabled).
+	allow_registration = false
+
+---------- Components ----------
+
+-- xmpp-oauth attaches here (XEP-0114). Its domain is xmpp-oauth's xmpp.domain,
+-- its secret xmpp-oauth's xmpp.secret. Prosody accepts one connection per
+-- component; keep component_conflict_resolve at its default ("kick_new") when
+-- several xmpp-oauth instances share it (docs/operations.md).
+Component "oauth.example.org"
+	-- Same value as xmpp.secret; generate one with: openssl rand -hex 32
+	component_secret = "CHANGE-ME-component-secret"
