@@ -5,7 +5,36 @@ import { createRequire } from 'node:module';
 import { xml as componentXml } from '@xmpp/component';
 import xmlModule from '@xmpp/xml';
 
-export const xml = componentXml;
+/**
+ * The component's `xml`, made safe for text we do not control (client names,
+ * user input): characters XML 1.0 cannot carry would make the XMPP server's
+ * parser close our stream, so they are replaced before they are written.
+ */
+export function xml(name: string, attrs?: Attrs | null, ...children: Array<Child | Child[]>): Element {
+  return componentXml(name, attrs ? cleanAttrs(attrs) : attrs, ...children.map(cleanChild));
+}
+
+// XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+export function xmlSafe(text: string): string {
+  return text.replace(NOT_XML_CHAR, '\uFFFD');
+}
+
+type Attrs = xmlModule.Attrs;
+type Child = xmlModule.Child;
+
+function cleanChild(child: Child | Child[]): Child | Child[] {
+  if (typeof child === 'string') return xmlSafe(child);
+  if (Array.isArray(child)) return child.map((c) => cleanChild(c) as Child);
+  return child;
+}
+
+function cleanAttrs(attrs: Attrs): Attrs {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attrs)) out[k] = typeof v === 'string' ? xmlSafe(v) : v;
+  return out as Attrs;
+}
 export type Element = xmlModule.Element;
 export const Element = xmlModule.Element;
 

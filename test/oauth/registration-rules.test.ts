@@ -65,6 +65,7 @@ const RULES: Rule[] = [
       { ...web({ client_name: 'x'.repeat(101) }), field: /client_name is longer/ },
       { ...web({ client_name: 'Bank\u202eevil' }), field: /client_name must not contain control/ },
       { ...web({ client_name: 'two\nlines' }), field: /client_name must not contain control/ },
+      { ...web({ client_name: 'Evil\uffff' }), field: /client_name must not contain control/ },
     ],
   },
   {

@@ -101,6 +101,16 @@ describe('IqRouter', () => {
 });
 
 describe('stanza building', () => {
+  it('replaces characters XML 1.0 cannot carry, in text and attributes, so the server never drops the stream', () => {
+    const el = xml('x', { name: 'Evil\uFFFF app\u0001' }, 'a\u0000b\uD800c', [xml('y', {}, 'ok \u{1F600}\t')]);
+    const out = el.toString();
+    assert.ok(!/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(out), out);
+    assert.ok(!/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(out), 'no lone surrogate');
+    assert.equal(el.attrs.name, 'Evil\uFFFD app\uFFFD');
+    assert.equal(el.getText(), 'a\uFFFDb\uFFFDc');
+    assert.equal(el.getChildText('y'), 'ok \u{1F600}\t', 'valid astral characters and tabs are kept');
+  });
+
   it('uses the single @xmpp/xml copy that @xmpp/component uses', () => {
     assert.doesNotThrow(assertSingleXmlCopy);
   });

@@ -117,15 +117,16 @@ export function validateClientMetadata(input: unknown, policy: RegistrationPolic
   return meta;
 }
 
-// Control characters and bidi overrides would let a name spoof the consent page's wording.
-const UNSAFE_TEXT = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+// Control characters and bidi overrides would let a name spoof the consent page's
+// wording; noncharacters and lone surrogates cannot travel in XML (XMPP forms).
+const UNSAFE_TEXT = /[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff]/u;
 
 function checkText(field: string, raw: unknown, max: number): string {
   if (typeof raw !== 'string') throw invalidClientMetadata(`${field} must be a string`);
   const value = raw.trim();
   if (value === '') throw invalidClientMetadata(`${field} must not be empty`);
   if (value.length > max) throw invalidClientMetadata(`${field} is longer than ${max} characters`);
-  if (UNSAFE_TEXT.test(value)) throw invalidClientMetadata(`${field} must not contain control or bidirectional-override characters`);
+  if (UNSAFE_TEXT.test(value)) throw invalidClientMetadata(`${field} must not contain control, bidirectional-override or non-characters`);
   return value;
 }
 
