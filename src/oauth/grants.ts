@@ -25,19 +25,22 @@ export async function coveredByGrant(store: Store, jid: string, clientId: string
 export async function recordConsent(store: Store, jid: string, client: Client, scope: string[]): Promise<Grant> {
   const now = Date.now();
   const existing = await store.findGrant(jid, client.id);
-  const grant: Grant = existing
-    ? { ...existing, scope: [...new Set([...existing.scope, ...scope])], lastUsedAt: now }
-    : {
-        id: newGrantId(),
-        jid,
-        clientId: client.id,
-        scope,
-        createdAt: now,
-        lastUsedAt: now,
-        clientName: client.name,
-        clientUri: client.clientUri,
-        logoUri: client.logoUri,
-      };
+  if (existing) {
+    const widened = { ...existing, scope: [...new Set([...existing.scope, ...scope])], lastUsedAt: now };
+    // Revoked since we read it? Then this consent starts a new grant.
+    if (await store.updateGrant(widened)) return widened;
+  }
+  const grant: Grant = {
+    id: newGrantId(),
+    jid,
+    clientId: client.id,
+    scope,
+    createdAt: now,
+    lastUsedAt: now,
+    clientName: client.name,
+    clientUri: client.clientUri,
+    logoUri: client.logoUri,
+  };
   await store.saveGrant(grant);
   return grant;
 }

@@ -152,6 +152,12 @@ export class MemoryStore implements Store {
     this.grantByClient.set(`${grant.jid}\n${grant.clientId}`, grant.id);
   }
 
+  async updateGrant(grant: Grant): Promise<boolean> {
+    if (!this.grants.has(grant.id)) return false;
+    this.grants.set(grant.id, clone(grant));
+    return true;
+  }
+
   async getGrant(id: string): Promise<Grant | null> {
     const g = this.grants.get(id);
     return g ? clone(g) : null;

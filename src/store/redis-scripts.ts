@@ -84,6 +84,15 @@ end
 return 1`,
   },
 
+  // KEYS: grant  ARGV: data, lastUsedAt — only while the grant exists (no resurrection)
+  xoUpdateGrant: {
+    keys: 1,
+    lua: `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], 'data', ARGV[1], 'lastUsedAt', ARGV[2])
+return 1`,
+  },
+
   // KEYS: grant  ARGV: at — only moves forward, never recreates a revoked grant
   xoTouchGrant: {
     keys: 1,

@@ -125,6 +125,11 @@ export class RedisStore implements Store {
     await this.run('xoIndexGrant', [this.k.userGrants(grant.jid), this.k.userClients(grant.jid)], [grant.id, grant.clientId]);
   }
 
+  async updateGrant(grant: Grant): Promise<boolean> {
+    const r = await this.run('xoUpdateGrant', [this.k.grant(grant.id)], [JSON.stringify(grant), grant.lastUsedAt]);
+    return Number(r) === 1;
+  }
+
   async getGrant(id: string): Promise<Grant | null> {
     const [data, lastUsedAt] = await this.client.hmget(this.k.grant(id), 'data', 'lastUsedAt');
     const o = parseJson(data);

@@ -162,6 +162,11 @@ export interface Store {
 
   // grants
   saveGrant(grant: Grant): Promise<void>;
+  /**
+   * Rewrites an existing grant (wider scope, new lastUsedAt); false, writing
+   * nothing, when it is gone: a revoked grant must never come back to life.
+   */
+  updateGrant(grant: Grant): Promise<boolean>;
   getGrant(id: string): Promise<Grant | null>;
   grantExists(id: string): Promise<boolean>;
   findGrant(jid: string, clientId: string): Promise<Grant | null>;

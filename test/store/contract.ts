@@ -187,6 +187,18 @@ export function storeContract(name: string, make: MakeStore): void {
       const alice = `${uid('alice')}@example.org`;
       const bob = `${uid('bob')}@example.org`;
 
+      it('updates an existing grant, but never brings a revoked one back', async () => {
+        const g = grant(alice, 'client-upd');
+        await s().saveGrant(g);
+        const wider = { ...g, scope: [...g.scope, 'profile'], lastUsedAt: g.lastUsedAt + 5 };
+        assert.equal(await s().updateGrant(wider), true);
+        assert.deepEqual((await s().getGrant(g.id))?.scope, wider.scope);
+        await s().revokeGrant(g.id);
+        assert.equal(await s().updateGrant(wider), false);
+        assert.equal(await s().grantExists(g.id), false);
+        assert.equal(await s().getGrant(g.id), null);
+      });
+
       it('saves, gets, finds and lists', async () => {
         const g1 = grant(alice, 'client-1');
         const g2 = grant(alice, 'client-2', { createdAt: g1.createdAt + 1, clientName: undefined });
