@@ -27,7 +27,9 @@ async function grantOf(deps: CoreDeps, client: Client, token: string, hint?: str
   const tryAccess = async () => {
     // An expired access token may still be revoked: its grant may hold live refresh tokens.
     const claims = await deps.signer.verifyAccessToken(token, { ignoreExpiry: true });
-    return claims && claims.client_id === tokenClientId(client.id) ? claims.gid : null;
+    // Either form: tokens minted before the digest threshold changed carry the raw id.
+    const ours = claims && (claims.client_id === tokenClientId(client.id) || claims.client_id === client.id);
+    return ours ? claims.gid : null;
   };
   return hint === 'refresh_token'
     ? ((await tryRefresh()) ?? tryAccess())

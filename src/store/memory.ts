@@ -207,6 +207,12 @@ export class MemoryStore implements Store {
     this.codes.set(digest, { code: clone(code), expiresAt, ttlMs, used: false }, expiresAt);
   }
 
+  async peekCode(grantId: string, digest: string): Promise<{ code: AuthorizationCode; used: boolean } | null> {
+    const e = this.codes.get(digest);
+    if (!e || e.code.grantId !== grantId) return null;
+    return { code: { ...clone(e.code), expiresAt: e.expiresAt }, used: e.used };
+  }
+
   async consumeCode(grantId: string, digest: string): Promise<ConsumeCodeResult> {
     const e = this.codes.get(digest);
     if (!e || e.code.grantId !== grantId) return { status: 'missing' };

@@ -189,6 +189,15 @@ export class RedisStore implements Store {
     await this.run('xoSaveCode', [this.k.code(code.grantId, digest)], [JSON.stringify(code), Date.now() + ttlMs, ttlMs]);
   }
 
+  async peekCode(grantId: string, digest: string): Promise<{ code: AuthorizationCode; used: boolean } | null> {
+    const [data, exp, used] = await this.client.hmget(this.k.code(grantId, digest), 'data', 'exp', 'used');
+    const code = decodeCode(parseJson(data));
+    if (!code || code.grantId !== grantId) return null;
+    const expiresAt = toNum(exp);
+    if (expiresAt !== undefined) code.expiresAt = expiresAt;
+    return { code, used: used !== null };
+  }
+
   async consumeCode(grantId: string, digest: string): Promise<ConsumeCodeResult> {
     const keys = [this.k.code(grantId, digest), this.k.grant(grantId)];
     const [status, data, exp] = strings(await this.run('xoConsumeCode', keys, [CODE_TOMBSTONE_MS]));

@@ -177,6 +177,8 @@ export interface Store {
 
   // authorization codes (single use)
   saveCode(digest: string, code: AuthorizationCode, ttl: number): Promise<void>;
+  /** Reads a code without using it up (null when unknown or expired). */
+  peekCode(grantId: string, digest: string): Promise<{ code: AuthorizationCode; used: boolean } | null>;
   /** Atomic: marks the code used and checks its grant still exists, in one step. */
   consumeCode(grantId: string, digest: string): Promise<ConsumeCodeResult>;
 

@@ -96,6 +96,10 @@ describe('OAuth core: what must be refused', () => {
     const res = await exchange({ code: c.code, verifier: pkcePair().verifier });
     assert.equal(res.status, 400);
     assert.equal(res.body.error, 'invalid_grant');
+    // Someone who saw the code but lacks the verifier cannot burn it (which would
+    // make the rightful redemption look like a replay and revoke the grant).
+    const rightful = await exchange(c);
+    assert.equal(rightful.status, 200, JSON.stringify(rightful.body));
   });
 
   it('revokes the first exchange\u2019s tokens when a code is replayed', async () => {

@@ -300,6 +300,18 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.deepEqual(await s().consumeCode(g.id, d), { status: 'missing' });
       });
 
+      it('can be read without being used up', async () => {
+        const d = digest();
+        await s().saveCode(d, code(g), 60);
+        const before = await s().peekCode(g.id, d);
+        assert.equal(before?.used, false);
+        assert.equal(before?.code.grantId, g.id);
+        assert.equal((await s().consumeCode(g.id, d)).status, 'ok', 'peeking did not use it');
+        assert.equal((await s().peekCode(g.id, d))?.used, true);
+        assert.equal(await s().peekCode(g.id, digest()), null);
+        assert.equal(await s().peekCode('someothergrant00', d), null);
+      });
+
       it('is looked up under its own grant only', async () => {
         const d = digest();
         await s().saveCode(d, code(g), 60);

@@ -1,3 +1,4 @@
+import type { AuthorizationCode } from '../../store/types.js';
 import type { Client } from '../clients.js';
 import type { CoreDeps } from '../context.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
@@ -18,31 +19,24 @@ export async function authorizationCodeGrant(
   const parsed = parseAuthorizationCode(code);
   if (!parsed) throw invalidGrant(INVALID);
 
+  // Check the request against the code before using it up: someone who saw the
+  // code but holds no verifier must not be able to burn it, which would make the
+  // rightful redemption look like a replay and revoke the user's grant.
+  const peeked = await deps.store.peekCode(parsed.grantId, parsed.digest);
+  if (!peeked) throw invalidGrant(INVALID);
+  checkRedemption(peeked.code, client, redirectUri, verifier);
+
   const result = await deps.store.consumeCode(parsed.grantId, parsed.digest);
   if (result.status === 'missing') throw invalidGrant(INVALID);
   if (result.status === 'revoked') throw invalidGrant('the grant behind this code has been revoked');
   if (result.status === 'replayed') {
-    // RFC 6749 4.1.2: a code used twice may have been stolen; kill everything issued from it.
-    if (result.code.clientId === client.id) {
-      await deps.store.revokeGrant(result.code.grantId);
-      deps.log.warn({ client: client.id.slice(0, 64), jid: result.code.jid }, 'authorization code replayed: grant revoked');
-    }
+    // RFC 6749 4.1.2: a code used twice, by a caller able to pass every check,
+    // may have been stolen with its verifier; kill everything issued from it.
+    await deps.store.revokeGrant(result.code.grantId);
+    deps.log.warn({ client: client.id.slice(0, 64), jid: result.code.jid }, 'authorization code replayed: grant revoked');
     throw invalidGrant(INVALID);
   }
   const stored = result.code;
-  if (stored.clientId !== client.id) throw invalidGrant('the authorization code was issued to another client');
-  if ((redirectUri ?? stored.redirectUri) !== stored.redirectUri) {
-    throw invalidGrant('redirect_uri does not match the authorization request');
-  }
-  if (stored.codeChallenge) {
-    if (!verifier) throw invalidGrant('code_verifier is required (PKCE)');
-    if (!verifierMatches(stored.codeChallengeMethod ?? 'plain', stored.codeChallenge, verifier)) {
-      throw invalidGrant('code_verifier does not match the code_challenge');
-    }
-  } else if (verifier) {
-    // RFC 9700 2.1.1: a verifier without a challenge means a PKCE downgrade attempt.
-    throw invalidGrant('code_verifier given, but the authorization request had no code_challenge');
-  }
 
   // The grant existed when the code was consumed (same atomic step). It is not
   // read again: a concurrent replay may revoke it now, and then these tokens die
@@ -58,4 +52,21 @@ export async function authorizationCodeGrant(
     mayIssueRefresh: true,
     withIdToken: true,
   });
+}
+
+/** Client, redirect URI and PKCE (RFC 6749 4.1.3, RFC 7636 4.6, RFC 9700 2.1.1). */
+function checkRedemption(stored: AuthorizationCode, client: Client, redirectUri: string | undefined, verifier: string | undefined): void {
+  if (stored.clientId !== client.id) throw invalidGrant('the authorization code was issued to another client');
+  if ((redirectUri ?? stored.redirectUri) !== stored.redirectUri) {
+    throw invalidGrant('redirect_uri does not match the authorization request');
+  }
+  if (stored.codeChallenge) {
+    if (!verifier) throw invalidGrant('code_verifier is required (PKCE)');
+    if (!verifierMatches(stored.codeChallengeMethod ?? 'plain', stored.codeChallenge, verifier)) {
+      throw invalidGrant('code_verifier does not match the code_challenge');
+    }
+  } else if (verifier) {
+    // A verifier without a challenge means a PKCE downgrade attempt.
+    throw invalidGrant('code_verifier given, but the authorization request had no code_challenge');
+  }
 }
