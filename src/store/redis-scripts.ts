@@ -12,6 +12,23 @@ export interface ScriptDef {
   lua: string;
 }
 
+// A grant's refresh-token index was a plain SET before it became a sorted set
+// scored by expiry. Scripts that touch it first convert a SET left by an older
+// version in place (scores from the tokens' own TTLs), so an upgrade, even a
+// rolling one, needs no migration step. Arguments: index key, token prefix, now.
+const ZINDEX = `
+local function zindex(k, prefix, now)
+  if redis.call('type', k).ok ~= 'set' then return end
+  local members = redis.call('smembers', k)
+  redis.call('del', k)
+  for _, d in ipairs(members) do
+    local ttl = redis.call('pttl', prefix .. d)
+    if ttl > 0 then redis.call('zadd', k, tonumber(now) + ttl, d)
+    elseif ttl == -1 then redis.call('zadd', k, '+inf', d) end
+  end
+end
+`;
+
 export const scripts = {
   // KEYS: account, accountList  ARGV: jid, passwordHash, createdAt
   xoCreateAccount: {
@@ -108,6 +125,8 @@ return 1`,
   xoRevokeGrant: {
     keys: 2,
     lua: `
+${ZINDEX}
+zindex(KEYS[2], ARGV[1], 0)
 local existed = redis.call('exists', KEYS[1])
 local data = redis.call('hget', KEYS[1], 'data')
 for _, d in ipairs(redis.call('zrange', KEYS[2], 0, -1)) do redis.call('del', ARGV[1] .. d) end
@@ -143,17 +162,20 @@ if redis.call('exists', KEYS[2]) == 0 then return {'revoked', r[1], r[2] or ''} 
 return {'ok', r[1], r[2] or ''}`,
   },
 
-  // KEYS: grant, token, refreshSet  ARGV: data, ttlMs, digest, expiresAt
+  // KEYS: grant, token, refreshSet  ARGV: data, ttlMs, digest, expiresAt, refreshPrefix, now
   // A token for a grant revoked meanwhile is not stored (it would be an orphan).
   // The grant's index is a sorted set scored by expiry, so pruning is one
   // range removal instead of a walk over every digest.
   xoSaveRefresh: {
     keys: 3,
     lua: `
+${ZINDEX}
 if redis.call('exists', KEYS[1]) == 0 then return 0 end
+zindex(KEYS[3], ARGV[5], ARGV[6])
 redis.call('del', KEYS[2])
 redis.call('hset', KEYS[2], 'data', ARGV[1])
 redis.call('pexpire', KEYS[2], ARGV[2])
+redis.call('zremrangebyscore', KEYS[3], '-inf', ARGV[6])
 redis.call('zadd', KEYS[3], ARGV[4], ARGV[3])
 return 1`,
   },
@@ -163,6 +185,8 @@ return 1`,
   xoRotateRefresh: {
     keys: 4,
     lua: `
+${ZINDEX}
+zindex(KEYS[4], ARGV[5], ARGV[1])
 local old = redis.call('hmget', KEYS[2], 'data', 'rotatedAt')
 if not old[1] then return {'missing'} end
 if redis.call('exists', KEYS[1]) == 0 then return {'missing'} end

@@ -221,6 +221,8 @@ export class RedisStore implements Store {
       ttl,
       digest,
       token.expiresAt,
+      this.k.refreshPrefix(g),
+      Date.now(),
     ]);
   }
 

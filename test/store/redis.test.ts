@@ -113,6 +113,33 @@ describe('RedisStore specifics', () => {
     assert.deepEqual((await client.zrange(`${p}{g:${g.id}}:rts`, 0, -1)).sort(), ['live', 'next']);
   });
 
+  it('upgrades a refresh-token index left as a plain SET by an older version, in place', async () => {
+    const g = grant('legacy@example.org');
+    await store.saveGrant(g);
+    const base = { grantId: g.id, clientId: 'client', jid: g.jid, scope: [], issuedAt: 0 };
+    await store.saveRefresh('l1', { ...base, expiresAt: Date.now() + 60_000 });
+    await store.saveRefresh('l2', { ...base, expiresAt: Date.now() + 60_000 });
+    const index = `${p}{g:${g.id}}:rts`;
+    await client.del(index);
+    await client.sadd(index, 'l1', 'l2', 'gone');
+    const rotated = await store.rotateRefresh(g.id, 'l1', 'l3', { ...base, expiresAt: Date.now() + 60_000 });
+    assert.equal(rotated.status, 'ok');
+    assert.equal(await client.type(index), 'zset');
+    assert.deepEqual((await client.zrange(index, 0, -1)).sort(), ['l1', 'l2', 'l3'], 'live tokens kept, a vanished one dropped');
+    const score = Number(await client.zscore(index, 'l2'));
+    assert.ok(score > Date.now() + 50_000 && score <= Date.now() + 60_000, 'scored by the token TTL');
+
+    // Revocation over a legacy SET still deletes every token.
+    const g2 = grant('legacy2@example.org');
+    await store.saveGrant(g2);
+    await store.saveRefresh('m1', { ...base, grantId: g2.id, jid: g2.jid, expiresAt: Date.now() + 60_000 });
+    const index2 = `${p}{g:${g2.id}}:rts`;
+    await client.del(index2);
+    await client.sadd(index2, 'm1');
+    assert.equal(await store.revokeGrant(g2.id), true);
+    assert.equal(await client.exists(`${p}{g:${g2.id}}:rt:m1`, index2, `${p}{g:${g2.id}}`), 0);
+  });
+
   it('survives a flushed script cache (NOSCRIPT → EVAL)', async () => {
     await client.script('FLUSH');
     const g = grant('flush@example.org');
