@@ -8,7 +8,7 @@ interface Row {
   doc: string;
 }
 
-type AnyDef = { type: string; innerType?: z.ZodType; defaultValue?: unknown; shape?: Record<string, z.ZodType>; element?: z.ZodType; entries?: Record<string, string>; options?: z.ZodType[] };
+type AnyDef = { type: string; in?: z.ZodType; innerType?: z.ZodType; defaultValue?: unknown; shape?: Record<string, z.ZodType>; element?: z.ZodType; entries?: Record<string, string>; options?: z.ZodType[] };
 
 const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: AnyDef } })._zod.def;
 
@@ -48,6 +48,8 @@ function typeName(s: z.ZodType): string {
       return (d.options ?? []).map(typeName).join(' or ');
     case 'object':
       return 'object';
+    case 'pipe': // a transform: document what the operator writes
+      return typeName(d.in!);
     default:
       return d.type;
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normaliseJid } from '../accounts/jid.js';
 
 // Every option lives here, once: its type, its default and its one-line doc
 // (the `.describe()` text, which also feeds the README's reference table).
@@ -106,7 +107,16 @@ export const configSchema = z.strictObject({
 
   clients: z.array(clientSchema).default([]).describe('Statically registered clients'),
   resource_servers: z.array(resourceServerSchema).default([]).describe('Credentials allowed to introspect any token'),
-  admins: z.array(z.string()).default([]).describe('Bare JIDs allowed to manage other users\u2019 grants over XMPP'),
+  admins: z
+    .array(
+      z.string().transform((jid, ctx) => {
+        const bare = normaliseJid(jid);
+        if (!bare) ctx.addIssue({ code: 'custom', message: `"${jid}" is not a bare JID (user@host, no resource)` });
+        return bare ?? jid;
+      }),
+    )
+    .default([])
+    .describe('Bare JIDs allowed to manage other users\u2019 grants over XMPP'),
 
   ejabberd_lookup: z
     .strictObject({

@@ -5,6 +5,7 @@ import { StoreUnavailableError } from '../store/unavailable.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyManager } from '../oauth/keys.js';
 import type { CoreDeps } from '../oauth/context.js';
+import { describable } from '../oauth/errors.js';
 import type { DynamicClients } from '../oauth/registration/dynamic-clients.js';
 import { accountRoutes } from './routes/account.js';
 import { authorizeRoutes } from './routes/authorize.js';
@@ -70,14 +71,9 @@ function wantsPage(req: Request): boolean {
 }
 
 const notFound: RequestHandler = (req, res) => {
-  res.status(404).json({ error: 'not_found', error_description: `no such endpoint: ${req.method} ${req.path}` });
+  res.status(404).json({ error: 'not_found', error_description: describable(`no such endpoint: ${req.method} ${req.path}`) });
 };
 
-/**
- * Last resort: a remote party must never see a stack trace, nor trigger an
- * `error` log line by bad input. A store outage is a 503 in the shape the
- * caller expects: OAuth JSON for the API, a page for people.
- */
 // Fixed texts: body-parser's own messages may quote the caller's bytes.
 const BODY_ERRORS: Record<string, string> = {
   'entity.too.large': 'request body too large',
@@ -90,6 +86,11 @@ const BODY_ERRORS: Record<string, string> = {
   'stream.encoding.set': 'the request is malformed',
 };
 
+/**
+ * Last resort: a remote party must never see a stack trace, nor trigger an
+ * `error` log line by bad input. A store outage is a 503 in the shape the
+ * caller expects: OAuth JSON for the API, a page for people.
+ */
 function errorHandler(log: Logger, pages: Pages): ErrorRequestHandler {
   return (err: { status?: number; statusCode?: number; type?: string; message?: string }, req, res, _next) => {
     if (err instanceof StoreUnavailableError) {

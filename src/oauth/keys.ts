@@ -28,9 +28,9 @@ interface LoadedKey {
   publicKey: CryptoKey;
 }
 
-/** Builds a new key record with kid = RFC 7638 thumbprint of the public key. */
 const UNKNOWN_KID_RELOAD_MS = 5000;
 
+/** Builds a new key record with kid = RFC 7638 thumbprint of the public key. */
 export async function generateSigningKey(alg: SigningAlg, activatesAt = Date.now()): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   return toRecord(alg, await exportJWK(privateKey), await exportJWK(publicKey), activatesAt);
@@ -98,6 +98,7 @@ export class KeyManager {
   }
 
   private lastUnknownKidReload = 0;
+  private unknownKidReload?: Promise<void>;
 
   async reload(): Promise<void> {
     const now = Date.now();
@@ -138,10 +139,15 @@ export class KeyManager {
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
     const known = this.publicKey(kid);
     if (known || this.fileKey) return known;
-    const now = Date.now();
-    if (now - this.lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) return undefined;
-    this.lastUnknownKidReload = now;
-    await this.reload().catch((err: unknown) => this.log.info({ err: String(err) }, 'could not re-read signing keys for an unknown kid'));
+    // Requests arriving while a re-read runs wait for it rather than fail.
+    if (!this.unknownKidReload) {
+      if (Date.now() - this.lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) return undefined;
+      this.lastUnknownKidReload = Date.now();
+      this.unknownKidReload = this.reload()
+        .catch((err: unknown) => this.log.info({ err: String(err) }, 'could not re-read signing keys for an unknown kid'))
+        .finally(() => (this.unknownKidReload = undefined));
+    }
+    await this.unknownKidReload;
     return this.publicKey(kid);
   }
 

@@ -41,6 +41,8 @@ export interface IqErrorReply {
   text?: string;
   /** Defaults to the type RFC 6120 suggests for the condition. */
   type?: StanzaErrorType;
+  /** An application-specific condition element (RFC 6120 §8.3.4), e.g. XEP-0050's. */
+  extra?: Element;
 }
 
 export function iqError(error: StanzaErrorCondition, text?: string): IqErrorReply {
@@ -72,12 +74,13 @@ export function isIqErrorReply(value: unknown): value is IqErrorReply {
 }
 
 /** `<error type=…><condition/><text/></error>`, the child of an `iq type="error"`. */
-export function errorElement({ error, text, type }: IqErrorReply): Element {
+export function errorElement({ error, text, type, extra }: IqErrorReply): Element {
   return xml(
     'error',
     { type: type ?? DEFAULT_TYPES[error] },
     xml(error, { xmlns: NS_STANZAS }),
     text ? xml('text', { xmlns: NS_STANZAS }, text) : null,
+    extra ?? null,
   );
 }
 

@@ -91,6 +91,8 @@ describe('ad-hoc commands over Prosody', () => {
         .sort();
     assert.deepEqual(await list(alice), ['grants', 'revoke']);
     assert.deepEqual(await list(admin), ['admin-grants', 'admin-revoke', 'grants', 'revoke']);
+    const commandList = await alice.iq(COMPONENT.domain, 'get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node: CMD }));
+    assert.equal(commandList.getChild('identity')?.attrs.type, 'command-list');
     const node = await alice.iq(COMPONENT.domain, 'get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node: 'revoke' }));
     assert.equal(node.getChild('identity')?.attrs.type, 'command-node');
     assert.equal(await condition(alice.iq(COMPONENT.domain, 'get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node: 'admin-revoke' }))), 'item-not-found');

@@ -45,7 +45,7 @@ export function requesterOf(from: string, hosts: readonly string[], admins: read
   return {
     jid: bare,
     isLocalUser: hosts.some((h) => h.toLowerCase() === domain),
-    isAdmin: admins.some((a) => normaliseJid(a) === bare),
+    isAdmin: admins.includes(bare), // normalised when the config is loaded
   };
 }
 
@@ -63,6 +63,7 @@ export function installCommands(
 
   link.addFeature(NS_COMMANDS);
   link.addDiscoNode(NS_COMMANDS, {
+    info: () => ({ identities: [{ category: 'automation', type: 'command-list', name: 'Commands' }], features: [NS_COMMANDS] }),
     items: (from) => visible(from).map((c) => ({ jid: component(), node: c.node, name: c.name })),
   });
   for (const c of commands) {
@@ -81,7 +82,7 @@ export function installCommands(
     const who = whoIs(from);
     if (!who || !command.allowed(who)) return iqError('forbidden', 'you may not run this command');
     const action = (element.attrs.action as string | undefined) ?? 'execute';
-    if (!ACTIONS.has(action)) return iqError('bad-request', `unknown action ${action.slice(0, 20)}`);
+    if (!ACTIONS.has(action)) return { ...iqError('bad-request', `unknown action ${action.slice(0, 20)}`), extra: xml('malformed-action', { xmlns: NS_COMMANDS }) };
     const sessionid = sessionId(element.attrs.sessionid);
     const x = element.getChild('x', NS_DATA);
     if (action === 'cancel' || x?.attrs.type === 'cancel') return reply(command.node, sessionid, { status: 'canceled' });

@@ -8,6 +8,9 @@ import type { AdhocCommand, Requester, Step } from './framework.js';
 
 const FORM_TYPE: Field = { var: 'FORM_TYPE', type: 'hidden', values: ['urn:xmpp-oauth:adhoc:0'] };
 
+/** Keeps a reply well under XMPP servers' stanza size limits, however many grants a user collects. */
+const MAX_ROWS = 100;
+
 const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 const COLUMNS: Field[] = [
@@ -18,11 +21,14 @@ const COLUMNS: Field[] = [
   { var: 'used', type: 'text-single', label: 'Last used' },
 ];
 
-function table(title: string, grants: GrantSummary[]): Step {
-  if (grants.length === 0) return { status: 'completed', note: { type: 'info', text: `${title}: none.` } };
+const shown = (n: number) => (n > MAX_ROWS ? ` The ${MAX_ROWS} most recently used are shown; the account page lists all.` : '');
+
+function table(title: string, all: GrantSummary[]): Step {
+  if (all.length === 0) return { status: 'completed', note: { type: 'info', text: `${title}: none.` } };
+  const grants = all.slice(0, MAX_ROWS);
   return {
     status: 'completed',
-    note: { type: 'info', text: `${grants.length} authorized application${grants.length === 1 ? '' : 's'}.` },
+    note: { type: 'info', text: `${all.length} authorized application${all.length === 1 ? '' : 's'}.${shown(all.length)}` },
     form: buildForm({
       type: 'result',
       title,
@@ -75,6 +81,7 @@ export function grantCommands(core: CoreDeps): AdhocCommand[] {
     if (grants.length === 0) return { status: 'completed', note: { type: 'info', text: `${jid} has no authorized application.` } };
     return {
       status: 'executing',
+      note: grants.length > MAX_ROWS ? { type: 'info', text: shown(grants.length).trim() } : undefined,
       form: buildForm({
         type: 'form',
         title,
@@ -82,7 +89,7 @@ export function grantCommands(core: CoreDeps): AdhocCommand[] {
         fields: [
           FORM_TYPE,
           { var: 'jid', type: 'hidden', values: [jid] },
-          { var: 'grant', type: multi ? 'list-multi' : 'list-single', label: 'Application', required: true, options: grants.map(option) },
+          { var: 'grant', type: multi ? 'list-multi' : 'list-single', label: 'Application', required: true, options: grants.slice(0, MAX_ROWS).map(option) },
         ],
       }),
     };
@@ -90,7 +97,7 @@ export function grantCommands(core: CoreDeps): AdhocCommand[] {
 
   const revokeAll = async (jid: string, ids: string[], by: string): Promise<Step> => {
     const revoked: GrantSummary[] = [];
-    for (const id of new Set(ids)) {
+    for (const id of [...new Set(ids)].slice(0, MAX_ROWS)) {
       const g = await revokeGrantOf(core, jid, id, by);
       if (g) revoked.push(g);
     }
