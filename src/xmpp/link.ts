@@ -357,7 +357,9 @@ export class ComponentLink implements IqRegistry {
     } else if (failure.reason === 'conflict') {
       // Another instance holds the slot (Prosody takes one connection per
       // component): stand by, polling often enough to take over quickly.
-      delay = Math.min(this.backoff.next(), STANDBY_RETRY_MS);
+      const next = this.backoff.next();
+      // Jittered too, so several standbys do not knock in step.
+      delay = next < STANDBY_RETRY_MS ? next : Math.round(STANDBY_RETRY_MS * (0.5 + Math.random() / 2));
       if (!this.standingBy) this.log.info({ retryInMs: delay }, 'another instance holds the component slot; standing by');
       this.standingBy = true;
     } else {
