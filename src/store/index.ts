@@ -60,6 +60,8 @@ const hostPort = (s: string) => {
 // backing off to 2 s.
 const CONNECTION = {
   lazyConnect: false,
+  // Commands issued in the same tick share one write: fewer syscalls under load.
+  enableAutoPipelining: true,
   enableOfflineQueue: true,
   maxRetriesPerRequest: 1,
   commandTimeout: 5_000,
@@ -73,6 +75,7 @@ export function createStore(opts: StoreOptions): Store {
   if (opts.cluster?.length) {
     client = new Cluster(opts.cluster.map(hostPort), {
       enableOfflineQueue: true,
+      enableAutoPipelining: true,
       clusterRetryStrategy: CONNECTION.retryStrategy,
       redisOptions: { ...CONNECTION, password: opts.password },
     });

@@ -247,8 +247,11 @@ export class MemoryStore implements Store {
       return { status: 'replayed', grantId };
     }
     const previous = clone(old);
-    old.rotatedAt = Date.now();
+    const now = Date.now();
+    old.rotatedAt = now;
     tokens.set(newDigest, { ...clone(next), grantId }, next.expiresAt);
+    const grant = this.grants.get(grantId)!;
+    if (grant.lastUsedAt < now) grant.lastUsedAt = now;
     return { status: 'ok', previous };
   }
 

@@ -205,6 +205,9 @@ redis.call('del', KEYS[3])
 redis.call('hset', KEYS[3], 'data', ARGV[2])
 redis.call('pexpire', KEYS[3], ARGV[3])
 redis.call('zadd', KEYS[4], tonumber(ARGV[1]) + tonumber(ARGV[3]), ARGV[4])
+-- the grant was used now (the account page's "last used"), in the same round trip
+local last = redis.call('hget', KEYS[1], 'lastUsedAt')
+if (tonumber(last) or 0) < tonumber(ARGV[1]) then redis.call('hset', KEYS[1], 'lastUsedAt', ARGV[1]) end
 return {'ok', old[1]}`,
   },
 

@@ -187,6 +187,7 @@ export interface Store {
   /** Live or already-rotated (then `rotatedAt` is set) token; null when unknown, expired or revoked. */
   getRefresh(grantId: string, digest: string): Promise<RefreshToken | null>;
   /** Atomically retires `oldDigest` and stores `next`; a second rotation of the same token revokes the grant. */
+  /** Also marks the grant used (lastUsedAt), in the same atomic step. */
   rotateRefresh(grantId: string, oldDigest: string, newDigest: string, next: RefreshToken): Promise<RotateRefreshResult>;
 
   // device authorization grants

@@ -356,8 +356,11 @@ export function storeContract(name: string, make: MakeStore): void {
 
         const nd = digest();
         const next = { ...refresh(g), issuedAt: t.issuedAt + 1 };
+        const usedBefore = (await s().getGrant(g.id))!.lastUsedAt;
+        await sleep(5);
         const r = await s().rotateRefresh(g.id, d, nd, next);
         assert.deepEqual(r, { status: 'ok', previous: t });
+        assert.ok((await s().getGrant(g.id))!.lastUsedAt > usedBefore, 'rotation marks the grant used');
         const old = await s().getRefresh(g.id, d);
         assert.ok(old && typeof old.rotatedAt === 'number', 'old token kept, marked rotated');
         assert.deepEqual({ ...old, rotatedAt: undefined }, { ...t, rotatedAt: undefined });

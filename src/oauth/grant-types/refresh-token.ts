@@ -48,8 +48,7 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   }
   if (rotated.status !== 'ok') throw invalidGrant(INVALID);
 
-  // The rotation checked the grant atomically; no second read that a concurrent
-  // replay (which revokes the grant) could win.
-  void deps.store.touchGrant(parsed.grantId, now).catch(() => {});
+  // The rotation checked the grant (and marked it used) atomically; no second
+  // read that a concurrent replay (which revokes the grant) could win.
   return issueTokens(deps, { grant: { id: parsed.grantId, jid: current.jid }, client, scope, refreshToken: next.token, withIdToken: true });
 }
