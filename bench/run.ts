@@ -8,7 +8,8 @@
 // Environment: BENCH_DURATION (seconds per scenario, default 5),
 // BENCH_WARMUP (seconds of the same load, not measured, before each HTTP
 // scenario, default 2), BENCH_CONNECTIONS (default 16), BENCH_NO_BUILD=1 to
-// skip `npm run build`.
+// skip `npm run build`, BENCH_SERVER_NODE_ARGS (extra node flags for our
+// server process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,8 @@ const BIN = join(ROOT, 'bin', 'xmpp-oauth.js');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+// Extra node flags for our server only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Refresh-token chains per server (see refreshScenario). */
 const CHAINS = 4 * CONNECTIONS;
 const PASSWORD = 'bench password, long enough to be realistic';
@@ -93,7 +96,7 @@ function writeConfig(dir: string, port: number, redisUrl: string): string {
 }
 
 async function startServer(configFile: string, url: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, BIN, 'serve', '--config', configFile], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

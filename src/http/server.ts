@@ -39,6 +39,9 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline 
 
   const app = express();
   app.disable('x-powered-by');
+  // An ETag is a SHA-1 of every JSON body: useless on no-store answers, which
+  // are most of them, and Cache-Control covers the metadata documents.
+  app.set('etag', false);
   app.set('trust proxy', config.http.trust_proxy);
   // node:querystring turns a repeated parameter into an array, which the OAuth layer refuses.
   app.set('query parser', 'simple');
@@ -52,10 +55,11 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline 
   app.use(healthRoutes({ store, xmppOnline }));
   app.use(metadataRoutes(config, keys, views));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
-  app.use(cookieParser());
   if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients }));
   app.use(tokenRoutes(core));
   if (config.ejabberd_lookup.enabled) app.use(ejabberdLookupRoutes(core));
+  // Cookies matter only to the browser pages; the back-channel endpoints above skip the parse.
+  app.use(cookieParser());
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
   app.use(accountRoutes({ core, sessions, pages, views }));
   if (config.allowed_grant_types.includes('device_code')) app.use(deviceRoutes({ core, sessions, signer, pages, views }));

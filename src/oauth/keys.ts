@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   calculateJwkThumbprint,
@@ -24,8 +25,14 @@ export interface KeyManagerOptions {
 
 interface LoadedKey {
   record: SigningKey;
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** A key that verifies, with the one algorithm it may be used with. */
+export interface VerificationKey {
+  alg: SigningAlg;
+  key: KeyObject;
 }
 
 const UNKNOWN_KID_RELOAD_MS = 5000;
@@ -114,7 +121,7 @@ export class KeyManager {
   }
 
   /** The key that signs now: the newest active, unretired key. */
-  current(): { kid: string; alg: SigningAlg; key: CryptoKey } {
+  current(): { kid: string; alg: SigningAlg; key: KeyObject } {
     if (this.fileKey) return { kid: this.fileKey.record.kid, alg: this.fileKey.record.alg, key: this.fileKey.privateKey };
     const now = Date.now();
     const usable = this.keys
@@ -126,9 +133,9 @@ export class KeyManager {
   }
 
   /** Public key for verification, by kid. */
-  publicKey(kid: string): CryptoKey | undefined {
-    if (this.fileKey?.record.kid === kid) return this.fileKey.publicKey;
-    return this.keys.find((k) => k.record.kid === kid)?.publicKey;
+  publicKey(kid: string): VerificationKey | undefined {
+    const found = this.fileKey?.record.kid === kid ? this.fileKey : this.keys.find((k) => k.record.kid === kid);
+    return found && { alg: found.record.alg, key: found.publicKey };
   }
 
   /**
@@ -136,7 +143,7 @@ export class KeyManager {
    * moments ago (`keys rotate --delay 0`): re-read the store, at most once per
    * UNKNOWN_KID_RELOAD_MS so forged kids cannot turn into a store load.
    */
-  async verificationKey(kid: string): Promise<CryptoKey | undefined> {
+  async verificationKey(kid: string): Promise<VerificationKey | undefined> {
     const known = this.publicKey(kid);
     if (known || this.fileKey) return known;
     // Requests arriving while a re-read runs wait for it rather than fail.
@@ -194,10 +201,11 @@ function sameSchedule(a: SigningKey, b: SigningKey): boolean {
   return a.activatesAt === b.activatesAt && a.retiredAt === b.retiredAt && a.expiresAt === b.expiresAt;
 }
 
+// node:crypto key objects: the hot-path signing in jws.ts uses them directly.
 async function load(record: SigningKey): Promise<LoadedKey> {
   return {
     record,
-    privateKey: (await importJWK(record.privateJwk as JWK, record.alg)) as CryptoKey,
-    publicKey: (await importJWK(record.publicJwk as JWK, record.alg)) as CryptoKey,
+    privateKey: createPrivateKey({ key: record.privateJwk as JsonWebKey, format: 'jwk' }),
+    publicKey: createPublicKey({ key: record.publicJwk as JsonWebKey, format: 'jwk' }),
   };
 }

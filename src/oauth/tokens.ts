@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { SignJWT, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import { randomToken, sha256Hex } from '../util/crypto.js';
+import { jwsHeader, signJws, verifyJws } from './jws.js';
 import type { KeyManager } from './keys.js';
 import { formatScope } from './scopes.js';
 
@@ -44,8 +44,18 @@ export function tokenClientId(clientId: string): string {
 
 export const subjectOf = (jid: string) => `xmpp:${jid}`;
 
+/**
+ * Resource servers introspect, and XMPP clients log in with, the same token
+ * again and again; its signature never changes its verdict, so verified
+ * claims are kept (expiry and the signing key's presence are still checked on
+ * every use, the grant by the caller). Bounded: the oldest entry goes first.
+ */
+const VERIFIED_CACHE_MAX = 4096;
+
 /** Mints and checks the JWTs this server signs. Knows nothing of storage. */
 export class TokenSigner {
+  private readonly verified = new Map<string, { kid: string; claims: AccessTokenClaims }>();
+
   constructor(
     private readonly keys: KeyManager,
     readonly settings: TokenSettings,
@@ -65,7 +75,7 @@ export class TokenSigner {
       iat: now,
       exp: now + this.settings.accessTokenTtl,
     };
-    const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE }).sign(key);
+    const token = signJws(alg, { kid, typ: ACCESS_TOKEN_TYPE }, claims, key);
     return { token, claims };
   }
 
@@ -93,28 +103,41 @@ export class TokenSigner {
     if (input.nonce !== undefined) payload.nonce = input.nonce;
     if (input.amr?.length) payload.amr = input.amr;
     if (input.accessToken) payload.at_hash = halfHash(input.accessToken, alg);
-    return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+    return signJws(alg, { kid, typ: 'JWT' }, payload, key);
   }
 
   /** Signature, issuer, type and expiry; null for anything that is not a live token of ours. */
   async verifyAccessToken(token: string, { ignoreExpiry = false } = {}): Promise<AccessTokenClaims | null> {
-    if (typeof token !== 'string' || token.length > 4096 || token.split('.').length !== 3) return null;
-    try {
-      const { kid } = decodeProtectedHeader(token);
-      const key = kid ? await this.keys.verificationKey(kid) : undefined;
-      if (!key) return null;
-      const { payload } = await jwtVerify(token, key, {
-        issuer: this.settings.issuer,
-        typ: ACCESS_TOKEN_TYPE,
-        algorithms: this.keys.algorithms(),
-        currentDate: ignoreExpiry ? new Date(0) : undefined,
-      });
-      if (typeof payload.gid !== 'string' || typeof payload.jid !== 'string' || typeof payload.exp !== 'number') return null;
-      return payload as unknown as AccessTokenClaims;
-    } catch (err) {
-      if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) return null;
-      throw err;
+    if (typeof token !== 'string' || token.length > 4096) return null;
+    const now = nowSeconds();
+    const cached = this.verified.get(token);
+    if (cached && this.keys.publicKey(cached.kid)) {
+      if (ignoreExpiry || cached.claims.exp > now) return cached.claims;
+      this.verified.delete(token);
+      return null;
     }
+    const kid = jwsHeader(token)?.kid;
+    const key = typeof kid === 'string' ? await this.keys.verificationKey(kid) : undefined;
+    if (!kid || !key) return null;
+    const verified = verifyJws(token, key.alg, key.key);
+    if (!verified || verified.header.typ !== ACCESS_TOKEN_TYPE) return null;
+    const claims = verified.payload;
+    if (
+      claims.iss !== this.settings.issuer ||
+      typeof claims.gid !== 'string' ||
+      typeof claims.jid !== 'string' ||
+      typeof claims.client_id !== 'string' ||
+      typeof claims.scope !== 'string' ||
+      typeof claims.exp !== 'number' ||
+      typeof claims.iat !== 'number'
+    ) {
+      return null;
+    }
+    // Frozen: the same object is handed to every later caller of this token.
+    const valid = Object.freeze(claims) as unknown as AccessTokenClaims;
+    if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { kid, claims: valid });
+    return ignoreExpiry || valid.exp > now ? valid : null;
   }
 }
 
