@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { hashQueue } from './accounts/passwords.js';
 import type { CoreMetrics } from './oauth/context.js';
 import type { Store } from './store/types.js';
 
@@ -55,6 +56,17 @@ export function createMetrics(store: Store, xmppOnline: () => boolean | undefine
       } catch {
         this.set(-1);
       }
+    },
+  });
+  new Gauge({
+    name: 'xmpp_oauth_password_hashes',
+    help: 'argon2id hashes running and waiting for a turn (password_hash_concurrency)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const { running, waiting } = hashQueue();
+      this.set({ state: 'running' }, running);
+      this.set({ state: 'waiting' }, waiting);
     },
   });
   new Gauge({

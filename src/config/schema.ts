@@ -87,6 +87,14 @@ export const configSchema = z.strictObject({
     .optional()
     .describe('Keys signing session cookies and CSRF tokens; first signs, all verify (default: random per process)'),
 
+  password_hash_concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('argon2id hashes computed at once (default: CPU cores minus one, at least 1, so a login burst leaves the event loop a core)'),
+
   login_throttle: z
     .strictObject({
       per_account: z.number().int().positive().default(5).describe('Failed logins per account per window'),

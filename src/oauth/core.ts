@@ -1,4 +1,5 @@
 import { Accounts } from '../accounts/accounts.js';
+import { defaultHashConcurrency, setHashConcurrency } from '../accounts/passwords.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
@@ -54,6 +55,7 @@ export async function createCore(
     : undefined;
   const sources: ClientSource[] = [new StaticClients(config.clients), ...(dynamicClients ? [dynamicClients] : []), ...extraClientSources];
   const clients = new ClientRegistry(sources);
+  setHashConcurrency(config.password_hash_concurrency ?? defaultHashConcurrency());
   const accounts = new Accounts(store, config.login_throttle, log);
   const largest = await largestAccessTokenBytes(signer, config);
   if (largest > XMPP_PASSWORD_BUDGET) {

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { Accounts, AccountError } from '../../src/accounts/accounts.js';
 import { normaliseJid, parseBareJid } from '../../src/accounts/jid.js';
+import { defaultHashConcurrency, hashPassword, hashQueue, setHashConcurrency, verifyPassword } from '../../src/accounts/passwords.js';
+import { validate } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 
@@ -63,5 +66,27 @@ describe('accounts (memory store)', () => {
     const r = await a.verify('alice@example.org', 'alice password', '192.0.2.7');
     assert.equal(!r.ok && r.reason, 'throttled');
     assert.equal((await a.verify('alice@example.org', 'alice password', '192.0.2.8')).ok, true, 'another address is unaffected');
+  });
+});
+
+describe('password hashing concurrency', () => {
+  after(() => setHashConcurrency(defaultHashConcurrency()));
+
+  it('defaults to one hash fewer than the machine has cores, at least one', () => {
+    assert.equal(defaultHashConcurrency(), Math.max(1, availableParallelism() - 1));
+  });
+
+  it('runs no more hashes at once than configured; the rest wait their turn and all complete', async () => {
+    const stored = await hashPassword('a long enough password');
+    setHashConcurrency(2);
+    const checks = Array.from({ length: 5 }, (_, i) => verifyPassword(stored, i % 2 ? 'a long enough password' : 'wrong password!'));
+    assert.deepEqual(hashQueue(), { running: 2, waiting: 3 });
+    assert.deepEqual(await Promise.all(checks), [false, true, false, true, false]);
+    assert.deepEqual(hashQueue(), { running: 0, waiting: 0 });
+  });
+
+  it('is an operator setting with a lower bound', () => {
+    assert.equal(validate({ password_hash_concurrency: 3 }).password_hash_concurrency, 3);
+    assert.throws(() => validate({ password_hash_concurrency: 0 }), /password_hash_concurrency/);
   });
 });

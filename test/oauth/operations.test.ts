@@ -44,6 +44,7 @@ describe('operations: readiness, metrics, Redis outage', () => {
     assert.match(text, /xmpp_oauth_logins_total\{via="web",outcome="ok"\} \d+/);
     assert.match(text, /xmpp_oauth_tokens_issued_total\{grant_type="authorization_code"\} \d+/);
     assert.match(text, /xmpp_oauth_store_latency_seconds \d/);
+    assert.match(text, /xmpp_oauth_password_hashes\{state="waiting"\} 0/);
     assert.doesNotMatch(text, /code=|refresh_token=|eyJ/);
   });
 
