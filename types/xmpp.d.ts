@@ -138,6 +138,7 @@ declare module '@xmpp/client' {
     reconnect: { stop(): void };
     /** Resolves with the whole reply stanza; rejects with a StanzaError (`condition`) on type=error. */
     iqCaller: { request(stanza: xmlModule.Element, timeout?: number): Promise<xmlModule.Element> };
+    send(stanza: xmlModule.Element): Promise<void>;
   }
   export const xml: typeof xmlModule.xml;
   type Auth = (creds: { username: string; password: string }) => Promise<void>;

@@ -9,17 +9,25 @@
 --   authentication = "xmpp_oauth"
 --   xmpp_oauth_component = "oauth.example.org"  -- the Component xmpp-oauth attaches as
 --   xmpp_oauth_timeout = 5                       -- seconds to wait for an answer
+--   xmpp_oauth_known_users = 10000               -- accounts remembered for outages (see user_exists)
 
 local st = require "util.stanza";
 local new_id = require "util.id".short;
 local async = require "util.async";
 local new_sasl = require "util.sasl".new;
 local saslprep = require "util.encodings".stringprep.saslprep;
+local new_cache = require "util.cache".new;
 
 local NS = "urn:xmpp-oauth:auth:0";
 local host = module.host;
 local component = module:get_option_string("xmpp_oauth_component");
 local timeout = module:get_option_number("xmpp_oauth_timeout", 5);
+
+-- Accounts the component has lately said exist (or that just logged in). While
+-- the component is away, user_exists answers from here: Prosody asks it before
+-- storing a message for an offline user, and a false answer bounces the
+-- message, which an outage of the component must not do to a real account.
+local known_users = new_cache(module:get_option_number("xmpp_oauth_known_users", 10000));
 
 if not component then
 	module:log("error", "xmpp_oauth_component is not set: every login on %s will fail. Set it to the xmpp-oauth component's domain.", host);
@@ -79,6 +87,7 @@ function provider.test_password(username, password)
 	end
 	if answer.attr.result == "ok" then
 		module:log("debug", "xmpp-oauth accepted %s@%s via %s", username, host, answer.attr.via or "?");
+		known_users:set(username, true);
 		return true;
 	end
 	if answer.attr.result == "throttled" then
@@ -89,7 +98,16 @@ end
 
 function provider.user_exists(username)
 	local answer = ask("get", "isuser", { user = username, host = host });
-	return answer ~= nil and answer.attr.exists == "true";
+	if answer then
+		local exists = answer.attr.exists == "true";
+		known_users:set(username, exists or nil);
+		return exists;
+	end
+	if known_users:get(username) then
+		module:log("info", "xmpp-oauth is away; %s@%s existed when last asked, so it still does", username, host);
+		return true;
+	end
+	return false;
 end
 
 function provider.set_password(username, password)
@@ -105,12 +123,14 @@ function provider.create_user(username, password)
 	end
 	local ok, err = ask("set", "register", { user = username, host = host }, password);
 	if not ok then return nil, err; end
+	known_users:set(username, true);
 	return true;
 end
 
 function provider.delete_user(username)
 	local ok, err = ask("set", "remove", { user = username, host = host });
 	if not ok then return nil, err; end
+	known_users:set(username, nil);
 	return true;
 end
 

@@ -90,6 +90,9 @@ VirtualHost "example.org"
 	-- attached, Prosody answers at once and the login fails with the log line
 	--   xmpp-oauth component oauth.example.org did not answer (...): is it running and attached?
 	xmpp_oauth_timeout = 5
+	-- Accounts remembered as existing, so that while the component is away a
+	-- message to an offline user who exists is stored (mod_offline), not bounced.
+	xmpp_oauth_known_users = 10000
 
 	-- Prosody's in-band registration switch (only with "register" enabled).
 	allow_registration = false

@@ -33,6 +33,11 @@ export async function plainLogin({ port, domain }: LoginTarget, username: string
 export interface ChatSession {
   /** IQ to `to`; resolves with the reply's payload, rejects with the stanza error. */
   iq(to: string, type: 'get' | 'set', payload: xmlModule.Element): Promise<xmlModule.Element>;
+  send(stanza: xmlModule.Element): Promise<void>;
+  /** Every stanza received since login, in order. */
+  received: xmlModule.Element[];
+  /** The first received stanza (past or future) that `match` accepts. */
+  waitFor(match: (stanza: xmlModule.Element) => boolean, timeoutMs?: number): Promise<xmlModule.Element>;
   stop(): Promise<void>;
 }
 
@@ -46,11 +51,24 @@ export async function chatSession({ port, domain }: LoginTarget, username: strin
   });
   xmpp.on('error', () => {});
   xmpp.reconnect.stop();
+  const received: xmlModule.Element[] = [];
+  xmpp.on('stanza', (stanza: xmlModule.Element) => received.push(stanza));
   await withTimeout(xmpp.start(), 15_000);
   return {
     iq: async (to, type, payload) => {
       const reply = await xmpp.iqCaller.request(xml('iq', { to, type }, payload), 10_000);
       return reply.getChildElements()[0] ?? reply;
+    },
+    send: (stanza) => xmpp.send(stanza),
+    received,
+    waitFor: async (match, timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = received.find(match);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no matching stanza within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     stop: async () => {
       await xmpp.stop().catch(() => {});

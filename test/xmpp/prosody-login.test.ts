@@ -1,7 +1,7 @@
 // Logging in to a real Prosody 0.12 with a password or an access token issued
 // here: Prosody asks our component through contrib/prosody/mod_auth_xmpp_oauth.lua.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
-import { plainLogin } from '../helpers/xmpp-client.js';
+import { chatSession, plainLogin, xml } from '../helpers/xmpp-client.js';
 
 const MODULE = fileURLToPath(new URL('../../contrib/prosody/mod_auth_xmpp_oauth.lua', import.meta.url));
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
@@ -31,6 +31,7 @@ describe('Prosody 0.12 with mod_auth_xmpp_oauth', () => {
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
+      modules: ['offline'],
       virtualHosts: [
         { host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 2 } },
       ],
@@ -103,7 +104,26 @@ describe('Prosody 0.12 with mod_auth_xmpp_oauth', () => {
     assert.equal(await plainLogin(target(), 'alice', PASSWORD), true);
   });
 
-  // Last: it leaves the component stopped.
+  // This and the next leave the component stopped: keep them last.
+  it('keeps a message for a known offline account while the component is away, and still bounces one for an unknown name', async () => {
+    assert.equal(await plainLogin(target(), 'alice', PASSWORD), true, 'the module has seen alice log in');
+    const bob = await chatSession(target(), 'bob', 'bob password 1234');
+    try {
+      await server.app.link!.stop();
+      await bob.send(xml('message', { to: 'alice@localhost', type: 'chat', id: 'to-alice' }, xml('body', {}, 'kept for later')));
+      await bob.send(xml('message', { to: 'nobody@localhost', type: 'chat', id: 'to-nobody' }, xml('body', {}, 'no such account')));
+      // One session's stanzas are handled in order: once the second bounces, the first is settled.
+      await bob.waitFor((s) => s.is('message') && s.attrs.id === 'to-nobody' && s.attrs.type === 'error', 15_000);
+      assert.equal(bob.received.some((s) => s.attrs.id === 'to-alice' && s.attrs.type === 'error'), false, 'not bounced');
+      const offline = offlineStoreOf(prosody.dir);
+      assert.match(offline, /kept for later/, 'in Prosody\u2019s offline store');
+      assert.doesNotMatch(offline, /no such account/);
+      assert.match(prosody.log(), /xmpp-oauth is away; alice@localhost existed when last asked/);
+    } finally {
+      await bob.stop();
+    }
+  });
+
   it('fails logins quickly with a clear log line while the component is away', async () => {
     await server.app.link!.stop();
     const started = Date.now();
@@ -112,3 +132,17 @@ describe('Prosody 0.12 with mod_auth_xmpp_oauth', () => {
     assert.match(prosody.log(), /xmpp-oauth component oauth\.localhost did not answer/);
   });
 });
+
+/** Everything Prosody's internal storage holds under an `offline` folder. */
+function offlineStoreOf(dir: string): string {
+  const found: string[] = [];
+  const walk = (path: string) => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (full.includes('/offline/')) found.push(readFileSync(full, 'utf8'));
+    }
+  };
+  walk(dir);
+  return found.join('\n');
+}
