@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, runCli } from '../helpers/cli.js';
+import { startRedis } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
 
@@ -205,5 +206,72 @@ describe('extauth bridge', () => {
     const badProtocol = await runCli(['--config', config, 'extauth', '--protocol', 'xml']);
     assert.equal(badProtocol.code, 2);
     assert.match(badProtocol.stderr, /generic, ejabberd/);
+  });
+});
+
+describe('extauth bridge during a Redis outage', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let server: TestServer;
+  let dir: string;
+  let config: string;
+
+  before(async () => {
+    redis = await startRedis({ persist: true });
+    server = await startServer({ xmpp: { enabled: false, hosts: ['localhost'] } }, { redis: redis.url });
+    await server.app.accounts.create('alice@localhost', PASSWORD);
+    await server.app.accounts.create('bob@localhost', 'bob password 1234');
+    dir = mkdtempSync(join(tmpdir(), 'extauth-outage-'));
+    config = join(dir, 'config.yml');
+    writeFileSync(config, `issuer: ${server.url}\nredis:\n  url: ${redis.url}\nxmpp:\n  hosts: [localhost]\nlog:\n  level: info\n`);
+  });
+  after(async () => {
+    await server.stop();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says yes to isuser for an account it has seen and no to any other, never lets a login through, and recovers', async () => {
+    const child = spawn(process.execPath, [BIN, '--config', config, 'extauth', '--protocol', 'generic'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const waiting: Array<(line: string) => void> = [];
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      let nl: number;
+      while ((nl = stdout.indexOf('\n')) >= 0) {
+        const line = stdout.slice(0, nl);
+        stdout = stdout.slice(nl + 1);
+        waiting.shift()?.(line);
+      }
+    });
+    const ask = (request: string) =>
+      new Promise<string>((resolve) => {
+        waiting.push(resolve);
+        child.stdin.write(`${request}\n`);
+      });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      assert.equal(await ask('isuser:alice:localhost'), '1');
+      assert.equal(await ask(`auth:bob:localhost:bob password 1234`), '1', 'a login also makes an account known');
+      await redis.kill();
+      assert.equal(await ask('isuser:alice:localhost'), '1', 'seen a moment ago: still there');
+      assert.equal(await ask('isuser:bob:localhost'), '1');
+      assert.equal(await ask('isuser:carol:localhost'), '0', 'never seen: no');
+      assert.equal(await ask(`auth:alice:localhost:${PASSWORD}`), '0', 'no login without storage');
+      await redis.restart();
+      let answer = '0';
+      for (let i = 0; i < 100 && answer !== '1'; i++) {
+        answer = await ask(`auth:alice:localhost:${PASSWORD}`);
+        if (answer !== '1') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(answer, '1', 'logins work again once Redis is back, without a restart');
+      assert.equal(await ask('isuser:carol:localhost'), '0');
+    } finally {
+      child.stdin.end();
+    }
+    assert.equal(await exited, 0, stderr);
+    assert.match(stderr, /answered yes from memory: storage unavailable/);
+    assert.match(stderr, /answered no: storage unavailable/);
   });
 });
