@@ -157,6 +157,7 @@ export const configSchema = z.strictObject({
       name: z.string().optional().describe('Sentinel master group name'),
       cluster: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).optional().describe('Redis Cluster seed nodes (host:port)'),
       password: z.string().optional().describe('Password for Sentinel-managed or Cluster nodes (a URL carries its own)'),
+      sentinel_password: z.string().optional().describe('Password of the Sentinels themselves (their requirepass), when they have one'),
       key_prefix: z.string().default('xo:').describe('Prefix of every Redis key'),
     })
     .prefault({})
@@ -164,6 +165,7 @@ export const configSchema = z.strictObject({
       message: 'set only one of redis.url, redis.sentinels or redis.cluster',
     })
     .refine((r) => !r.sentinels || r.name, { message: 'redis.sentinels needs redis.name (the master group)', path: ['name'] })
+    .refine((r) => !r.sentinel_password || r.sentinels, { message: 'redis.sentinel_password is only used with redis.sentinels', path: ['sentinel_password'] })
     .describe('Shared state'),
 
   xmpp: z
@@ -189,4 +191,4 @@ export type Config = Omit<z.infer<typeof configSchema>, 'issuer'> & { issuer: st
 export type ClientConfig = Config['clients'][number];
 
 /** Keys whose values are masked when the effective config is printed. */
-export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password']);
+export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password', 'sentinel_password']);

@@ -19,6 +19,8 @@ export interface StoreOptions {
   cluster?: string[];
   /** Password for Sentinel-managed or Cluster nodes. */
   password?: string;
+  /** Password of the Sentinels themselves. */
+  sentinelPassword?: string;
   keyPrefix?: string;
   /** Connection errors (ioredis emits one per failed reconnect). Without it ioredis prints them itself. */
   onError?: (err: Error) => void;
@@ -33,6 +35,7 @@ export function storeOptionsFrom(redis: {
   name?: string;
   cluster?: string[];
   password?: string;
+  sentinel_password?: string;
   key_prefix?: string;
 }): StoreOptions {
   return {
@@ -41,6 +44,7 @@ export function storeOptionsFrom(redis: {
     sentinelName: redis.name,
     cluster: redis.cluster,
     password: redis.password,
+    sentinelPassword: redis.sentinel_password,
     keyPrefix: redis.key_prefix,
   };
 }
@@ -85,6 +89,7 @@ export function createStore(opts: StoreOptions): Store {
       sentinels: opts.sentinels.map(hostPort),
       name: opts.sentinelName ?? 'mymaster',
       password: opts.password,
+      sentinelPassword: opts.sentinelPassword,
       sentinelRetryStrategy: CONNECTION.retryStrategy,
     });
   } else {

@@ -19,6 +19,7 @@ describe('xmpp-oauth config check', () => {
     ['a wrong type', 'access_token_ttl: soon\n', /access_token_ttl: .*expected number.*got "soon"/],
     ['a nested wrong value', 'http:\n  port: 70000\n', /http\.port: .*got 70000/],
     ['a bad enum', 'allowed_grant_types: [implicit]\n', /allowed_grant_types\.0: .*"authorization_code".*got "implicit"/],
+    ['a sentinel password without sentinels', 'redis:\n  url: redis://127.0.0.1:6379\n  sentinel_password: pw\n', /redis\.sentinel_password: .*only used with redis\.sentinels/],
   ];
   for (const [what, text, pattern] of bad) {
     it(`refuses ${what} with a one-line error naming the key and exit code 2`, async () => {
@@ -48,6 +49,14 @@ describe('xmpp-oauth config check', () => {
       assert.equal(res.stdout.includes(secret), false, `${secret} must be masked`);
     }
     assert.match(res.stdout, /url: redis:\/\/:\*+@127\.0\.0\.1:6390\/0/);
+  });
+
+  it('masks both passwords of a Sentinel set', async () => {
+    const file = await configFile('redis:\n  sentinels: [127.0.0.1:26379]\n  name: mymaster\n  password: data-node-pass\n  sentinel_password: sentinel-pass\n');
+    const res = await runCli(['config', 'check', '--config', file]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /sentinel_password: "\*+"/);
+    for (const secret of ['data-node-pass', 'sentinel-pass']) assert.equal(res.stdout.includes(secret), false, `${secret} must be masked`);
   });
 
   it('reads the file named by XMPP_OAUTH_CONFIG', async () => {

@@ -29,8 +29,14 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 /** Runs redis-cli against a loopback port; resolves its stdout (rejects on a non-zero exit). */
 export function redisCli(port: number, ...args: string[]): Promise<string> {
+  return redisCliAuth(undefined, port, ...args);
+}
+
+/** redis-cli with a password (through REDISCLI_AUTH, so it is not on a command line). */
+export function redisCliAuth(password: string | undefined, port: number, ...args: string[]): Promise<string> {
+  const env = password ? { ...process.env, REDISCLI_AUTH: password } : process.env;
   return new Promise((resolve, reject) => {
-    execFile(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 }, (err, stdout, stderr) => {
+    execFile(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000, env }, (err, stdout, stderr) => {
       if (err) reject(new Error(`redis-cli -p ${port} ${args.join(' ')}: ${err.message}\n${stderr}`));
       else resolve(stdout);
     });
@@ -61,7 +67,7 @@ export interface RedisProcess {
   alive(): boolean;
 }
 
-async function spawnRedis(port: number, dir: string, args: string[]): Promise<RedisProcess> {
+async function spawnRedis(port: number, dir: string, args: string[], password?: string): Promise<RedisProcess> {
   let log = '';
   const proc = spawn(REDIS_SERVER, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
@@ -87,7 +93,7 @@ async function spawnRedis(port: number, dir: string, args: string[]): Promise<Re
   try {
     await waitUntil(`redis on port ${port} to answer PING`, async () => {
       if (exited) throw new Error(`exited during start-up:\n${log}`);
-      return (await redisCli(port, 'PING')).trim() === 'PONG';
+      return (await redisCliAuth(password, port, 'PING')).trim() === 'PONG';
     }, 10_000);
   } catch (err) {
     await handle.kill();
@@ -177,7 +183,13 @@ export interface SentinelSet {
 
 export const SENTINEL_DOWN_AFTER_MS = 1000;
 
-export async function startSentinelSet(name = 'mymaster'): Promise<SentinelSet> {
+/**
+ * `password`: every process requires it (data nodes `requirepass` + `masterauth`,
+ * the sentinel `requirepass` + `sentinel auth-pass`), as a hardened set would.
+ */
+export async function startSentinelSet(name = 'mymaster', { password }: { password?: string } = {}): Promise<SentinelSet> {
+  const redisCli = (port: number, ...args: string[]) => redisCliAuth(password, port, ...args);
+  const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
   const root = mkdtempSync(join(tmpdir(), 'xo-sentinel-'));
   const started: RedisProcess[] = [];
   const stop = async () => {
@@ -189,9 +201,9 @@ export async function startSentinelSet(name = 'mymaster'): Promise<SentinelSet> 
     const pDir = mkdtempSync(join(root, 'primary-'));
     const rDir = mkdtempSync(join(root, 'replica-'));
     const sDir = mkdtempSync(join(root, 'sentinel-'));
-    const primary = await spawnRedis(pPort, pDir, COMMON(pPort, pDir));
+    const primary = await spawnRedis(pPort, pDir, [...COMMON(pPort, pDir), ...auth], password);
     started.push(primary);
-    const replica = await spawnRedis(rPort, rDir, [...COMMON(rPort, rDir), '--replicaof', '127.0.0.1', String(pPort)]);
+    const replica = await spawnRedis(rPort, rDir, [...COMMON(rPort, rDir), ...auth, '--replicaof', '127.0.0.1', String(pPort)], password);
     started.push(replica);
     await waitUntil('the replica to sync with the primary', async () => {
       return (await redisCli(rPort, 'INFO', 'replication')).includes('master_link_status:up');
@@ -209,9 +221,10 @@ export async function startSentinelSet(name = 'mymaster'): Promise<SentinelSet> 
       `sentinel down-after-milliseconds ${name} ${SENTINEL_DOWN_AFTER_MS}`,
       `sentinel failover-timeout ${name} 5000`,
       `sentinel parallel-syncs ${name} 1`,
+      ...(password ? [`requirepass ${password}`, `sentinel auth-pass ${name} ${password}`] : []),
       '',
     ].join('\n'));
-    const sentinel = await spawnRedis(sPort, sDir, [conf, '--sentinel']);
+    const sentinel = await spawnRedis(sPort, sDir, [conf, '--sentinel'], password);
     started.push(sentinel);
     // A failover needs the sentinel to know the replica (learnt from the primary's INFO, every 10 s at most).
     await waitUntil('the sentinel to discover the replica', async () => {

@@ -23,7 +23,10 @@ const REDIRECT = 'https://app.example/cb';
 const DIST_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 /** The `redis` section: exactly what an operator writes. */
-export type RedisSection = { url: string } | { sentinels: string[]; name: string } | { cluster: string[] };
+export type RedisSection =
+  | { url: string }
+  | { sentinels: string[]; name: string; password?: string; sentinel_password?: string }
+  | { cluster: string[] };
 
 /** One config shared by every instance; only the listen port differs. */
 export function sharedConfig(redis: RedisSection, port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -18,14 +18,17 @@ import {
   addUser, introspect, newGrant, pollDevice, post, refresh, startDevice, startInstance, type Instance,
 } from './instances.js';
 
+const SET_PASSWORD = 'sentinel-set-password-0123456789';
+
 describe('Redis Sentinel failover', { timeout: 60_000 }, () => {
   let set: SentinelSet;
   let a: Instance;
   let b: Instance;
 
   before(async () => {
-    set = await startSentinelSet();
-    const redis = { sentinels: set.sentinels, name: set.name };
+    // Passwords on the data nodes and on the sentinel, as a hardened set has them.
+    set = await startSentinelSet('mymaster', { password: SET_PASSWORD });
+    const redis = { sentinels: set.sentinels, name: set.name, password: SET_PASSWORD, sentinel_password: SET_PASSWORD };
     [a, b] = await Promise.all([startInstance(redis), startInstance(redis)]);
     await addUser(a.configFile);
   });
