@@ -41,31 +41,45 @@ function parseJson(segment: string): Record<string, unknown> | null {
   }
 }
 
-/** The protected header of a compact JWS, or null if it is not one. */
-export function jwsHeader(token: string): JwsHeader | null {
-  const dot = token.indexOf('.');
-  if (dot <= 0) return null;
-  const header = parseJson(token.slice(0, dot));
-  return header && typeof header.alg === 'string' ? (header as unknown as JwsHeader) : null;
+/** A compact JWS split and parsed once; nothing in it is trusted yet. */
+export interface DecodedJws {
+  header: JwsHeader;
+  payload: Record<string, unknown>;
+  signingInput: string;
+  signature: Buffer;
+}
+
+export function decodeJws(token: string): DecodedJws | null {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !SEGMENT.test(parts[2]!)) return null;
+  const header = parseJson(parts[0]!);
+  if (!header || typeof header.alg !== 'string') return null;
+  const payload = parseJson(parts[1]!);
+  if (!payload) return null;
+  return {
+    header: header as unknown as JwsHeader,
+    payload,
+    signingInput: `${parts[0]}.${parts[1]}`,
+    signature: Buffer.from(parts[2]!, 'base64url'),
+  };
 }
 
 /**
- * Checks the signature with a key of a known algorithm and returns the payload.
- * The algorithm comes from the key, never from the token (no alg confusion); a
- * `crit` header is refused because we understand no extensions (RFC 7515 4.1.11).
+ * Checks the signature with a key of a known algorithm. The algorithm comes
+ * from the key, never from the token (no alg confusion); a `crit` header is
+ * refused because we understand no extensions (RFC 7515 4.1.11).
  */
-export function verifyJws(token: string, alg: JwsAlg, key: KeyObject): { header: JwsHeader; payload: Record<string, unknown> } | null {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !SEGMENT.test(parts[2]!)) return null;
-  const header = jwsHeader(token);
-  if (!header || header.alg !== alg || header.crit !== undefined) return null;
-  const payload = parseJson(parts[1]!);
-  if (!payload) return null;
-  const signature = Buffer.from(parts[2]!, 'base64url');
+export function signatureValid(jws: DecodedJws, alg: JwsAlg, key: KeyObject): boolean {
+  if (jws.header.alg !== alg || jws.header.crit !== undefined) return false;
   try {
-    const ok = verify(digestOf(alg), Buffer.from(`${parts[0]}.${parts[1]}`), { key, dsaEncoding: 'ieee-p1363' }, signature);
-    return ok ? { header, payload } : null;
+    return verify(digestOf(alg), Buffer.from(jws.signingInput), { key, dsaEncoding: 'ieee-p1363' }, jws.signature);
   } catch {
-    return null; // a signature of the wrong shape for the key
+    return false; // a signature of the wrong shape for the key
   }
+}
+
+/** decodeJws + signatureValid, for a caller that already knows the key. */
+export function verifyJws(token: string, alg: JwsAlg, key: KeyObject): DecodedJws | null {
+  const jws = decodeJws(token);
+  return jws && signatureValid(jws, alg, key) ? jws : null;
 }

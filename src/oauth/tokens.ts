@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { randomToken, sha256Hex } from '../util/crypto.js';
-import { jwsHeader, signJws, verifyJws } from './jws.js';
+import { decodeJws, signJws, signatureValid } from './jws.js';
 import type { KeyManager } from './keys.js';
 import { formatScope } from './scopes.js';
 
@@ -116,12 +116,11 @@ export class TokenSigner {
       this.verified.delete(token);
       return null;
     }
-    const kid = jwsHeader(token)?.kid;
+    const jws = decodeJws(token);
+    const kid = jws?.header.kid;
     const key = typeof kid === 'string' ? await this.keys.verificationKey(kid) : undefined;
-    if (!kid || !key) return null;
-    const verified = verifyJws(token, key.alg, key.key);
-    if (!verified || verified.header.typ !== ACCESS_TOKEN_TYPE) return null;
-    const claims = verified.payload;
+    if (!jws || !kid || !key || !signatureValid(jws, key.alg, key.key) || jws.header.typ !== ACCESS_TOKEN_TYPE) return null;
+    const claims = jws.payload;
     if (
       claims.iss !== this.settings.issuer ||
       typeof claims.gid !== 'string' ||
