@@ -1,29 +1,33 @@
+import { normaliseJid } from '../accounts/jid.js';
+import { BoundedMap } from '../util/bounded-map.js';
+
 /**
  * Accounts the bridge has lately seen exist. Neither external-auth protocol can
  * say "try later", and a "no" to `isuser` makes the XMPP server bounce messages
  * for an offline user; so while storage is down, an account seen here still
- * exists. Bounded: the oldest entry goes first.
+ * exists. Bounded: the least recently seen goes first.
  */
 export class KnownUsers {
-  private readonly seen = new Set<string>();
+  private readonly seen: BoundedMap<string, true>;
 
-  constructor(private readonly max = 10_000) {}
+  constructor(max = 10_000) {
+    this.seen = new BoundedMap(max);
+  }
 
   remember(user: string, host: string): void {
-    const key = keyOf(user, host);
-    this.seen.delete(key); // re-inserted last: most recently seen
-    if (this.seen.size >= this.max) this.seen.delete(this.seen.values().next().value!);
-    this.seen.add(key);
+    const jid = normaliseJid(`${user}@${host}`);
+    if (!jid) return; // not a JID, so not an account either
+    this.seen.delete(jid); // re-inserted last: most recently seen
+    this.seen.set(jid, true);
   }
 
   forget(user: string, host: string): void {
-    this.seen.delete(keyOf(user, host));
+    const jid = normaliseJid(`${user}@${host}`);
+    if (jid) this.seen.delete(jid);
   }
 
   has(user: string, host: string): boolean {
-    return this.seen.has(keyOf(user, host));
+    const jid = normaliseJid(`${user}@${host}`);
+    return jid !== null && this.seen.has(jid);
   }
 }
-
-// Case-folded only: a miss merely falls back to the answer without memory.
-const keyOf = (user: string, host: string) => `${user.toLowerCase()}@${host.toLowerCase()}`;

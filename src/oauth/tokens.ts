@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { BoundedMap } from '../util/bounded-map.js';
 import { randomToken, sha256Hex } from '../util/crypto.js';
 import { decodeJws, signJws, signatureValid } from './jws.js';
 import type { KeyManager } from './keys.js';
@@ -54,7 +55,7 @@ const VERIFIED_CACHE_MAX = 4096;
 
 /** Mints and checks the JWTs this server signs. Knows nothing of storage. */
 export class TokenSigner {
-  private readonly verified = new Map<string, { kid: string; claims: AccessTokenClaims }>();
+  private readonly verified = new BoundedMap<string, { kid: string; claims: AccessTokenClaims }>(VERIFIED_CACHE_MAX);
 
   constructor(
     private readonly keys: KeyManager,
@@ -134,7 +135,6 @@ export class TokenSigner {
     }
     // Frozen: the same object is handed to every later caller of this token.
     const valid = Object.freeze(claims) as unknown as AccessTokenClaims;
-    if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, { kid, claims: valid });
     return ignoreExpiry || valid.exp > now ? valid : null;
   }
