@@ -16,6 +16,7 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY views ./views
 COPY contrib ./contrib
+COPY prosody-example.cfg.lua ./
 USER node
 EXPOSE 8080
 ENTRYPOINT ["node", "bin/xmpp-oauth.js"]

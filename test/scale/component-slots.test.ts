@@ -2,11 +2,10 @@
 // connections for one component and spreads stanzas over them; Prosody takes
 // one, and a standby instance takes the slot over when the holder stops.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { xml as componentXml } from '../../src/xmpp/xml.js';
 import { BIN } from '../helpers/cli.js';
 import { startEjabberd, type EjabberdInstance } from '../helpers/ejabberd.js';
@@ -14,11 +13,11 @@ import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
+import { pluginDirWithModule } from '../helpers/prosody-module.js';
 
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'alice password 1234';
 const NS_PROBE = 'urn:xmpp-oauth:test:instance';
-const MODULE = fileURLToPath(new URL('../../contrib/prosody/mod_auth_xmpp_oauth.lua', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Two real instances on one Redis, each answering a probe query with its own name. */
@@ -98,10 +97,7 @@ describe('Prosody: one slot, a standby instance takes over', { timeout: 120_000 
 
   before(async () => {
     redis = await startRedis();
-    pluginDir = mkdtempSync(join(tmpdir(), 'xmpp-oauth-plugins-'));
-    chmodSync(pluginDir, 0o755);
-    copyFileSync(MODULE, join(pluginDir, 'mod_auth_xmpp_oauth.lua'));
-    chmodSync(join(pluginDir, 'mod_auth_xmpp_oauth.lua'), 0o644);
+    pluginDir = pluginDirWithModule();
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,

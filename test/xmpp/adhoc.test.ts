@@ -1,18 +1,15 @@
 // XEP-0050 grant management from a real chat client, through a real Prosody:
 // list, revoke, and the revoked token failing at the next XMPP login.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type xmlModule from '@xmpp/xml';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { tokensFor } from '../helpers/tokens.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
+import { pluginDirWithModule } from '../helpers/prosody-module.js';
 
-const MODULE = fileURLToPath(new URL('../../contrib/prosody/mod_auth_xmpp_oauth.lua', import.meta.url));
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const CMD = 'http://jabber.org/protocol/commands';
 const DATA = 'jabber:x:data';
@@ -54,10 +51,7 @@ describe('ad-hoc commands over Prosody', () => {
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
 
   before(async () => {
-    pluginDir = mkdtempSync(join(tmpdir(), 'xmpp-oauth-plugins-'));
-    chmodSync(pluginDir, 0o755);
-    copyFileSync(MODULE, join(pluginDir, 'mod_auth_xmpp_oauth.lua'));
-    chmodSync(join(pluginDir, 'mod_auth_xmpp_oauth.lua'), 0o644);
+    pluginDir = pluginDirWithModule();
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,

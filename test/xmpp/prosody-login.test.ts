@@ -1,17 +1,15 @@
 // Logging in to a real Prosody 0.12 with a password or an access token issued
-// here: Prosody asks our component through contrib/prosody/mod_auth_xmpp_oauth.lua.
+// here: Prosody asks our component through contrib/prosody/mod_auth_xmpp_oauth/.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
 import { chatSession, plainLogin, xml } from '../helpers/xmpp-client.js';
+import { pluginDirWithModule } from '../helpers/prosody-module.js';
 
-const MODULE = fileURLToPath(new URL('../../contrib/prosody/mod_auth_xmpp_oauth.lua', import.meta.url));
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'alice password 1234';
 
@@ -24,10 +22,7 @@ describe('Prosody 0.12 with mod_auth_xmpp_oauth', () => {
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
 
   before(async () => {
-    pluginDir = mkdtempSync(join(tmpdir(), 'xmpp-oauth-plugins-'));
-    chmodSync(pluginDir, 0o755);
-    copyFileSync(MODULE, join(pluginDir, 'mod_auth_xmpp_oauth.lua'));
-    chmodSync(join(pluginDir, 'mod_auth_xmpp_oauth.lua'), 0o644);
+    pluginDir = pluginDirWithModule();
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,

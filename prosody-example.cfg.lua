@@ -2,8 +2,8 @@
 --
 -- Users of example.org log in with their password or with an access token
 -- issued by xmpp-oauth (as the SASL PLAIN password). Prosody asks xmpp-oauth
--- over the component link, through contrib/prosody/mod_auth_xmpp_oauth.lua.
--- The matching xmpp-oauth configuration is xmpp-oauth.example.yml (same folder);
+-- over the component link, through contrib/prosody/mod_auth_xmpp_oauth/.
+-- The matching xmpp-oauth configuration is contrib/prosody/xmpp-oauth.example.yml;
 -- the operator guide is docs/xmpp-servers.md.
 --
 -- Based on Debian's /etc/prosody/prosody.cfg.lua. Check with:
@@ -15,7 +15,7 @@
 -- Unrelated to xmpp-oauth's `admins` list, which is set in its YAML file.
 admins = { }
 
--- The folder that holds mod_auth_xmpp_oauth.lua (copy it there from
+-- The folder that holds the mod_auth_xmpp_oauth/ folder (copy it there from
 -- contrib/prosody/). /usr/local/lib/prosody/modules is Debian's default.
 plugin_paths = { "/usr/local/lib/prosody/modules" }
 
@@ -78,7 +78,7 @@ authentication = "internal_hashed"
 
 VirtualHost "example.org"
 	-- Every login, password change and registration for example.org goes to
-	-- mod_auth_xmpp_oauth.lua, which asks the component below
+	-- mod_auth_xmpp_oauth, which asks the component below
 	-- (docs/protocol.md). example.org must be listed in xmpp-oauth's
 	-- xmpp.hosts, or every query is refused with `forbidden`.
 	authentication = "xmpp_oauth"
