@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { RateLimiter, Store } from '../store/types.js';
+import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 
@@ -10,7 +11,8 @@ export interface ThrottleSettings {
 }
 
 export type VerifyResult =
-  | { ok: true; jid: string }
+  /** `epoch`: the account's session epoch read with the hash, to bind a login session to. */
+  | { ok: true; jid: string; epoch: string }
   | { ok: false; reason: 'invalid' }
   | { ok: false; reason: 'throttled'; retryAfterMs: number };
 
@@ -51,21 +53,37 @@ export class Accounts {
       throw new AccountError(`user names are limited to ${MAX_NEW_USER_BYTES} bytes, so that access tokens fit in an XMPP password`, 'bad-jid');
     }
     this.checkPassword(password);
-    const created = await this.store.createAccount({ jid, passwordHash: await hashPassword(password), createdAt: Date.now() });
+    // A fresh random epoch: sessions left from a previous owner of this JID never match it.
+    const created = await this.store.createAccount({ jid, passwordHash: await hashPassword(password), createdAt: Date.now(), epoch: randomToken(12) });
     if (!created) throw new AccountError(`account ${jid} exists already`, 'exists');
     this.log.info({ jid }, 'account created');
     return jid;
   }
 
+  /** Also ends every login session of the account (the store draws a new epoch). */
   async setPassword(jidInput: string, password: string): Promise<void> {
     const jid = this.jid(jidInput);
     this.checkPassword(password);
     if (!(await this.store.setPasswordHash(jid, await hashPassword(password)))) {
       throw new AccountError(`no account ${jid}`, 'missing');
     }
-    this.log.info({ jid }, 'password changed');
+    this.log.info({ jid }, 'password changed; login sessions ended');
   }
 
+  /** Ends every login session of the account; returns the new epoch, or throws `missing`. */
+  async endSessions(jidInput: string): Promise<string> {
+    const jid = this.jid(jidInput);
+    const epoch = await this.store.renewAccountEpoch(jid);
+    if (epoch === null) throw new AccountError(`no account ${jid}`, 'missing');
+    this.log.info({ jid }, 'login sessions ended');
+    return epoch;
+  }
+
+  /**
+   * Removes the account (its login sessions end with it). Its grants stay for
+   * the caller to revoke through the grant-management core (src/oauth), which
+   * announces each revocation: see removeAccount there.
+   */
   async remove(jidInput: string): Promise<void> {
     const jid = this.jid(jidInput);
     if (!(await this.store.removeAccount(jid))) throw new AccountError(`no account ${jid}`, 'missing');
@@ -101,7 +119,7 @@ export class Accounts {
     const ok = await verifyPassword(account?.passwordHash, password);
     if (ok) {
       await this.perAccount.reset(jid);
-      return { ok: true, jid };
+      return { ok: true, jid, epoch: account!.epoch ?? '' };
     }
     await Promise.all([this.perAccount.consume(jid), address ? this.perAddress.consume(address) : undefined]);
     this.log.info({ jid, address, known: Boolean(account) }, 'login failed');

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { Accounts, AccountError } from '../accounts/accounts.js';
 import { silentLogger } from '../log.js';
+import { changePassword, removeAccount } from '../oauth/account-lifecycle.js';
 import type { Store } from '../store/types.js';
 import { configFrom, sharedStore } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -27,11 +28,16 @@ export function userCommand(): Command {
     .description("set an account's password")
     .argument('<jid>', 'bare JID')
     .option('--password-stdin', 'read the password from standard input instead of prompting')
-    .action(async (jid: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
+    .option('--revoke-grants', 'also revoke every application the account approved (its tokens stop working)')
+    .action(async (jid: string, opts: { passwordStdin?: boolean; revokeGrants?: boolean }, cmd: Command) => {
       const password = await readPassword(opts);
-      await withAccounts(cmd, async (accounts) => {
-        await accounts.setPassword(jid, password);
-        process.stdout.write(`password changed for ${jid}\n`);
+      await withAccounts(cmd, async (accounts, store) => {
+        const { revokedGrants } = await changePassword({ accounts, store, log: silentLogger }, jid, password, {
+          revokeGrants: Boolean(opts.revokeGrants),
+          by: 'cli',
+        });
+        const revoked = opts.revokeGrants ? `, ${revokedGrants} grant(s) revoked` : '';
+        process.stdout.write(`password changed for ${jid}; its web sessions ended${revoked}\n`);
       });
     });
 
@@ -40,8 +46,8 @@ export function userCommand(): Command {
     .description('delete an account and revoke every grant it made')
     .argument('<jid>', 'bare JID')
     .action(async (jid: string, _opts: unknown, cmd: Command) => {
-      await withAccounts(cmd, async (accounts) => {
-        await accounts.remove(jid);
+      await withAccounts(cmd, async (accounts, store) => {
+        await removeAccount({ accounts, store, log: silentLogger }, jid, 'cli');
         process.stdout.write(`removed ${jid}\n`);
       });
     });
@@ -66,11 +72,11 @@ async function readPassword(opts: { passwordStdin?: boolean }): Promise<string> 
   }
 }
 
-async function withAccounts(cmd: Command, fn: (accounts: Accounts) => Promise<void>): Promise<void> {
+async function withAccounts(cmd: Command, fn: (accounts: Accounts, store: Store) => Promise<void>): Promise<void> {
   const loaded = await configFrom(cmd);
   const store: Store = await sharedStore(loaded);
   try {
-    await fn(new Accounts(store, loaded.config.login_throttle, silentLogger));
+    await fn(new Accounts(store, loaded.config.login_throttle, silentLogger), store);
   } catch (err) {
     if (err instanceof AccountError) {
       throw new CliError(err.message, err.code === 'bad-jid' || err.code === 'bad-password' ? EXIT.USAGE : EXIT.FAILED);

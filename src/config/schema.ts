@@ -62,6 +62,10 @@ export const configSchema = z.strictObject({
   device_code_ttl: seconds(600, 'Device code lifetime, seconds'),
   device_poll_interval: seconds(5, 'Minimum interval between device-code polls, seconds'),
   session_ttl: seconds(86400, 'Browser login session lifetime, seconds'),
+  setpass_revokes_grants: z
+    .boolean()
+    .default(false)
+    .describe('A password change by the XMPP server (setpass) also revokes every grant of the account; web sessions end either way'),
 
   registration_key: z
     .string()

@@ -104,7 +104,7 @@ export class Pages {
     const jid = usernameToJid(username, this.config);
     const result = jid ? await this.accounts.verify(jid, password, req.ip) : ({ ok: false, reason: 'invalid' } as const);
     this.metrics?.login('web', result.ok ? 'ok' : result.reason === 'throttled' ? 'throttled' : 'failed');
-    if (result.ok) return this.sessions.start(res, result.jid, ['pwd']);
+    if (result.ok) return this.sessions.start(res, result.jid, ['pwd'], result.epoch);
     if (result.reason === 'throttled') {
       const seconds = Math.ceil(result.retryAfterMs / 1000);
       res.set('Retry-After', String(seconds));

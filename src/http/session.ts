@@ -38,7 +38,12 @@ export class Sessions {
     return session && session.expiresAt > Date.now() ? session : null;
   }
 
-  async start(res: Response, jid: string, amr: string[]): Promise<LoginSession> {
+  /**
+   * Opens a session for `jid`, bound to the account epoch read when the user
+   * was authenticated (so a password change racing this login still ends it);
+   * without one, the account's current epoch.
+   */
+  async start(res: Response, jid: string, amr: string[], epoch?: string): Promise<LoginSession> {
     const now = Date.now();
     const session: LoginSession = {
       id: randomToken(24),
@@ -47,10 +52,16 @@ export class Sessions {
       amr,
       createdAt: now,
       expiresAt: now + this.opts.ttl * 1000,
+      epoch: epoch ?? (await this.store.getAccount(jid))?.epoch ?? '',
     };
     await this.store.saveSession(session);
     res.cookie(SESSION_COOKIE, `${session.id}.${this.signer.sign('session', session.id)}`, this.cookie(this.opts.ttl * 1000));
     return session;
+  }
+
+  /** Keeps `session` alive under the account's new epoch (after the user ended their other sessions). */
+  async rebind(session: LoginSession, epoch: string): Promise<void> {
+    await this.store.saveSession({ ...session, epoch });
   }
 
   async end(req: Request, res: Response): Promise<void> {

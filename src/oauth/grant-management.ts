@@ -56,7 +56,27 @@ export async function revokeGrantOf(
   if (typeof grantId !== 'string' || grantId.length === 0 || grantId.length > 100) return null;
   const grant = await deps.store.getGrant(grantId);
   if (!grant || grant.jid !== jid) return null;
+  return revoke(deps, grant, by);
+}
+
+/**
+ * Revokes every grant of `jid` (password change, account removal, "sign out
+ * of every app"). Returns what was revoked; a grant revoked meanwhile by
+ * another door is simply not listed.
+ */
+export async function revokeAllGrantsOf(
+  deps: Pick<CoreDeps, 'store' | 'log'>,
+  jid: string,
+  by: string,
+): Promise<GrantSummary[]> {
+  const grants = await deps.store.listGrants(jid);
+  const revoked = await Promise.all(grants.map((g) => revoke(deps, g, by)));
+  return revoked.filter((g): g is GrantSummary => g !== null);
+}
+
+/** The one place a grant is revoked on a user's or operator's behalf. */
+async function revoke(deps: Pick<CoreDeps, 'store' | 'log'>, grant: Grant, by: string): Promise<GrantSummary | null> {
   if (!(await deps.store.revokeGrant(grant.id))) return null;
-  deps.log.info({ jid, client: grant.clientId.slice(0, 64), by }, 'grant revoked');
+  deps.log.info({ jid: grant.jid, client: grant.clientId.slice(0, 64), by }, 'grant revoked');
   return summarise(grant);
 }

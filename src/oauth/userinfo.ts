@@ -1,11 +1,11 @@
 import type { CoreDeps } from './context.js';
 import { OAuthError } from './errors.js';
-import { validateAccessToken } from './validate-token.js';
+import { validateAccountToken } from './validate-token.js';
 
 /** OIDC Core 5.3: claims about the token's user, limited to the scopes granted. */
 export async function userinfo(deps: CoreDeps, token: string | undefined): Promise<Record<string, unknown>> {
   if (!token) throw new OAuthError('invalid_request', 'an access token is required', 401);
-  const valid = await validateAccessToken(deps.signer, deps.store, token);
+  const valid = await validateAccountToken(deps.signer, deps.store, token);
   if (!valid) throw new OAuthError('invalid_token', 'the access token is invalid, expired or revoked', 401);
   const claims: Record<string, unknown> = { sub: valid.claims.sub };
   if (valid.scope.includes('profile')) {

@@ -29,3 +29,18 @@ export async function validateAccessToken(signer: TokenSigner, store: Store, tok
     claims,
   };
 }
+
+/**
+ * For logins and user data: as validateAccessToken, and the account the token
+ * names still exists and is the one it was issued to (created before the
+ * token), so a token outlives neither a removal nor a re-created JID, even if
+ * a revocation was missed.
+ */
+export async function validateAccountToken(signer: TokenSigner, store: Store, token: string): Promise<ValidToken | null> {
+  const valid = await validateAccessToken(signer, store, token);
+  if (!valid) return null;
+  const account = await store.getAccount(valid.jid);
+  // iat has whole seconds; createdAt milliseconds.
+  if (!account || account.createdAt > valid.claims.iat * 1000 + 999) return null;
+  return valid;
+}

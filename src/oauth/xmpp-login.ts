@@ -1,6 +1,6 @@
 import { makeBareJid } from '../accounts/jid.js';
 import type { CoreDeps } from './context.js';
-import { validateAccessToken, type ValidToken } from './validate-token.js';
+import { validateAccountToken, type ValidToken } from './validate-token.js';
 
 export type LoginResult =
   | { ok: true; jid: string; via: 'password' | 'token'; token?: ValidToken }
@@ -33,7 +33,7 @@ export async function authenticate(
     return { ok: false, reason: 'invalid' };
   }
   if (looksLikeJwt(secret)) {
-    const token = await validateAccessToken(deps.signer, deps.store, secret);
+    const token = await validateAccountToken(deps.signer, deps.store, secret);
     if (token && token.jid === jid && token.scope.includes(XMPP_LOGIN_SCOPE)) {
       void deps.store.touchGrant(token.grantId, Date.now()).catch(() => {});
       deps.log.info({ jid, via: 'token' }, 'xmpp login accepted');

@@ -3,8 +3,9 @@
 // a Redis outage surfaces as StoreUnavailableError for the front door to map.
 import { AccountError } from '../accounts/accounts.js';
 import { makeBareJid } from '../accounts/jid.js';
+import { changePassword, removeAccount } from './account-lifecycle.js';
 import type { CoreDeps } from './context.js';
-import { validateAccessToken } from './validate-token.js';
+import { validateAccountToken } from './validate-token.js';
 import { authenticate, type LoginResult } from './xmpp-login.js';
 
 export type ChangeResult = { ok: true } | { ok: false; reason: 'bad-request' | 'missing' | 'exists' | 'bad-password' | 'refused' };
@@ -28,10 +29,15 @@ export async function userExists(deps: CoreDeps, user: string, host: string): Pr
   return jid !== null && deps.store.accountExists(jid);
 }
 
+/**
+ * The XMPP server's password change (XEP-0077 from a client, or its admin
+ * tool). No page can ask the user here, so: every web login session ends;
+ * grants (apps the user approved) stay unless `setpass_revokes_grants` is on.
+ */
 export async function setPassword(deps: CoreDeps, user: string, host: string, password: string): Promise<ChangeResult> {
   const jid = servedJid(deps, user, host);
   if (!jid) return { ok: false, reason: 'bad-request' };
-  return change(() => deps.accounts.setPassword(jid, password));
+  return change(() => changePassword(deps, jid, password, { revokeGrants: deps.config.setpass_revokes_grants, by: 'xmpp setpass' }));
 }
 
 /** In-band registration: the XMPP server's own registration policy already allowed it. */
@@ -42,7 +48,7 @@ export async function registerUser(deps: CoreDeps, user: string, host: string, p
 }
 
 /**
- * Removes the account and (in the store) every grant it made. With a password
+ * Removes the account, its login sessions and every grant it made. With a password
  * (ejabberd's removeuser3) the password must be right first.
  */
 export async function removeUser(deps: CoreDeps, user: string, host: string, password?: string): Promise<ChangeResult> {
@@ -52,7 +58,7 @@ export async function removeUser(deps: CoreDeps, user: string, host: string, pas
     const verified = await deps.accounts.verify(jid, password);
     if (!verified.ok) return { ok: false, reason: 'refused' };
   }
-  return change(() => deps.accounts.remove(jid));
+  return change(() => removeAccount(deps, jid, 'xmpp server'));
 }
 
 export async function listUsers(deps: CoreDeps, host: string): Promise<string[] | null> {
@@ -68,7 +74,7 @@ export type TokenInfo =
 
 /** Token validation for the XMPP side (same rules as introspection: revocation is immediate). */
 export async function inspectToken(deps: CoreDeps, token: string): Promise<TokenInfo> {
-  const valid = await validateAccessToken(deps.signer, deps.store, token);
+  const valid = await validateAccountToken(deps.signer, deps.store, token);
   if (!valid) return { active: false };
   // Long client ids travel in the token as a digest; the grant has the real one.
   const clientId = valid.clientId.startsWith('h:') ? ((await deps.store.getGrant(valid.grantId))?.clientId ?? valid.clientId) : valid.clientId;

@@ -30,8 +30,10 @@ export function toNum(v: unknown): number | undefined {
 export function decodeAccount(o: Obj | null): Account | null {
   if (!o) return null;
   const createdAt = toNum(o.createdAt);
-  if (!isStr(o.jid) || !isStr(o.passwordHash) || createdAt === undefined) return null;
-  return { jid: o.jid, passwordHash: o.passwordHash, createdAt };
+  if (!isStr(o.jid) || !isStr(o.passwordHash) || createdAt === undefined || !optional(o.epoch, isStr)) return null;
+  const account: Account = { jid: o.jid, passwordHash: o.passwordHash, createdAt };
+  if (isStr(o.epoch)) account.epoch = o.epoch;
+  return account;
 }
 
 export function decodeSigningKey(o: Obj | null): SigningKey | null {
@@ -88,6 +90,7 @@ export function decodeDevice(o: Obj | null): DeviceGrant | null {
 export function decodeSession(o: Obj | null): LoginSession | null {
   if (!o) return null;
   const ok =
-    isStr(o.id) && isStr(o.jid) && isNum(o.authTime) && isStrArr(o.amr) && isNum(o.createdAt) && isNum(o.expiresAt);
+    isStr(o.id) && isStr(o.jid) && isNum(o.authTime) && isStrArr(o.amr) && isNum(o.createdAt) && isNum(o.expiresAt) &&
+    optional(o.epoch, isStr);
   return ok ? (o as unknown as LoginSession) : null;
 }

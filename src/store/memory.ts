@@ -3,6 +3,7 @@
 // is atomic from the caller's view, like the Lua scripts of the Redis store.
 // Records are cloned in and out so callers can't mutate stored state.
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
@@ -107,14 +108,19 @@ export class MemoryStore implements Store {
     const a = this.accounts.get(jid);
     if (!a) return false;
     a.passwordHash = passwordHash;
+    a.epoch = randomToken(12);
     return true;
   }
 
+  async renewAccountEpoch(jid: string): Promise<string | null> {
+    const a = this.accounts.get(jid);
+    if (!a) return null;
+    a.epoch = randomToken(12);
+    return a.epoch;
+  }
+
   async removeAccount(jid: string): Promise<boolean> {
-    const existed = this.accounts.delete(jid);
-    // Revoke even without an account: leftover grants of a removed user must not survive.
-    for (const g of [...this.grants.values()]) if (g.jid === jid) this.dropGrant(g.id);
-    return existed;
+    return this.accounts.delete(jid);
   }
 
   async listAccounts(): Promise<string[]> {
@@ -322,7 +328,13 @@ export class MemoryStore implements Store {
 
   async getSession(id: string): Promise<LoginSession | null> {
     const s = this.sessions.get(id);
-    return s ? clone(s) : null;
+    if (!s) return null;
+    const a = this.accounts.get(s.jid);
+    if (!a || (a.epoch ?? '') !== (s.epoch ?? '')) {
+      this.sessions.delete(id);
+      return null;
+    }
+    return clone(s);
   }
 
   async deleteSession(id: string): Promise<void> {

@@ -30,22 +30,32 @@ end
 `;
 
 export const scripts = {
-  // KEYS: account, accountList  ARGV: jid, passwordHash, createdAt
+  // KEYS: account, accountList  ARGV: jid, passwordHash, createdAt, epoch ('' for none)
   xoCreateAccount: {
     keys: 2,
     lua: `
 if redis.call('exists', KEYS[1]) == 1 then return 0 end
 redis.call('hset', KEYS[1], 'jid', ARGV[1], 'passwordHash', ARGV[2], 'createdAt', ARGV[3])
+if ARGV[4] ~= '' then redis.call('hset', KEYS[1], 'epoch', ARGV[4]) end
 redis.call('sadd', KEYS[2], ARGV[1])
 return 1`,
   },
 
-  // KEYS: account  ARGV: passwordHash
+  // KEYS: account  ARGV: passwordHash, new epoch (ends the account's login sessions)
   xoSetPassword: {
     keys: 1,
     lua: `
 if redis.call('exists', KEYS[1]) == 0 then return 0 end
-redis.call('hset', KEYS[1], 'passwordHash', ARGV[1])
+redis.call('hset', KEYS[1], 'passwordHash', ARGV[1], 'epoch', ARGV[2])
+return 1`,
+  },
+
+  // KEYS: account  ARGV: new epoch
+  xoRenewEpoch: {
+    keys: 1,
+    lua: `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], 'epoch', ARGV[1])
 return 1`,
   },
 

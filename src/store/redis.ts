@@ -5,6 +5,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeSession, decodeSigningKey, parseJson, toNum } from './codec.js';
+import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
@@ -56,6 +57,7 @@ export class RedisStore implements Store {
       account.jid,
       account.passwordHash,
       account.createdAt,
+      account.epoch ?? '',
     ]);
     return r === 1;
   }
@@ -70,18 +72,16 @@ export class RedisStore implements Store {
   }
 
   async setPasswordHash(jid: string, passwordHash: string): Promise<boolean> {
-    return (await this.run('xoSetPassword', [this.k.account(jid)], [passwordHash])) === 1;
+    return (await this.run('xoSetPassword', [this.k.account(jid)], [passwordHash, randomToken(12)])) === 1;
+  }
+
+  async renewAccountEpoch(jid: string): Promise<string | null> {
+    const epoch = randomToken(12);
+    return (await this.run('xoRenewEpoch', [this.k.account(jid)], [epoch])) === 1 ? epoch : null;
   }
 
   async removeAccount(jid: string): Promise<boolean> {
-    const removed = await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid]);
-    // Revoke even without an account: leftover grants of a removed user must not survive.
-    const ids = await this.client.smembers(this.k.userGrants(jid));
-    if (ids.length > 0) {
-      await Promise.all(ids.map((id) => this.revokeGrantSlot(id)));
-      await this.unindexGrants(jid, ids);
-    }
-    return removed === 1;
+    return (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid])) === 1;
   }
 
   async listAccounts(): Promise<string[]> {
@@ -344,7 +344,14 @@ export class RedisStore implements Store {
 
   async getSession(id: string): Promise<LoginSession | null> {
     const s = decodeSession(parseJson(await this.client.get(this.k.session(id))));
-    return s && s.id === id && s.expiresAt > Date.now() ? s : null;
+    if (!s || s.id !== id || s.expiresAt <= Date.now()) return null;
+    // Another slot: a read after a password change or removal has completed sees it.
+    const [owner, epoch] = await this.client.hmget(this.k.account(s.jid), 'jid', 'epoch');
+    if (owner !== s.jid || (epoch ?? '') !== (s.epoch ?? '')) {
+      await this.client.del(this.k.session(id));
+      return null;
+    }
+    return s;
   }
 
   async deleteSession(id: string): Promise<void> {

@@ -8,6 +8,14 @@ export interface Account {
   jid: string; // bare JID, already normalised
   passwordHash: string; // argon2id PHC string
   createdAt: number;
+  /**
+   * Login sessions carry the epoch of the account they were opened for and
+   * are valid only while it is unchanged: a new password, "sign out
+   * everywhere" or a re-created account (new random epoch) ends them all, on
+   * every instance, without an index of sessions. Absent on accounts written
+   * before epochs existed: reads as ''.
+   */
+  epoch?: string;
 }
 
 export interface SigningKey {
@@ -110,6 +118,8 @@ export interface LoginSession {
   amr: string[];
   createdAt: number;
   expiresAt: number;
+  /** The account's epoch when the session was opened (absent reads as ''). */
+  epoch?: string;
 }
 
 export interface RateLimitRule {
@@ -146,9 +156,19 @@ export interface Store {
   createAccount(account: Account): Promise<boolean>;
   getAccount(jid: string): Promise<Account | null>;
   accountExists(jid: string): Promise<boolean>;
-  /** false when there is no such account. */
+  /** false when there is no such account. Draws a new epoch: every login session of the account ends. */
   setPasswordHash(jid: string, passwordHash: string): Promise<boolean>;
-  /** Removes the account and revokes all its grants. false when absent. */
+  /**
+   * Draws a new epoch for the account, so every login session of it ends;
+   * returns the epoch (to re-bind a session that is to survive), null when
+   * there is no such account.
+   */
+  renewAccountEpoch(jid: string): Promise<string | null>;
+  /**
+   * Removes the account; its login sessions end with it. Its grants are left
+   * to the caller, which revokes them through the grant-management core (so
+   * every revocation is announced). false when absent.
+   */
   removeAccount(jid: string): Promise<boolean>;
   listAccounts(): Promise<string[]>;
 
@@ -200,6 +220,10 @@ export interface Store {
 
   // login sessions
   saveSession(session: LoginSession): Promise<void>;
+  /**
+   * The session, if it is live and its account still exists with the epoch
+   * the session carries; null otherwise (a stale session is deleted).
+   */
   getSession(id: string): Promise<LoginSession | null>;
   deleteSession(id: string): Promise<void>;
 

@@ -27,7 +27,7 @@ describe('xmpp-oauth user … against Redis', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /created alice@localhost/);
     const accounts = new Accounts(store, { per_account: 5, per_address: 30, window: 60 }, silentLogger);
-    assert.deepEqual(await accounts.verify('alice@localhost', 'secret password 1'), { ok: true, jid: 'alice@localhost' });
+    assert.deepEqual(await accounts.verify('alice@localhost', 'secret password 1'), { ok: true, jid: 'alice@localhost', epoch: (await store.getAccount('alice@localhost'))!.epoch });
     assert.deepEqual(await accounts.verify('alice@localhost', 'secret password 2'), { ok: false, reason: 'invalid' });
     const hash = (await store.getAccount('alice@localhost'))!.passwordHash;
     assert.match(hash, /^\$argon2id\$/, 'stored as an argon2id hash');

@@ -1,10 +1,13 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
+import { AccountError } from '../../accounts/accounts.js';
+import { changePassword } from '../../oauth/account-lifecycle.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { grantsOf, revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
 import { describeScopes } from '../../oauth/scopes.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
 import { noStore } from '../security-headers.js';
+import type { LoginSession } from '../../store/types.js';
 import type { Sessions } from '../session.js';
 import type { Views } from '../views.js';
 
@@ -19,19 +22,25 @@ export function accountRoutes({ core, sessions, pages, views }: { core: CoreDeps
   const router = Router();
   const loginForm = { action: LOGIN, interaction: '', clientName: '' };
 
-  router.get('/account', noStore, async (req, res) => {
-    const session = await sessions.current(req);
-    if (!session) return pages.login(req, res, { ...loginForm, intro: 'account.login_intro' });
+  async function render(req: Request, res: Response, session: LoginSession, error?: { status: number; key: string; seconds?: number }) {
     const grants = await grantsOf(core, session.jid);
-    res.type('html').send(
+    res.status(error?.status ?? 200).type('html').send(
       views.render('account', {
         title: 'account.title',
         jid: session.jid,
         csrf: sessions.csrfToken(req, res),
         grants: grants.map(grantView),
         notice: typeof req.query.notice === 'string' && /^account\.notice\.\w+$/.test(req.query.notice) ? req.query.notice : undefined,
+        error: error?.key,
+        seconds: error?.seconds,
       }),
     );
+  }
+
+  router.get('/account', noStore, async (req, res) => {
+    const session = await sessions.current(req);
+    if (!session) return pages.login(req, res, { ...loginForm, intro: 'account.login_intro' });
+    await render(req, res, session);
   });
 
   router.post(LOGIN, noStore, formBody, async (req, res) => {
@@ -47,6 +56,53 @@ export function accountRoutes({ core, sessions, pages, views }: { core: CoreDeps
     const id = (req.body as Record<string, unknown>).grant;
     const revoked = typeof id === 'string' ? await revokeGrantOf(core, session.jid, id, 'account page') : null;
     redirectNotice(res, revoked ? 'account.notice.revoked' : 'account.notice.missing');
+  });
+
+  // Ends every other login session of the account (a new account epoch), keeping this one.
+  router.post('/account/sessions/end-others', noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    const session = await sessions.current(req);
+    if (!session) return res.redirect(303, '/account');
+    try {
+      await sessions.rebind(session, await core.accounts.endSessions(session.jid));
+    } catch (err) {
+      if (err instanceof AccountError && err.code === 'missing') return res.redirect(303, '/account');
+      throw err;
+    }
+    redirectNotice(res, 'account.notice.others_signed_out');
+  });
+
+  // The current password again, so a borrowed browser cannot take the account over.
+  router.post('/account/password', noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    const session = await sessions.current(req);
+    if (!session) return res.redirect(303, '/account');
+    const { current, password, confirm, revoke_grants: revokeGrants } = req.body as Record<string, unknown>;
+    if (typeof current !== 'string' || typeof password !== 'string' || typeof confirm !== 'string' || !current || !password) {
+      return render(req, res, session, { status: 400, key: 'account.password.missing' });
+    }
+    if (password !== confirm) return render(req, res, session, { status: 400, key: 'account.password.mismatch' });
+    const verified = await core.accounts.verify(session.jid, current, req.ip);
+    if (!verified.ok) {
+      if (verified.reason === 'throttled') {
+        const seconds = Math.ceil(verified.retryAfterMs / 1000);
+        res.set('Retry-After', String(seconds));
+        return render(req, res, session, { status: 429, key: 'login.throttled', seconds });
+      }
+      return render(req, res, session, { status: 401, key: 'account.password.wrong' });
+    }
+    try {
+      await changePassword(core, session.jid, password, { revokeGrants: revokeGrants === 'on', by: 'account page' });
+      // The change ended every session of the account; this one carries on under a new epoch.
+      await sessions.rebind(session, await core.accounts.endSessions(session.jid));
+    } catch (err) {
+      if (err instanceof AccountError && err.code === 'bad-password') {
+        return render(req, res, session, { status: 400, key: 'account.password.weak' });
+      }
+      if (err instanceof AccountError && err.code === 'missing') return res.redirect(303, '/account');
+      throw err;
+    }
+    redirectNotice(res, revokeGrants === 'on' ? 'account.notice.password_changed_revoked' : 'account.notice.password_changed');
   });
 
   router.post('/account/logout', noStore, formBody, async (req, res) => {

@@ -1,0 +1,51 @@
+// What happens to an account's sessions and grants when its credentials
+// change or it goes away. Shared by the CLI, the account page and the XMPP
+// server's requests (setpass, removeuser), so every door behaves the same.
+import { AccountError, type Accounts } from '../accounts/accounts.js';
+import { normaliseJid } from '../accounts/jid.js';
+import type { CoreDeps } from './context.js';
+import { revokeAllGrantsOf } from './grant-management.js';
+
+type Deps = Pick<CoreDeps, 'store' | 'log'> & { accounts: Accounts };
+
+/**
+ * Removes the account: its login sessions end at once (the store drops the
+ * account and with it the epoch every session is checked against), then every
+ * grant is revoked through the grant-management core, so its tokens are
+ * refused everywhere and each revocation is announced. Grants are revoked even
+ * when the account is already gone (leftovers of an interrupted removal).
+ * Throws AccountError `missing` when there was no account.
+ */
+export async function removeAccount(deps: Deps, jidInput: string, by: string): Promise<void> {
+  const jid = normaliseJid(jidInput);
+  if (!jid) throw new AccountError(`not a bare JID: ${jidInput.slice(0, 64)}`, 'bad-jid');
+  let missing: AccountError | undefined;
+  try {
+    await deps.accounts.remove(jid);
+  } catch (err) {
+    if (!(err instanceof AccountError) || err.code !== 'missing') throw err;
+    missing = err;
+  }
+  const revoked = await revokeAllGrantsOf(deps, jid, by);
+  if (revoked.length) deps.log.info({ jid, grants: revoked.length, by }, 'grants of the removed account revoked');
+  if (missing) throw missing;
+}
+
+/**
+ * Sets a new password. Every login session of the account ends (also the one
+ * asking: the caller re-binds it if it should survive). With `revokeGrants`,
+ * every grant goes too, so applications must be approved again.
+ */
+export async function changePassword(
+  deps: Deps,
+  jidInput: string,
+  password: string,
+  opts: { revokeGrants: boolean; by: string },
+): Promise<{ revokedGrants: number }> {
+  const jid = normaliseJid(jidInput);
+  if (!jid) throw new AccountError(`not a bare JID: ${jidInput.slice(0, 64)}`, 'bad-jid');
+  await deps.accounts.setPassword(jid, password);
+  if (!opts.revokeGrants) return { revokedGrants: 0 };
+  const revoked = await revokeAllGrantsOf(deps, jid, opts.by);
+  return { revokedGrants: revoked.length };
+}
