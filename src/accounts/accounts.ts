@@ -102,12 +102,18 @@ export class Accounts {
   /**
    * Checks a password. Takes the same time whether or not the account exists;
    * failures count against the account and, when known, the client address.
+   *
+   * Each attempt reserves a point on both counters *before* the hash (one
+   * atomic increment each), so a concurrent burst gets at most the limit
+   * checked; a success gives the points back. Peeking first and counting
+   * after the hash let every request of a burst through (issue 12 #2).
    */
   async verify(jidInput: string, password: string, address?: string): Promise<VerifyResult> {
-    const jid = normalise(jidInput) ?? jidInput.slice(0, 3072);
+    const known = normalise(jidInput);
+    const jid = known ?? jidInput.slice(0, 3072);
     const [acct, addr] = await Promise.all([
-      this.perAccount.peek(jid),
-      address ? this.perAddress.peek(address) : undefined,
+      this.perAccount.consume(jid),
+      address ? this.perAddress.consume(address) : undefined,
     ]);
     const blocked = [acct, addr].filter((r) => r && !r.allowed);
     if (blocked.length) {
@@ -115,13 +121,13 @@ export class Accounts {
       this.log.info({ jid, address, retryAfterMs }, 'login refused: throttled');
       return { ok: false, reason: 'throttled', retryAfterMs };
     }
-    const account = normalise(jidInput) ? await this.store.getAccount(jid) : null;
+    const account = known ? await this.store.getAccount(jid) : null;
     const ok = await verifyPassword(account?.passwordHash, password);
     if (ok) {
-      await this.perAccount.reset(jid);
+      // The account's failures are forgiven; the address gets this attempt back.
+      await Promise.all([this.perAccount.reset(jid), address ? this.perAddress.refund(address) : undefined]);
       return { ok: true, jid, epoch: account!.epoch ?? '' };
     }
-    await Promise.all([this.perAccount.consume(jid), address ? this.perAddress.consume(address) : undefined]);
     this.log.info({ jid, address, known: Boolean(account) }, 'login failed');
     return { ok: false, reason: 'invalid' };
   }

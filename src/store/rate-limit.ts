@@ -30,6 +30,9 @@ export function adaptLimiter(limiter: RateLimiterAbstract, points: number): Rate
         throw e;
       }
     },
+    async refund(key) {
+      await limiter.reward(key, 1);
+    },
     async peek(key) {
       const res = await limiter.get(key);
       if (!res || res.consumedPoints < points) {

@@ -141,8 +141,13 @@ export interface RateLimitResult {
 }
 
 export interface RateLimiter {
-  /** Count one attempt against `key`. */
+  /**
+   * Count one attempt against `key`, atomically: of N concurrent calls at most
+   * `points` are allowed. Reserve before the costly check, refund on success.
+   */
   consume(key: string): Promise<RateLimitResult>;
+  /** Give back a point taken by consume (the attempt turned out to be fine). */
+  refund(key: string): Promise<void>;
   /** Look without counting. */
   peek(key: string): Promise<RateLimitResult>;
   reset(key: string): Promise<void>;

@@ -24,6 +24,7 @@ function translate(err: unknown): never {
 function guardLimiter(limiter: RateLimiter): RateLimiter {
   return {
     consume: (key) => limiter.consume(key).catch(translate),
+    refund: (key) => limiter.refund(key).catch(translate),
     peek: (key) => limiter.peek(key).catch(translate),
     reset: (key) => limiter.reset(key).catch(translate),
   };

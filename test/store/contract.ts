@@ -576,6 +576,19 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.deepEqual(await rl.consume('k'), { allowed: true, remaining: 2, retryAfterMs: 0 });
       });
 
+      it('issue 12 #2: concurrent consumes allow at most the limit; a refund gives one point back', async () => {
+        const rl = s().rateLimiter({ name: uid('burst'), points: 5, duration: 60 });
+        const results = await Promise.all(Array.from({ length: 40 }, () => rl.consume('k')));
+        assert.equal(results.filter((r) => r.allowed).length, 5);
+        await rl.reset('k');
+        for (let i = 0; i < 5; i++) await rl.consume('k');
+        assert.equal((await rl.peek('k')).allowed, false);
+        await rl.refund('k');
+        assert.equal((await rl.peek('k')).allowed, true);
+        assert.equal((await rl.consume('k')).allowed, true);
+        assert.equal((await rl.consume('k')).allowed, false);
+      });
+
       it('blockDuration extends the refusal past the window', async () => {
         const rl = s().rateLimiter({ name: uid('block'), points: 1, duration: 1, blockDuration: 120 });
         assert.equal((await rl.consume('k')).allowed, true);

@@ -114,7 +114,9 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
   /** The pending device grant a typed code names, or the entry page again with why not. */
   async function lookup(req: Request, res: Response, typed: unknown): Promise<{ device: DeviceGrant; client: Client } | null> {
     const address = req.ip ?? 'unknown';
-    const budget = await guesses.peek(address);
+    // Reserve a guess before the lookup (atomic), give it back for a real code:
+    // a parallel burst gets at most the limit looked up.
+    const budget = await guesses.consume(address);
     if (!budget.allowed) {
       const seconds = Math.ceil(budget.retryAfterMs / 1000);
       res.set('Retry-After', String(seconds));
@@ -124,11 +126,11 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
     const code = normaliseUserCode(typed);
     const device = code ? await store.findDeviceByUserCode(code) : null;
     if (!device || device.expiresAt <= Date.now()) {
-      await guesses.consume(address);
       log.info({ address }, 'device code entry refused: unknown or expired code');
       renderEntry(req, res, 400, typeof typed === 'string' ? typed.slice(0, 16) : '', 'device.unknown');
       return null;
     }
+    await guesses.refund(address);
     if (device.status !== 'pending') {
       renderEntry(req, res, 400, '', 'device.used');
       return null;
