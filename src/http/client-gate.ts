@@ -1,44 +1,93 @@
 import type { Request } from 'express';
 import type { Client } from '../oauth/clients.js';
 import type { CoreDeps } from '../oauth/context.js';
-import { OAuthError } from '../oauth/errors.js';
-import { sha256Hex } from '../util/crypto.js';
+import { OAuthError, invalidClient } from '../oauth/errors.js';
+import { safeEqual, sha256Hex } from '../util/crypto.js';
 import { clientCredentials } from './oauth-http.js';
 
 export type ClientGate = (req: Request, params: Record<string, string>) => Promise<Client>;
+export type ResourceServerGate = (req: Request, params: Record<string, string>) => Promise<{ id: string } | null>;
+
+// Dynamic client ids are long JWTs: key the counters by a digest.
+const keyOf = (id: string) => (id.length <= 64 ? id : sha256Hex(id));
+const addressOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+const tooMany = (retryAfterMs: number, what: string) =>
+  new OAuthError('temporarily_unavailable', `too many ${what}; retry later`, 429).withHeaders({
+    'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+  });
 
 /**
- * Client authentication for the back-channel endpoints, throttled per client:
- * failed authentications (guessing) and requests overall (a runaway or stolen
- * client). Success costs one extra store round trip; only failures count twice.
+ * Failed authentications (secret guessing) are counted per credential id
+ * *and* caller address: the budget is consulted before the secret is looked
+ * at, so a throttled caller gets 429 whether its guess is right or wrong (no
+ * oracle), and one anonymous caller cannot lock a client out for everyone.
+ */
+function failureGate(core: CoreDeps) {
+  const { failed_auth, window } = core.config.token_throttle;
+  const failures = core.store.rateLimiter({ name: 'client-auth-failed', points: failed_auth, duration: window });
+  return {
+    async before(key: string): Promise<void> {
+      const budget = await failures.peek(key);
+      if (!budget.allowed) throw tooMany(budget.retryAfterMs, 'failed client authentications');
+    },
+    async failed(key: string): Promise<void> {
+      const counted = await failures.consume(key);
+      if (!counted.allowed) throw tooMany(counted.retryAfterMs, 'failed client authentications');
+    },
+  };
+}
+
+/**
+ * Client authentication for the back-channel endpoints, throttled: failed
+ * authentications (above), and requests overall per client (a runaway or
+ * stolen client). A public client has no secret, so anyone can name it: its
+ * request budget is per client and caller address, or junk requests from one
+ * caller would deny the client to every user (issue 12 #4).
  */
 export function clientGate(core: CoreDeps): ClientGate {
-  const { per_client, failed_auth, window } = core.config.token_throttle;
-  const failures = core.store.rateLimiter({ name: 'client-auth-failed', points: failed_auth, duration: window });
+  const { per_client, window } = core.config.token_throttle;
+  const gate = failureGate(core);
   const requests = core.store.rateLimiter({ name: 'client-requests', points: per_client, duration: window });
-  // Dynamic client ids are long JWTs: key the counters by a digest.
-  const keyOf = (id: string) => (id.length <= 64 ? id : sha256Hex(id));
-
-  const tooMany = (retryAfterMs: number, what: string) =>
-    new OAuthError('temporarily_unavailable', `too many ${what}; retry later`, 429).withHeaders({
-      'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
-    });
 
   return async (req, params) => {
     const creds = clientCredentials(req, params);
     const id = creds.basic?.id ?? creds.postId ?? '';
+    const address = addressOf(req);
+    const failKey = `${keyOf(id)}@${address}`;
+    if (id) await gate.before(failKey);
     let client: Client;
     try {
       client = await core.clients.authenticate(creds);
     } catch (err) {
-      if (err instanceof OAuthError && err.error === 'invalid_client' && id) {
-        const counted = await failures.consume(keyOf(id));
-        if (!counted.allowed) throw tooMany(counted.retryAfterMs, 'failed client authentications');
-      }
+      if (err instanceof OAuthError && err.error === 'invalid_client' && id) await gate.failed(failKey);
       throw err;
     }
-    const counted = await requests.consume(keyOf(client.id));
+    const counted = await requests.consume(client.public ? `${keyOf(client.id)}@${address}` : keyOf(client.id));
     if (!counted.allowed) throw tooMany(counted.retryAfterMs, 'requests from this client');
     return client;
+  };
+}
+
+/**
+ * Credentials of `resource_servers` (introspection of any token), throttled
+ * like client secrets. null when the id is not a resource server's.
+ */
+export function resourceServerGate(core: CoreDeps): ResourceServerGate {
+  const gate = failureGate(core);
+  return async (req, params) => {
+    const creds = clientCredentials(req, params);
+    const id = creds.basic?.id ?? creds.postId;
+    const rs = core.config.resource_servers.find((r) => r.id === id);
+    if (!rs) return null;
+    const failKey = `rs:${keyOf(rs.id)}@${addressOf(req)}`;
+    await gate.before(failKey);
+    const secret = creds.basic?.secret ?? creds.postSecret;
+    if (!secret || !safeEqual(sha256Hex(secret), rs.secret_hash.slice('sha256:'.length))) {
+      core.log.info({ resource_server: rs.id.slice(0, 64) }, 'resource server authentication failed');
+      await gate.failed(failKey);
+      throw invalidClient('resource server authentication failed');
+    }
+    return { id: rs.id };
   };
 }

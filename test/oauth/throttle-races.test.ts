@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FormBrowser } from '../helpers/browser.js';
 import { PASSWORD, tokenCall } from '../helpers/flow.js';
+import { freePort } from '../helpers/ports.js';
 import { CLIENT_SECRET, secretHash, startServer, type TestServer } from '../helpers/server.js';
 
 const CLIENTS = [
@@ -52,5 +53,64 @@ describe('issue 12: login throttle under a concurrent burst', () => {
     const looked = statuses.filter((s) => s === 400).length;
     assert.ok(looked <= 20, `${looked} guesses were looked up, the limit is 20`);
     assert.equal(statuses.filter((s) => s === 429).length, 100 - looked);
+  });
+});
+
+describe('issue 12: client authentication throttles', () => {
+  const RS_SECRET = 'resource-server-secret-0123456789';
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({
+      clients: CLIENTS,
+      // Caller addresses come from X-Forwarded-For here, so one test can be several callers.
+      http: { host: '127.0.0.1', port: await freePort(), trust_proxy: true },
+      token_throttle: { per_client: 5, failed_auth: 3, window: 600 },
+      resource_servers: [{ id: 'rs', secret_hash: secretHash(RS_SECRET) }],
+    });
+  });
+  after(() => server.stop());
+
+  const post = (path: string, from: string, body: Record<string, string>, basic?: [string, string]) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-forwarded-for': from,
+        ...(basic ? { authorization: `Basic ${Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64')}` } : {}),
+      },
+      body: new URLSearchParams(body),
+    });
+
+  it('issue 12 #6: once throttled, the right client secret gets 429 like a wrong one (no oracle); other callers are not locked out', async () => {
+    const from = '198.51.100.1';
+    const refresh = { grant_type: 'refresh_token', refresh_token: 'x' };
+    for (let i = 0; i < 3; i++) assert.equal((await post('/oauth2/token', from, refresh, ['webapp', 'wrong'])).status, 401);
+    const right = await post('/oauth2/token', from, refresh, ['webapp', CLIENT_SECRET]);
+    assert.equal(right.status, 429, 'the right secret is refused the same way');
+    assert.ok(Number(right.headers.get('retry-after')) > 0);
+    assert.equal((await post('/oauth2/token', from, refresh, ['webapp', 'wrong'])).status, 429);
+    // Someone else's guessing does not deny the real client on its own address.
+    assert.equal((await post('/oauth2/token', '198.51.100.2', refresh, ['webapp', CLIENT_SECRET])).status, 400);
+  });
+
+  it('issue 12 #6: resource-server authentication for introspection is throttled the same way', async () => {
+    const from = '198.51.100.3';
+    for (let i = 0; i < 3; i++) assert.equal((await post('/oauth2/introspect', from, { token: 'x' }, ['rs', 'wrong'])).status, 401);
+    assert.equal((await post('/oauth2/introspect', from, { token: 'x' }, ['rs', 'wrong'])).status, 429);
+    assert.equal((await post('/oauth2/introspect', from, { token: 'x' }, ['rs', RS_SECRET])).status, 429);
+    const other = await post('/oauth2/introspect', '198.51.100.4', { token: 'x' }, ['rs', RS_SECRET]);
+    assert.equal(other.status, 200);
+    assert.deepEqual(await other.json(), { active: false });
+  });
+
+  it('issue 12 #4: junk requests naming a public client from one address do not lock the client out for other callers', async () => {
+    const junk = { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'junk', client_id: 'tv' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await post('/oauth2/token', '203.0.113.66', junk)).status);
+    assert.deepEqual(statuses.slice(5), [429, 429], 'the junk caller is throttled');
+    const device = await post('/oauth2/device', '203.0.113.7', { client_id: 'tv', scope: 'openid' });
+    assert.equal(device.status, 200, 'a real user of the client elsewhere still starts a device flow');
+    const poll = await post('/oauth2/token', '203.0.113.7', { ...junk, device_code: ((await device.json()) as { device_code: string }).device_code });
+    assert.equal(((await poll.json()) as { error: string }).error, 'authorization_pending');
   });
 });

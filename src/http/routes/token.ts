@@ -1,13 +1,12 @@
 import { Router, type Request } from 'express';
-import { clientGate, type ClientGate } from '../client-gate.js';
+import { clientGate, resourceServerGate, type ClientGate, type ResourceServerGate } from '../client-gate.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { OAuthError, describable, invalidClient } from '../../oauth/errors.js';
 import { introspect, type Introspector } from '../../oauth/introspection.js';
 import { revokeToken } from '../../oauth/revocation.js';
 import { tokenRequest } from '../../oauth/token-endpoint.js';
 import { userinfo } from '../../oauth/userinfo.js';
-import { safeEqual, sha256Hex } from '../../util/crypto.js';
-import { clientCredentials, formBody, oauthEndpoint, oauthParams } from '../oauth-http.js';
+import { formBody, oauthEndpoint, oauthParams } from '../oauth-http.js';
 import { noStore } from '../security-headers.js';
 
 /** The back-channel JSON endpoints: token, revoke, introspect, userinfo. */
@@ -15,6 +14,7 @@ export function tokenRoutes(deps: CoreDeps): Router {
   const router = Router();
   const { log } = deps;
   const authenticate = clientGate(deps);
+  const resourceServer = resourceServerGate(deps);
 
   router.post('/oauth2/token', noStore, formBody, oauthEndpoint(log, async (req, res) => {
     const params = oauthParams(req);
@@ -31,7 +31,7 @@ export function tokenRoutes(deps: CoreDeps): Router {
 
   router.post('/oauth2/introspect', noStore, formBody, oauthEndpoint(log, async (req, res) => {
     const params = oauthParams(req);
-    res.json(await introspect(deps, await introspector(deps, req, params, authenticate), params));
+    res.json(await introspect(deps, await introspector(req, params, resourceServer, authenticate), params));
   }));
 
   const userinfoHandler = oauthEndpoint(log, async (req, res) => {
@@ -67,17 +67,14 @@ function bearerError(error: string, description: string, status = 401, noToken =
 }
 
 /** A resource server's credentials (config `resource_servers`), else an ordinary client. */
-async function introspector(deps: CoreDeps, req: Request, params: Record<string, string>, authenticate: ClientGate): Promise<Introspector> {
-  const creds = clientCredentials(req, params);
-  const id = creds.basic?.id ?? creds.postId;
-  const secret = creds.basic?.secret ?? creds.postSecret;
-  const rs = deps.config.resource_servers.find((r) => r.id === id);
-  if (rs) {
-    if (!secret || !safeEqual(sha256Hex(secret), rs.secret_hash.slice('sha256:'.length))) {
-      throw invalidClient('resource server authentication failed');
-    }
-    return { kind: 'resource-server', id: rs.id };
-  }
+async function introspector(
+  req: Request,
+  params: Record<string, string>,
+  resourceServer: ResourceServerGate,
+  authenticate: ClientGate,
+): Promise<Introspector> {
+  const rs = await resourceServer(req, params);
+  if (rs) return { kind: 'resource-server', id: rs.id };
   const client = await authenticate(req, params);
   if (client.public) throw invalidClient('public clients cannot introspect tokens');
   return { kind: 'client', client };
