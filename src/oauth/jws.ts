@@ -23,18 +23,54 @@ const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url')
 // ES256 signatures travel as r||s (RFC 7518 3.4), not DER.
 const digestOf = (alg: JwsAlg) => (alg === 'ES256' ? 'sha256' : null);
 
+// ECDSA signatures are malleable: with (r, s) valid, so is (r, n − s). We sign
+// only the low half (s ≤ n/2, as Bitcoin's BIP 62 and libsecp256k1 do), so
+// each token we mint has one signature. High-s is still accepted when
+// verifying: tokens signed before this rule were high-s half the time and must
+// live out their TTL; a high-s twin gains nothing, as every cache is keyed by
+// the claims' jti and revocation is by grant (issue 12 #9).
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P256_HALF_N = P256_N >> 1n;
+
+function lowS(signature: Buffer): Buffer {
+  if (signature.length !== 64) return signature;
+  const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+  if (s <= P256_HALF_N) return signature;
+  const flipped = Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex');
+  return Buffer.concat([signature.subarray(0, 32), flipped]);
+}
+
+/** True when an ES256 signature's s is in the high half (the twin of a low-s one). */
+export function isHighS(signature: Buffer): boolean {
+  return signature.length === 64 && BigInt(`0x${signature.subarray(32).toString('hex')}`) > P256_HALF_N;
+}
+
 export function signJws(alg: JwsAlg, header: Omit<JwsHeader, 'alg'>, payload: object, key: KeyObject): string {
   const input = `${b64url(JSON.stringify({ alg, ...header }))}.${b64url(JSON.stringify(payload))}`;
-  const signature = sign(digestOf(alg), Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  let signature: Buffer = sign(digestOf(alg), Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  if (alg === 'ES256') signature = lowS(signature);
   return `${input}.${signature.toString('base64url')}`;
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
-function parseJson(segment: string): Record<string, unknown> | null {
+/**
+ * Base64url that decodes to bytes which encode back to the same text. Node's
+ * decoder ignores the unused low bits of the last character, so "…A" and
+ * "…B" can decode alike; such a twin of a token is refused outright, as no
+ * encoder of ours or anyone's produces it.
+ */
+function canonical(segment: string): Buffer | null {
   if (!SEGMENT.test(segment)) return null;
+  const bytes = Buffer.from(segment, 'base64url');
+  return bytes.toString('base64url') === segment ? bytes : null;
+}
+
+function parseJson(segment: string): Record<string, unknown> | null {
+  const bytes = canonical(segment);
+  if (!bytes) return null;
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -51,7 +87,9 @@ export interface DecodedJws {
 
 export function decodeJws(token: string): DecodedJws | null {
   const parts = token.split('.');
-  if (parts.length !== 3 || !SEGMENT.test(parts[2]!)) return null;
+  if (parts.length !== 3) return null;
+  const signature = canonical(parts[2]!);
+  if (!signature) return null;
   const header = parseJson(parts[0]!);
   if (!header || typeof header.alg !== 'string') return null;
   const payload = parseJson(parts[1]!);
@@ -60,7 +98,7 @@ export function decodeJws(token: string): DecodedJws | null {
     header: header as unknown as JwsHeader,
     payload,
     signingInput: `${parts[0]}.${parts[1]}`,
-    signature: Buffer.from(parts[2]!, 'base64url'),
+    signature,
   };
 }
 

@@ -50,12 +50,15 @@ export const subjectOf = (jid: string) => `xmpp:${jid}`;
  * again and again; its signature never changes its verdict, so verified
  * claims are kept (expiry and the signing key's presence are still checked on
  * every use, the grant by the caller). Bounded: the oldest entry goes first.
+ * Keyed by the claims' `jti`, never the token text: a re-encoded twin of a
+ * token (another signature of the same claims) must neither fill the cache
+ * nor be taken for the token; a hit needs the very text that was verified.
  */
 const VERIFIED_CACHE_MAX = 4096;
 
 /** Mints and checks the JWTs this server signs. Knows nothing of storage. */
 export class TokenSigner {
-  private readonly verified = new BoundedMap<string, { kid: string; claims: AccessTokenClaims }>(VERIFIED_CACHE_MAX);
+  private readonly verified = new BoundedMap<string, { token: string; kid: string; claims: AccessTokenClaims }>(VERIFIED_CACHE_MAX);
 
   constructor(
     private readonly keys: KeyManager,
@@ -111,16 +114,18 @@ export class TokenSigner {
   async verifyAccessToken(token: string, { ignoreExpiry = false } = {}): Promise<AccessTokenClaims | null> {
     if (typeof token !== 'string' || token.length > 4096) return null;
     const now = nowSeconds();
-    const cached = this.verified.get(token);
-    if (cached && this.keys.publicKey(cached.kid)) {
+    const jws = decodeJws(token);
+    const jti = jws?.payload.jti;
+    if (!jws || typeof jti !== 'string') return null;
+    const cached = this.verified.get(jti);
+    if (cached && cached.token === token && this.keys.publicKey(cached.kid)) {
       if (ignoreExpiry || cached.claims.exp > now) return cached.claims;
-      this.verified.delete(token);
+      this.verified.delete(jti);
       return null;
     }
-    const jws = decodeJws(token);
-    const kid = jws?.header.kid;
+    const kid = jws.header.kid;
     const key = typeof kid === 'string' ? await this.keys.verificationKey(kid) : undefined;
-    if (!jws || !kid || !key || !signatureValid(jws, key.alg, key.key) || jws.header.typ !== ACCESS_TOKEN_TYPE) return null;
+    if (!kid || !key || !signatureValid(jws, key.alg, key.key) || jws.header.typ !== ACCESS_TOKEN_TYPE) return null;
     const claims = jws.payload;
     if (
       claims.iss !== this.settings.issuer ||
@@ -135,7 +140,8 @@ export class TokenSigner {
     }
     // Frozen: the same object is handed to every later caller of this token.
     const valid = Object.freeze(claims) as unknown as AccessTokenClaims;
-    this.verified.set(token, { kid, claims: valid });
+    // A twin of a cached token verifies but does not displace the original.
+    if (!cached || cached.token === token) this.verified.set(jti, { token, kid, claims: valid });
     return ignoreExpiry || valid.exp > now ? valid : null;
   }
 }

@@ -3,7 +3,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
 import { silentLogger } from '../../src/log.js';
-import { signJws, verifyJws, type JwsAlg } from '../../src/oauth/jws.js';
+import { isHighS, signJws, verifyJws, type JwsAlg } from '../../src/oauth/jws.js';
 import { KeyManager, rotateKeys } from '../../src/oauth/keys.js';
 import { ACCESS_TOKEN_TYPE, TokenSigner } from '../../src/oauth/tokens.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -117,14 +117,57 @@ describe('TokenSigner: access tokens and the verified-token cache', () => {
     await store.close();
   });
 
+  it('issue 12 #9: ES256 twins of a token: a non-canonical base64url character is refused, (r, n−s) is cached under the same jti and dies with the grant', async () => {
+    const { keys, signer: s, store } = await signer();
+    const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const cache = (s as unknown as { verified: Map<string, unknown> }).verified;
+    // Every signature we mint is low-s: one token, one signature.
+    for (let i = 0; i < 40; i++) {
+      const sig = Buffer.from((await s.accessToken(input)).token.split('.')[2]!, 'base64url');
+      assert.equal(isHighS(sig), false);
+    }
+    cache.clear();
+    const { token, claims } = await s.accessToken(input);
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    const raw = Buffer.from(sig, 'base64url');
+    const flippedS = (N - BigInt(`0x${raw.subarray(32).toString('hex')}`)).toString(16).padStart(64, '0');
+    const highS = `${h}.${p}.${Buffer.concat([raw.subarray(0, 32), Buffer.from(flippedS, 'hex')]).toString('base64url')}`;
+    // 64 bytes = 86 base64url characters, the last carrying 4 unused bits: set one of them.
+    const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twinChar = last[last.indexOf(sig.at(-1)!) ^ 1]!;
+    const nonCanonical = `${h}.${p}.${sig.slice(0, -1)}${twinChar}`;
+    assert.deepEqual(Buffer.from(nonCanonical.split('.')[2]!, 'base64url'), raw, 'decodes to the same signature bytes');
+    const payloadTwin = `${h}.${p.slice(0, -1)}${last[last.indexOf(p.at(-1)!) ^ 1]}.${sig}`;
+
+    assert.deepEqual(await s.verifyAccessToken(token), claims);
+    assert.equal(await s.verifyAccessToken(nonCanonical), null, 'non-canonical signature encoding refused');
+    assert.equal(await s.verifyAccessToken(payloadTwin), null, 'non-canonical payload encoding refused');
+    // High-s: the same claims, accepted so tokens minted before low-s signing live out their TTL,
+    // but never a second cache entry, and never taking the original's place.
+    assert.deepEqual(await s.verifyAccessToken(highS), claims);
+    assert.equal(cache.size, 1, 'twins share the jti entry');
+    assert.deepEqual([...cache.keys()], [claims.jti]);
+    assert.deepEqual(await s.verifyAccessToken(token), claims);
+
+    // Revocation is by grant: the twin is refused with the original.
+    const { validateAccessToken } = await import('../../src/oauth/validate-token.js');
+    await store.saveGrant({ id: input.grantId, jid: input.jid, clientId: input.clientId, scope: input.scope, createdAt: Date.now(), lastUsedAt: Date.now() });
+    assert.ok(await validateAccessToken(s, store, highS));
+    await store.revokeGrant(input.grantId);
+    assert.equal(await validateAccessToken(s, store, highS), null);
+    assert.equal(await validateAccessToken(s, store, token), null);
+    keys.stop();
+    await store.close();
+  });
+
   it('the cache stays bounded', async () => {
     const { keys, signer: s, store } = await signer();
-    const first = (await s.accessToken(input)).token;
+    const { token: first, claims: firstClaims } = await s.accessToken(input);
     await s.verifyAccessToken(first);
     for (let i = 0; i < 4200; i++) await s.verifyAccessToken((await s.accessToken(input)).token);
     const cache = (s as unknown as { verified: Map<string, unknown> }).verified;
     assert.ok(cache.size <= 4096, `cache holds ${cache.size}`);
-    assert.equal(cache.has(first), false, 'the oldest entry went first');
+    assert.equal(cache.has(firstClaims.jti), false, 'the oldest entry went first');
     assert.ok(await s.verifyAccessToken(first), 'an evicted token still verifies the slow way');
     keys.stop();
     await store.close();
