@@ -21,7 +21,15 @@ const clientSchema = z
       .optional()
       .describe('SHA-256 digest of the client secret; absent for a public client'),
     public: z.boolean().default(false).describe('Public client (no secret, PKCE mandatory)'),
-    redirect_uris: z.array(z.string().min(1)).default([]).describe('Exact redirect URIs'),
+    redirect_uris: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((s) => !/[\s\p{Cc}#]/u.test(s), 'a redirect URI must not contain a fragment (#), whitespace or control characters'),
+      )
+      .default([])
+      .describe('Exact redirect URIs'),
     grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code', 'refresh_token']),
     scope: z.string().default('openid profile offline_access xmpp').describe('Space-separated scopes this client may receive'),
     client_uri: url.optional(),
