@@ -30,6 +30,19 @@ function loopbackWithoutPort(uri: string): string | null {
   return m ? `http://${m[1]}${m[2] ?? ''}` : null;
 }
 
+/**
+ * Whether the identity of the client that will receive the code is assured,
+ * so that an earlier consent may be reused silently (RFC 8252 section 8.6).
+ * A confidential client proves itself with its secret when it redeems the
+ * code. For a public client only an https redirect does: the host's owner, or
+ * the operating system for a claimed https link, decides who receives it,
+ * while a loopback port, a private-use scheme or out-of-band can be taken by
+ * any program on the device that claims the same client_id.
+ */
+export function clientIdentityAssured(client: Client, redirectUri: string): boolean {
+  return !client.public || redirectUri.startsWith('https://');
+}
+
 /** Appends parameters to a redirect URI, keeping any query it already has. */
 export function withParams(uri: string, params: Record<string, string | undefined>): string {
   const u = new URL(uri);
