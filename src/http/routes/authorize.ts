@@ -73,10 +73,11 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
 
   /** Decide the next step: login, consent, or straight back to the client. */
   async function proceed(req: Request, res: Response, request: AuthorizationRequest, session: LoginSession | null, fresh: boolean) {
+    // A login in this very request satisfies prompt=login and any max_age, 0
+    // included: otherwise the login page would come back forever.
     const mustLogin =
       !session ||
-      (!fresh && request.prompt.has('login')) ||
-      (request.maxAge !== undefined && Date.now() / 1000 - session.authTime > request.maxAge);
+      (!fresh && (request.prompt.has('login') || (request.maxAge !== undefined && Date.now() / 1000 - session.authTime > request.maxAge)));
     if (mustLogin) {
       if (request.prompt.has('none')) return redirectError(res, request, 'login_required', 'the user is not signed in');
       return pages.login(req, res, loginForm(request));
