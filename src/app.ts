@@ -2,6 +2,7 @@ import type { Accounts } from './accounts/accounts.js';
 import type { Config } from './config/schema.js';
 import { createHttpApp } from './http/server.js';
 import { listen, type Listening } from './http/listen.js';
+import { metricsApp, metricsPlacement } from './http/metrics-endpoint.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createCore } from './oauth/core.js';
@@ -23,6 +24,8 @@ export interface App {
   link?: ComponentLink;
   /** Bound HTTP port, once started. */
   port?: number;
+  /** Bound port of the separate metrics listener, when metrics.port is set. */
+  metricsPort?: number;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -77,6 +80,8 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
 
   const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online });
   let listening: Listening | undefined;
+  let metricsListening: Listening | undefined;
+  const placement = metricsPlacement(config);
 
   const app: App = {
     config,
@@ -89,11 +94,18 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
       listening = await listen(http, config.http.host, config.http.port);
       app.port = listening.port;
       log.info({ url: `http://${config.http.host}:${listening.port}`, issuer: config.issuer }, 'HTTP listening');
+      if (placement === 'separate') {
+        metricsListening = await listen(metricsApp(metrics, config, log), config.metrics.host, config.metrics.port!);
+        app.metricsPort = metricsListening.port;
+        log.info({ url: `http://${config.metrics.host}:${metricsListening.port}/metrics` }, 'metrics listening');
+      } else if (placement === 'off') {
+        log.info(`/metrics is not served: http.host ${config.http.host} is not loopback; set metrics.port (a separate listener) or metrics.token`);
+      }
       link?.start();
     },
     async stop() {
       keys.stop();
-      await Promise.allSettled([listening?.close(), link?.stop()]);
+      await Promise.allSettled([listening?.close(), metricsListening?.close(), link?.stop()]);
       await store.close();
     },
   };

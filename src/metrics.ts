@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { hashQueue } from './accounts/passwords.js';
 import type { CoreMetrics } from './oauth/context.js';
@@ -7,7 +7,7 @@ import type { Store } from './store/types.js';
 export interface Metrics {
   registry: Registry;
   core: CoreMetrics;
-  /** Counts and times every HTTP request by route pattern (never the raw URL: no tokens in labels). */
+  /** Counts and times every HTTP request by matched route (never the raw URL: no tokens in labels, bounded series). */
   http: RequestHandler;
 }
 
@@ -79,12 +79,6 @@ export function createMetrics(store: Store, xmppOnline: () => boolean | undefine
     },
   });
 
-  const endpoint = (path: string) => {
-    if (path.startsWith('/static/')) return '/static';
-    if (/^\/(oauth2|\.well-known|account|healthz|readyz|metrics|oauth)\b/.test(path)) return path.split('/').slice(0, 4).join('/');
-    return 'other';
-  };
-
   return {
     registry,
     core: {
@@ -95,11 +89,26 @@ export function createMetrics(store: Store, xmppOnline: () => boolean | undefine
     http: (req, res, next) => {
       const end = duration.startTimer();
       res.on('finish', () => {
-        const ep = endpoint(req.path);
-        requests.inc({ method: req.method, endpoint: ep, status: String(res.statusCode) });
+        const ep = routeLabel(req);
+        requests.inc({ method: METHODS.has(req.method) ? req.method : 'other', endpoint: ep, status: String(res.statusCode) });
         end({ endpoint: ep });
       });
       next();
     },
   };
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The label of a request: the pattern of the route that answered it, from
+ * the fixed set the routers declare. Everything else, a 404 on any path
+ * included, shares one label, so no caller can grow the label set.
+ */
+export function routeLabel(req: Request): string {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  if (typeof path === 'string') return `${req.baseUrl}${path}`;
+  if (Array.isArray(path)) return `${req.baseUrl}${path.find((p) => p === req.path) ?? path[0]}`;
+  if (req.baseUrl === '/static' || req.originalUrl.startsWith('/static/')) return '/static';
+  return 'unmatched';
 }

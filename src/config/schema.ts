@@ -21,7 +21,15 @@ const clientSchema = z
       .optional()
       .describe('SHA-256 digest of the client secret; absent for a public client'),
     public: z.boolean().default(false).describe('Public client (no secret, PKCE mandatory)'),
-    redirect_uris: z.array(z.string().min(1)).default([]).describe('Exact redirect URIs'),
+    redirect_uris: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((s) => !/[\s\p{Cc}#]/u.test(s), 'a redirect URI must not contain a fragment (#), whitespace or control characters'),
+      )
+      .default([])
+      .describe('Exact redirect URIs'),
     grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code', 'refresh_token']),
     scope: z.string().default('openid profile offline_access xmpp').describe('Space-separated scopes this client may receive'),
     client_uri: url.optional(),
@@ -151,6 +159,25 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Embedded HTTP server'),
 
+  metrics: z
+    .strictObject({
+      port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .optional()
+        .describe('Port of a separate listener that serves only /metrics; when set, the public listener has no /metrics'),
+      host: z.string().default('127.0.0.1').describe('Listen address of the separate metrics listener (with metrics.port)'),
+      token: z
+        .string()
+        .min(16, 'must be at least 16 characters')
+        .optional()
+        .describe('Bearer token /metrics requires; without it and without metrics.port, /metrics is served only when http.host is loopback'),
+    })
+    .prefault({})
+    .describe('Prometheus metrics endpoint'),
+
   redis: z
     .strictObject({
       url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional().describe('Redis URL (absent, with no sentinels or cluster: in-memory store, lost on restart)'),
@@ -195,4 +222,4 @@ export type Config = Omit<z.infer<typeof configSchema>, 'issuer'> & { issuer: st
 export type ClientConfig = Config['clients'][number];
 
 /** Keys whose values are masked when the effective config is printed. */
-export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password', 'sentinel_password']);
+export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password', 'sentinel_password', 'token']);

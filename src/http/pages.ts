@@ -57,7 +57,7 @@ export class Pages {
   consent(
     req: Request,
     res: Response,
-    form: { action: string; interaction: string; client: Client; scope: string[]; redirectUri?: string; session: LoginSession; userCode?: string },
+    form: { action: string; interaction: string; client: Client; scope: string[]; redirectUri?: string; session: LoginSession; userCode?: string; approvedBefore?: boolean },
   ) {
     res.type('html').send(
       this.views.render('consent', {
@@ -67,6 +67,7 @@ export class Pages {
         csrf: this.sessions.csrfToken(req, res),
         jid: form.session.jid,
         userCode: form.userCode,
+        approvedBefore: form.approvedBefore,
         ...consentView(form.client, form.scope, form.redirectUri, this.config),
       }),
     );

@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { registrationRoutes } from './routes/register.js';
 import { tokenRoutes } from './routes/token.js';
+import { metricsHandler, metricsPlacement } from './metrics-endpoint.js';
 import { securityHeaders } from './security-headers.js';
 import { Sessions } from './session.js';
 import { Signer } from './signing.js';
@@ -47,9 +48,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline 
   app.set('query parser', 'simple');
   if (metrics) {
     app.use(metrics.http);
-    app.get('/metrics', async (_req, res) => {
-      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
+    if (metricsPlacement(config) === 'public') app.get('/metrics', metricsHandler(metrics, config, log));
   }
   app.use(securityHeaders(config.security_policy));
   app.use(healthRoutes({ store, xmppOnline }));

@@ -7,6 +7,7 @@ import {
 } from '../../oauth/authorization-request.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { approveAuthorization, coveredByGrant, errorLocation } from '../../oauth/grants.js';
+import { clientIdentityAssured } from '../../oauth/redirect.js';
 import type { LoginSession } from '../../store/types.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
@@ -72,17 +73,25 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
 
   /** Decide the next step: login, consent, or straight back to the client. */
   async function proceed(req: Request, res: Response, request: AuthorizationRequest, session: LoginSession | null, fresh: boolean) {
+    // A login in this very request satisfies prompt=login and any max_age, 0
+    // included: otherwise the login page would come back forever.
     const mustLogin =
       !session ||
-      (!fresh && request.prompt.has('login')) ||
-      (request.maxAge !== undefined && Date.now() / 1000 - session.authTime > request.maxAge);
+      (!fresh && (request.prompt.has('login') || (request.maxAge !== undefined && Date.now() / 1000 - session.authTime > request.maxAge)));
     if (mustLogin) {
       if (request.prompt.has('none')) return redirectError(res, request, 'login_required', 'the user is not signed in');
       return pages.login(req, res, loginForm(request));
     }
     const granted = await coveredByGrant(core.store, session!.jid, request.client.id, request.scope);
-    if (!granted || request.prompt.has('consent')) {
-      if (request.prompt.has('none')) return redirectError(res, request, 'consent_required', 'the user has not approved this application');
+    // An earlier consent is reused only where the client's identity is assured.
+    const silent = granted && clientIdentityAssured(request.client, request.redirectUri);
+    if (!silent || request.prompt.has('consent')) {
+      if (request.prompt.has('none')) {
+        const why = granted
+          ? 'this application must be approved again each time: its redirect URI cannot prove which application is asking'
+          : 'the user has not approved this application';
+        return redirectError(res, request, 'consent_required', why);
+      }
       return pages.consent(req, res, {
         action: CONSENT,
         interaction: seal(request),
@@ -90,6 +99,7 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
         scope: request.scope,
         redirectUri: request.redirectUri,
         session: session!,
+        approvedBefore: granted,
       });
     }
     finish(res, await approveAuthorization(core, request, session!));

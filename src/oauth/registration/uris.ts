@@ -73,6 +73,11 @@ export function checkRedirectUri(raw: unknown, applicationType: 'web' | 'native'
   if (applicationType === 'native' && raw === OOB_URI) return raw;
   const u = parseAbsolute('redirect_uris', raw, invalidRedirectUri);
   const uri = raw as string;
+  // Matching is by exact string, so register the form a browser will be sent to:
+  // no `127.1`, dot segments, backslashes or escapes the URL parser would rewrite.
+  if (u.href !== uri && u.href !== `${uri}/`) {
+    throw invalidRedirectUri(`redirect_uris: ${uri} is not in normal form; register it as ${u.href}`);
+  }
   if (applicationType === 'web') {
     if (u.protocol !== 'https:') throw invalidRedirectUri(`redirect_uris: ${uri} must be an https:// URI (application_type web)`);
     if (!sameHost(u, clientUri)) {

@@ -1,0 +1,50 @@
+import express, { type Express, type RequestHandler } from 'express';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { safeEqual } from '../util/crypto.js';
+
+/** Listen addresses that only this machine can reach. */
+export function isLoopbackListen(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Where /metrics is served. A separate listener (metrics.port) takes it off
+ * the public one. Otherwise the public listener serves it only behind
+ * metrics.token, or openly when http.host is loopback: request counts, login
+ * outcomes and Redis latency are nobody else's business.
+ */
+export function metricsPlacement(config: Config): 'separate' | 'public' | 'off' {
+  if (config.metrics.port !== undefined) return 'separate';
+  return config.metrics.token !== undefined || isLoopbackListen(config.http.host) ? 'public' : 'off';
+}
+
+/** GET /metrics, behind metrics.token when one is configured. */
+export function metricsHandler(metrics: Metrics, config: Config, log: Logger): RequestHandler {
+  const token = config.metrics.token;
+  return async (req, res) => {
+    if (token !== undefined) {
+      const given = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+      if (given === undefined || !safeEqual(given, token)) {
+        log.info({ ip: req.ip, reason: given === undefined ? 'no bearer token' : 'wrong token' }, 'metrics scrape refused');
+        res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain').send('metrics.token required\n');
+        return;
+      }
+    }
+    res.set('Cache-Control', 'no-store').type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+}
+
+/** The separate metrics listener's application: /metrics and nothing else. */
+export function metricsApp(metrics: Metrics, config: Config, log: Logger): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.get('/metrics', metricsHandler(metrics, config, log));
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('only /metrics is served here\n');
+  });
+  return app;
+}
