@@ -51,6 +51,22 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
       redisDown = false;
     },
   });
+  // A failure from here on must not leave the Redis connection open (it would keep the process alive).
+  try {
+    return await assemble(config, log, store);
+  } catch (err) {
+    await closeWithin(store.close(), CLOSE_LIMIT_MS);
+    throw err;
+  }
+}
+
+/** How long a failed start may spend closing what it opened. */
+const CLOSE_LIMIT_MS = 500;
+
+const closeWithin = (closing: Promise<unknown> | undefined, ms: number) =>
+  Promise.race([Promise.resolve(closing).catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
+
+async function assemble(config: Config, log: Logger, store: Store): Promise<App> {
   let link: ComponentLink | undefined;
   const metrics = createMetrics(store, () => link?.online);
   const { deps: core, keys, dynamicClients } = await createCore(config, store, log);
@@ -86,7 +102,14 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     keys,
     link,
     async start() {
-      listening = await listen(http, config.http.host, config.http.port);
+      try {
+        listening = await listen(http, config.http.host, config.http.port);
+      } catch (err) {
+        // Nothing else runs yet: close the store so the process can exit.
+        keys.stop();
+        await closeWithin(store.close(), CLOSE_LIMIT_MS);
+        throw err;
+      }
       app.port = listening.port;
       log.info({ url: `http://${config.http.host}:${listening.port}`, issuer: config.issuer }, 'HTTP listening');
       link?.start();
