@@ -91,7 +91,7 @@ async function assemble(config: Config, log: Logger, store: Store): Promise<App>
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online });
+  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus: () => link?.status });
   let listening: Listening | undefined;
 
   const app: App = {
