@@ -54,6 +54,36 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
       redisDown = false;
     },
   });
+  // A failure from here on must not leave the Redis connection open (it would keep the process alive).
+  try {
+    return await assemble(config, log, store);
+  } catch (err) {
+    await closeWithin(store.close(), CLOSE_LIMIT_MS);
+    throw err;
+  }
+}
+
+/** Tells the extauth bridges sharing the store which issuer and hosts this server serves. */
+async function publishServerInfo(store: Store, config: Config, log: Logger): Promise<void> {
+  if (store.kind === 'memory') return;
+  try {
+    const before = await store.serverInfo();
+    if (before && before.issuer !== config.issuer) {
+      log.warn({ was: before.issuer, now: config.issuer }, 'another issuer was published in this store; extauth bridges started from now on accept tokens of this one only');
+    }
+    await store.publishServerInfo({ issuer: config.issuer, hosts: config.xmpp.hosts, publishedAt: Date.now() });
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not publish issuer and hosts for extauth bridges');
+  }
+}
+
+/** How long a failed start may spend closing what it opened. */
+const CLOSE_LIMIT_MS = 500;
+
+const closeWithin = (closing: Promise<unknown> | undefined, ms: number) =>
+  Promise.race([Promise.resolve(closing).catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
+
+async function assemble(config: Config, log: Logger, store: Store): Promise<App> {
   let link: ComponentLink | undefined;
   const metrics = createMetrics(store, () => link?.online);
   const { deps: core, keys, dynamicClients } = await createCore(config, store, log);
@@ -78,7 +108,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online });
+  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus: () => link?.status });
   let listening: Listening | undefined;
   let metricsListening: Listening | undefined;
   const placement = metricsPlacement(config);
@@ -91,7 +121,14 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     keys,
     link,
     async start() {
-      listening = await listen(http, config.http.host, config.http.port);
+      try {
+        listening = await listen(http, config.http.host, config.http.port);
+      } catch (err) {
+        // Nothing else runs yet: close the store so the process can exit.
+        keys.stop();
+        await closeWithin(store.close(), CLOSE_LIMIT_MS);
+        throw err;
+      }
       app.port = listening.port;
       log.info({ url: `http://${config.http.host}:${listening.port}`, issuer: config.issuer }, 'HTTP listening');
       if (placement === 'separate') {
@@ -101,6 +138,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
       } else if (placement === 'off') {
         log.info(`/metrics is not served: http.host ${config.http.host} is not loopback; set metrics.port (a separate listener) or metrics.token`);
       }
+      await publishServerInfo(store, config, log);
       link?.start();
     },
     async stop() {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { runBridge } from '../extauth/bridge.js';
 import { framingFor } from '../extauth/framing.js';
+import { bridgeIdentity } from '../extauth/server-identity.js';
 import { createLogger } from '../log.js';
 import { createCore } from '../oauth/core.js';
 import { configFrom, sharedStore } from './context.js';
@@ -21,8 +22,17 @@ export function extauthCommand(): Command {
       // stdout is the protocol channel: logs go to stderr, which both servers keep.
       const log = createLogger(loaded.config.log.level, 2).child({ part: 'extauth', protocol: opts.protocol });
       const store = await sharedStore(loaded);
-      const { deps, keys } = await createCore(loaded.config, store, log);
-      log.info('extauth bridge ready');
+      let identity;
+      try {
+        identity = await bridgeIdentity(loaded, store, log);
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
+      const { config, source } = identity;
+      const { deps, keys } = await createCore(config, store, log);
+      log.info({ issuer: config.issuer, hosts: config.xmpp.hosts, from: source === 'store' ? 'the server, through the store' : 'this config' },
+        'extauth bridge ready: accepts tokens of this issuer for these hosts');
       try {
         await runBridge({ input: process.stdin, output: process.stdout, framing: framingFor(opts.protocol), core: deps, log });
         log.info('extauth input closed; exiting');

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { StartupError } from '../util/startup-error.js';
 import { configCommand } from './config.js';
 import { CliError, EXIT } from './errors.js';
 import { clientCommand } from './client.js';
@@ -29,6 +30,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   process.exitCode = exitCodeFor(err);
+  // A failed command must end even if something it opened still holds the
+  // event loop (a supervisor waits for the exit): give output a moment, then go.
+  setTimeout(() => process.exit(), 250).unref();
 }
 
 function exitCodeFor(err: unknown): number {
@@ -39,6 +43,10 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof ConfigError) {
     process.stderr.write(`xmpp-oauth: config error: ${err.message}\n`);
     return EXIT.USAGE;
+  }
+  if (err instanceof StartupError) {
+    process.stderr.write(`xmpp-oauth: cannot start: ${err.message}\n`);
+    return EXIT.FAILED;
   }
   if (err instanceof CliError) {
     process.stderr.write(`xmpp-oauth: ${err.message}\n`);

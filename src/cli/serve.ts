@@ -1,6 +1,9 @@
 import { Command } from 'commander';
-import { createApp } from '../app.js';
-import { createLogger } from '../log.js';
+import { createApp, type App } from '../app.js';
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import { createLogger, type Logger } from '../log.js';
+import { oneLine, StartupError } from '../util/startup-error.js';
 import { configFrom } from './context.js';
 
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -12,8 +15,7 @@ export function serveCommand(): Command {
       const { config, file } = await configFrom(cmd);
       const log = createLogger(config.log.level);
       log.info({ config: file ?? 'built-in defaults' }, 'starting');
-      const app = await createApp(config, log);
-      await app.start();
+      const app = await startApp(config, log);
 
       let stopping = false;
       const stop = (signal: string) => {
@@ -36,4 +38,21 @@ export function serveCommand(): Command {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/**
+ * Builds and starts the app. A failure reaches the operator as one line (main
+ * prints it and exits non-zero); createApp/start have closed what they opened.
+ */
+async function startApp(config: Config, log: Logger): Promise<App> {
+  try {
+    const app = await createApp(config, log);
+    await app.start();
+    return app;
+  } catch (err) {
+    if (err instanceof StartupError || err instanceof ConfigError) throw err;
+    // Unforeseen: still one line; the stack goes to the debug log.
+    log.debug({ err }, 'start-up failed');
+    throw new StartupError(oneLine((err as Error)?.message ?? String(err)), 'this is unexpected: set log.level to debug for the details, and please report it', { cause: err });
+  }
 }

@@ -19,6 +19,8 @@ export interface LoadOptions {
 export interface LoadedConfig {
   config: Config;
   file?: string;
+  /** Whether the file or the environment set this option (`xmpp.hosts`), rather than a default. */
+  isSet?: (path: string) => boolean;
 }
 
 export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
@@ -27,7 +29,7 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
   const raw = file ? await readYaml(file) : {};
   const fromEnv = applyEnv(raw, env);
   try {
-    return { config: validate(raw, file), file };
+    return { config: validate(raw, file), file, isSet: (path) => valueAt(raw, path.split('.')) !== undefined };
   } catch (err) {
     // Name the variable when the bad value came from the environment.
     const key = err instanceof ConfigError ? /^(?:.*?: )?([\w.]+):/.exec(err.message)?.[1] : undefined;

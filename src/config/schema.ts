@@ -210,6 +210,16 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Component link'),
 
+  readyz: z
+    .strictObject({
+      require_xmpp: z
+        .boolean()
+        .default(true)
+        .describe('/readyz answers 503 while the component link is down (standing by for a sibling that holds the slot counts as up); false: readiness ignores the link. Without XMPP set xmpp.enabled: false'),
+    })
+    .prefault({})
+    .describe('Readiness check'),
+
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level'),

@@ -27,11 +27,11 @@ export interface HttpDeps {
   keys: KeyManager;
   dynamicClients?: DynamicClients;
   metrics?: Metrics;
-  xmppOnline: () => boolean | undefined;
+  xmppStatus: () => { online: boolean; standby: boolean } | undefined;
 }
 
 /** The Express application: one router per concern, mounted in order. */
-export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline }: HttpDeps): Express {
+export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus }: HttpDeps): Express {
   const { config, log, store } = core;
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
@@ -51,7 +51,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline 
     if (metricsPlacement(config) === 'public') app.get('/metrics', metricsHandler(metrics, config, log));
   }
   app.use(securityHeaders(config.security_policy));
-  app.use(healthRoutes({ store, xmppOnline }));
+  app.use(healthRoutes({ store, xmppStatus, requireXmpp: config.readyz.require_xmpp }));
   app.use(metadataRoutes(config, keys, views));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
   if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients }));

@@ -11,6 +11,7 @@ import {
 } from 'jose';
 import type { Logger } from '../log.js';
 import type { SigningKey, Store } from '../store/types.js';
+import { StartupError } from '../util/startup-error.js';
 
 export type SigningAlg = SigningKey['alg'];
 
@@ -55,12 +56,34 @@ async function toRecord(alg: SigningAlg, privateJwk: JWK, publicJwk: JWK, activa
   };
 }
 
-/** Reads a PKCS#8 PEM or a private JWK from a file. */
+const GENERATE_HINT = 'write one with `xmpp-oauth keys generate --out FILE`, or remove signing_key_file to keep the keys in the store';
+
+/**
+ * Reads a PKCS#8 PEM or a private JWK from a file. Fails with a StartupError
+ * naming the file, what is wrong with it and how to fix it.
+ */
 export async function signingKeyFromFile(file: string, alg: SigningAlg): Promise<SigningKey> {
-  const text = (await readFile(file, 'utf8')).trim();
-  const privateKey = text.startsWith('{')
-    ? ((await importJWK(JSON.parse(text) as JWK, alg, { extractable: true })) as CryptoKey)
-    : await importPKCS8(text, alg, { extractable: true });
+  let text: string;
+  try {
+    text = (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (code ?? String(err));
+    const fix = code === 'EACCES' || code === 'EPERM' ? `make it readable by the user running xmpp-oauth (uid ${process.getuid?.() ?? '?'}), e.g. chown or chmod 0640 with its group` : GENERATE_HINT;
+    throw new StartupError(`cannot read signing_key_file ${file} (${why})`, fix, { cause: err });
+  }
+  let privateKey: CryptoKey;
+  try {
+    privateKey = text.startsWith('{')
+      ? ((await importJWK(JSON.parse(text) as JWK, alg, { extractable: true })) as CryptoKey)
+      : await importPKCS8(text, alg, { extractable: true });
+  } catch (err) {
+    throw new StartupError(
+      `signing_key_file ${file} is not a ${alg} private key in PKCS#8 PEM or JWK form (${(err as Error).message})`,
+      `set signing_algorithm to the key's algorithm, or ${GENERATE_HINT}`,
+      { cause: err },
+    );
+  }
   const jwk = await exportJWK(privateKey);
   const { d: _d, ...pub } = jwk;
   return toRecord(alg, jwk, pub, 0);

@@ -1,6 +1,6 @@
 // Defensive decoding of stored records. A corrupt or foreign value reads as
 // absent (null) instead of surfacing later as a TypeError deep in a caller.
-import type { Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, SigningKey } from './types.js';
+import type { Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, ServerInfo, SigningKey } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -34,6 +34,11 @@ export function decodeAccount(o: Obj | null): Account | null {
   const account: Account = { jid: o.jid, passwordHash: o.passwordHash, createdAt };
   if (isStr(o.epoch)) account.epoch = o.epoch;
   return account;
+}
+
+export function decodeServerInfo(o: Obj | null): ServerInfo | null {
+  if (!o) return null;
+  return isStr(o.issuer) && isStrArr(o.hosts) && isNum(o.publishedAt) ? { issuer: o.issuer, hosts: o.hosts, publishedAt: o.publishedAt } : null;
 }
 
 export function decodeSigningKey(o: Obj | null): SigningKey | null {

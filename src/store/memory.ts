@@ -7,7 +7,7 @@ import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
-  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, SigningKey, Store,
+  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
 const SWEEP_MS = 60_000;
@@ -59,6 +59,7 @@ export class MemoryStore implements Store {
 
   private readonly accounts = new Map<string, Account>();
   private readonly keys = new Map<string, SigningKey>();
+  private published: ServerInfo | null = null;
   private readonly grants = new Map<string, Grant>();
   /** `${jid}\n${clientId}` → grant id, the latest saved wins (as in Redis). */
   private readonly grantByClient = new Map<string, string>();
@@ -149,6 +150,14 @@ export class MemoryStore implements Store {
 
   async removeSigningKey(kid: string): Promise<void> {
     this.keys.delete(kid);
+  }
+
+  async publishServerInfo(info: ServerInfo): Promise<void> {
+    this.published = clone(info);
+  }
+
+  async serverInfo(): Promise<ServerInfo | null> {
+    return this.published && clone(this.published);
   }
 
   // grants

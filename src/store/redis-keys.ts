@@ -23,6 +23,11 @@ export class RedisKeys {
     return `${this.prefix}keys`;
   }
 
+  /** JSON ServerInfo: what the running server publishes for the extauth bridge. */
+  serverInfo(): string {
+    return `${this.prefix}server`;
+  }
+
   grant(id: string): string {
     return `${this.prefix}{g:${id}}`;
   }

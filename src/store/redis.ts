@@ -4,14 +4,14 @@
 // stale index entries, which readers detect and clean.
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeSession, decodeSigningKey, parseJson, toNum } from './codec.js';
+import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
-  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, SigningKey, Store,
+  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
 /** A consumed code stays known this long at least, so a replay is recognised. */
@@ -115,6 +115,14 @@ export class RedisStore implements Store {
 
   async removeSigningKey(kid: string): Promise<void> {
     await this.client.hdel(this.k.signingKeys(), kid);
+  }
+
+  async publishServerInfo(info: ServerInfo): Promise<void> {
+    await this.client.set(this.k.serverInfo(), JSON.stringify(info));
+  }
+
+  async serverInfo(): Promise<ServerInfo | null> {
+    return decodeServerInfo(parseJson(await this.client.get(this.k.serverInfo())));
   }
 
   // grants: hash {data: JSON, lastUsedAt} in the grant's slot, indexed per user in another

@@ -18,6 +18,16 @@ export interface Account {
   epoch?: string;
 }
 
+/**
+ * What a running server publishes for the helpers that share its store (the
+ * extauth bridge), so they need not repeat its configuration.
+ */
+export interface ServerInfo {
+  issuer: string;
+  hosts: string[];
+  publishedAt: number;
+}
+
 export interface SigningKey {
   kid: string; // RFC 7638 thumbprint
   alg: 'ES256' | 'EdDSA';
@@ -184,6 +194,10 @@ export interface Store {
   addSigningKey(key: SigningKey): Promise<void>;
   updateSigningKey(key: SigningKey): Promise<void>;
   removeSigningKey(kid: string): Promise<void>;
+
+  // the running server's identity (issuer, hosts), for the extauth bridge
+  publishServerInfo(info: ServerInfo): Promise<void>;
+  serverInfo(): Promise<ServerInfo | null>;
 
   // grants
   saveGrant(grant: Grant): Promise<void>;

@@ -46,6 +46,8 @@ export type LinkState = 'idle' | 'connecting' | 'online' | 'retrying' | 'stopped
 export interface LinkStatus {
   state: LinkState;
   online: boolean;
+  /** Another instance holds the component slot (Prosody takes one connection per component) and this one waits to take over. */
+  standby: boolean;
   /** Why the last attempt failed or the link dropped (no secrets). */
   lastFailure?: LinkFailure;
 }
@@ -108,7 +110,8 @@ export class ComponentLink implements IqRegistry {
   }
 
   get status(): LinkStatus {
-    return { state: this._state, online: this.online, lastFailure: this.lastFailure };
+    const online = this.online;
+    return { state: this._state, online, standby: !online && this.standingBy && this._state !== 'stopped', lastFailure: this.lastFailure };
   }
 
   /** Subscribe to state changes (readiness); returns an unsubscribe function. */
@@ -339,6 +342,7 @@ export class ComponentLink implements IqRegistry {
 
     const failure = classifyFailure(attempt.failure ?? Object.assign(new Error('connection closed'), { code: 'closed' }));
     this.lastFailure = failure;
+    if (failure.reason !== 'conflict') this.standingBy = false;
     let delay: number;
     if (attempt.wasOnline) {
       delay = this.backoff.next();

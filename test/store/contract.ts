@@ -606,6 +606,17 @@ export function storeContract(name: string, make: MakeStore): void {
       });
     });
 
+    describe('server info', () => {
+      const s = useStore(make);
+      it('issue 12 #17: keeps the last published issuer and hosts for the extauth bridge', async () => {
+        assert.equal(await s().serverInfo(), null);
+        await s().publishServerInfo({ issuer: 'https://a.example', hosts: ['a.example'], publishedAt: 1 });
+        const second = { issuer: 'https://b.example', hosts: ['b.example', 'c.example'], publishedAt: 2 };
+        await s().publishServerInfo(second);
+        assert.deepEqual(await s().serverInfo(), second);
+      });
+    });
+
     describe('health', () => {
       const s = useStore(make);
       it('ping returns a latency', async () => {

@@ -128,7 +128,7 @@ describe('ComponentLink against Prosody', () => {
 
     it('attaches as a component and reports readiness', () => {
       assert.equal(auth.online, true);
-      assert.deepEqual(auth.status, { state: 'online', online: true, lastFailure: undefined });
+      assert.deepEqual(auth.status, { state: 'online', online: true, standby: false, lastFailure: undefined });
       assert.deepEqual(states, ['connecting', 'online']);
       assert.deepEqual(log.at('error'), []);
     });

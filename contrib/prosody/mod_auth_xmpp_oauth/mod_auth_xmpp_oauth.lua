@@ -61,7 +61,7 @@ local function ask(iq_type, name, attrs, text)
 			or condition == "remote-server-not-found" or condition == "recipient-unavailable" then
 			module:log("warn", "xmpp-oauth component %s did not answer (%s): is it running and attached?", component, condition);
 		else
-			module:log("info", "xmpp-oauth refused a %s query: %s", name, type(err) == "table" and (err.text or condition) or condition);
+			module:log("info", "xmpp-oauth refused the %s query: %s", name, type(err) == "table" and (err.text or condition) or condition);
 		end
 		return nil, condition;
 	end

@@ -3,11 +3,13 @@ import type { Store } from '../../store/types.js';
 
 export interface HealthDeps {
   store: Store;
-  /** Whether the XMPP component link is up; undefined when the link is disabled. */
-  xmppOnline: () => boolean | undefined;
+  /** The XMPP component link's state; undefined when the link is disabled. */
+  xmppStatus: () => { online: boolean; standby: boolean } | undefined;
+  /** Whether readiness needs the link (readyz.require_xmpp). */
+  requireXmpp: boolean;
 }
 
-export function healthRoutes({ store, xmppOnline }: HealthDeps): Router {
+export function healthRoutes({ store, xmppStatus, requireXmpp }: HealthDeps): Router {
   const router = Router();
   // Liveness: the process answers. Never depends on a backend.
   router.get('/healthz', (_req, res) => {
@@ -21,12 +23,15 @@ export function healthRoutes({ store, xmppOnline }: HealthDeps): Router {
     } catch {
       redis = { ok: false, kind: store.kind };
     }
-    const xmpp = xmppOnline();
-    const ready = redis.ok;
+    const xmpp = xmppStatus();
+    // Without the link, XMPP logins fail. A standby instance counts as ready:
+    // its sibling holds the one component slot, and its HTTP side works.
+    const xmppOk = !xmpp || !requireXmpp || xmpp.online || xmpp.standby;
+    const ready = redis.ok && xmppOk;
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'unavailable',
       store: redis,
-      xmpp: xmpp === undefined ? { enabled: false } : { enabled: true, online: xmpp },
+      xmpp: xmpp === undefined ? { enabled: false } : { enabled: true, online: xmpp.online, standby: xmpp.standby, required: requireXmpp },
     });
   });
   return router;
