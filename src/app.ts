@@ -123,16 +123,18 @@ async function assemble(config: Config, log: Logger, store: Store): Promise<App>
     async start() {
       try {
         listening = await listen(http, config.http.host, config.http.port);
+        if (placement === 'separate') {
+          metricsListening = await listen(metricsApp(metrics, config, log), config.metrics.host, config.metrics.port!);
+        }
       } catch (err) {
-        // Nothing else runs yet: close the store so the process can exit.
+        // Nothing else runs yet: close what did start and the store, so the process can exit.
         keys.stop();
-        await closeWithin(store.close(), CLOSE_LIMIT_MS);
+        await closeWithin(Promise.allSettled([listening?.close(), store.close()]), CLOSE_LIMIT_MS);
         throw err;
       }
       app.port = listening.port;
       log.info({ url: `http://${config.http.host}:${listening.port}`, issuer: config.issuer }, 'HTTP listening');
-      if (placement === 'separate') {
-        metricsListening = await listen(metricsApp(metrics, config, log), config.metrics.host, config.metrics.port!);
+      if (metricsListening) {
         app.metricsPort = metricsListening.port;
         log.info({ url: `http://${config.metrics.host}:${metricsListening.port}/metrics` }, 'metrics listening');
       } else if (placement === 'off') {
