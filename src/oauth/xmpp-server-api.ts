@@ -5,7 +5,7 @@ import { AccountError } from '../accounts/accounts.js';
 import { makeBareJid } from '../accounts/jid.js';
 import type { CoreDeps } from './context.js';
 import { validateAccessToken } from './validate-token.js';
-import { authenticate, type LoginResult } from './xmpp-login.js';
+import { authenticate, type LoginOptions, type LoginResult } from './xmpp-login.js';
 
 export type ChangeResult = { ok: true } | { ok: false; reason: 'bad-request' | 'missing' | 'exists' | 'bad-password' | 'refused' };
 
@@ -19,8 +19,8 @@ export function servedJid(deps: CoreDeps, user: string, host: string): string | 
   }
 }
 
-export function checkLogin(deps: CoreDeps, user: string, host: string, secret: string): Promise<LoginResult> {
-  return authenticate(deps, user, host, secret);
+export function checkLogin(deps: CoreDeps, user: string, host: string, secret: string, opts?: LoginOptions): Promise<LoginResult> {
+  return authenticate(deps, user, host, secret, opts);
 }
 
 export async function userExists(deps: CoreDeps, user: string, host: string): Promise<boolean> {
