@@ -42,6 +42,26 @@ export function parseScope(raw: string | undefined, allowed?: readonly string[])
   return (Object.keys(SCOPES) as Scope[]).filter((s) => wanted.has(s) && (!allowed || allowed.includes(s)));
 }
 
+/**
+ * The scope a new grant gets for a request: the known, allowed scopes asked
+ * for, without the ones another granted scope already includes. A normal
+ * session scope includes both account-management scopes (a normal session
+ * manages its account), and `xmpp:account:write` includes `xmpp:account:read`.
+ * That keeps the largest token inside an XMPP PLAIN password (token-size.ts).
+ */
+export function grantScope(raw: string | undefined, allowed?: readonly string[]): string[] {
+  const scope = parseScope(raw, allowed);
+  const session = scope.some((s) => XMPP_SESSION_SCOPES.includes(s as Scope));
+  const write = scope.includes('xmpp:account:write');
+  return scope.filter((s) => !(session && XMPP_ACCOUNT_SCOPES.includes(s as Scope)) && !(write && s === 'xmpp:account:read'));
+}
+
+/** The largest scope sets one grant can hold (for the token-size budget). */
+export function largestGrantScopes(): string[][] {
+  const all = Object.keys(SCOPES).join(' ');
+  return [grantScope(all), grantScope(all.replace(/\bxmpp(:client:normal)?(?= |$)/g, ''))];
+}
+
 export function formatScope(scope: readonly string[]): string {
   return scope.join(' ');
 }
