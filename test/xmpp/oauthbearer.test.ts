@@ -30,6 +30,8 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
       {
         http: { host: '127.0.0.1', port: httpPort },
         registration_key: 'registration-key-for-the-oauthbearer-test-0123456789',
+        // Only the last test fails passwords from this address (the module sends the c2s IP).
+        login_throttle: { per_address: 5 },
         xmpp: {
           enabled: true,
           service: `xmpp://127.0.0.1:${prosody.componentPort}`,
@@ -270,5 +272,23 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
       again.close();
     }
     assert.doesNotMatch(prosody.log(), new RegExp(access_token.split('.')[2]!.slice(0, 20).replace(/[-+/]/g, '.')), 'no token in Prosody\u2019s log');
+  });
+
+  // Blocks 127.0.0.1 for password logins: keep it last.
+  it('issue 12 #20: the module sends the client’s address, so a password sprayed over accounts is throttled per address', async () => {
+    const sasl = await rawSasl(target());
+    try {
+      for (let i = 1; i <= 5; i++) {
+        const reply = await sasl.auth('PLAIN', `\0sprayed${i}\0spray password ${i}`);
+        assert.equal(reply.condition, 'not-authorized', reply.raw);
+        assert.doesNotMatch(reply.raw, /Too many failed attempts/);
+      }
+      // A sixth account, first failure for it: refused because of the address.
+      const throttled = await sasl.auth('PLAIN', '\0alice\0spray password 6');
+      assert.equal(throttled.condition, 'not-authorized');
+      assert.match(throttled.raw, /Too many failed attempts; retry in \d+ seconds/);
+    } finally {
+      sasl.close();
+    }
   });
 });
