@@ -31,7 +31,10 @@ const clientSchema = z
       .default([])
       .describe('Exact redirect URIs'),
     grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code', 'refresh_token']),
-    scope: z.string().default('openid profile offline_access xmpp').describe('Space-separated scopes this client may receive'),
+    scope: z
+      .string()
+      .default('openid profile offline_access xmpp xmpp:client:normal')
+      .describe('Space-separated scopes this client may receive (xmpp:account:read / xmpp:account:write only when listed)'),
     client_uri: url.optional(),
     logo_uri: url.optional(),
     tos_uri: url.optional(),

@@ -3,7 +3,7 @@ import type { Client, ClientRegistry } from './clients.js';
 import { describable } from './errors.js';
 import { challengeLooksValid } from './pkce.js';
 import { matchRedirectUri, withParams } from './redirect.js';
-import { parseScope } from './scopes.js';
+import { grantScope } from './scopes.js';
 
 export type RawParams = Record<string, unknown>;
 
@@ -92,7 +92,7 @@ export async function parseAuthorizationRequest(
     throw fail('invalid_request', 'only response_mode=query is supported');
   }
 
-  const scope = parseScope(params.scope, client.scope);
+  const scope = grantScope(params.scope, client.scope);
   if (scope.length === 0) {
     throw fail('invalid_scope', params.scope ? 'none of the requested scopes is available to this client' : 'scope is required');
   }

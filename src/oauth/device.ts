@@ -5,7 +5,7 @@ import type { Client } from './clients.js';
 import type { CoreDeps } from './context.js';
 import { OAuthError, invalidGrant, invalidRequest, invalidScope, unauthorizedClient } from './errors.js';
 import { issueTokens, type TokenResponse } from './issue.js';
-import { parseScope } from './scopes.js';
+import { grantScope } from './scopes.js';
 
 // RFC 8628 6.1: 20 consonants, no vowels (no words), no look-alikes; 8 characters
 // give 20^8 ≈ 2.6e10 codes, and guessing is throttled on top.
@@ -44,7 +44,7 @@ export async function startDeviceAuthorization(
 ): Promise<DeviceAuthorizationResponse> {
   const { config, store } = deps;
   if (!client.grantTypes.includes('device_code')) throw unauthorizedClient('this client is not registered for the device grant');
-  const scope = parseScope(params.scope ?? client.scope.join(' '), client.scope);
+  const scope = grantScope(params.scope ?? client.scope.join(' '), client.scope);
   if (scope.length === 0) throw invalidScope('none of the requested scopes is available to this client');
 
   const now = Date.now();

@@ -1,5 +1,6 @@
 import type { CoreDeps } from './context.js';
 import { OAuthError } from './errors.js';
+import { allowsXmppLogin } from './scopes.js';
 import { validateAccountToken } from './validate-token.js';
 
 /** OIDC Core 5.3: claims about the token's user, limited to the scopes granted. */
@@ -11,6 +12,6 @@ export async function userinfo(deps: CoreDeps, token: string | undefined): Promi
   if (valid.scope.includes('profile')) {
     claims.preferred_username = valid.jid.slice(0, valid.jid.lastIndexOf('@'));
   }
-  if (valid.scope.includes('xmpp') || valid.scope.includes('profile')) claims.jid = valid.jid;
+  if (allowsXmppLogin(valid.scope) || valid.scope.includes('profile')) claims.jid = valid.jid;
   return claims;
 }

@@ -6,7 +6,7 @@ import { makeBareJid } from '../accounts/jid.js';
 import { changePassword, removeAccount } from './account-lifecycle.js';
 import type { CoreDeps } from './context.js';
 import { validateAccountToken } from './validate-token.js';
-import { authenticate, type LoginResult } from './xmpp-login.js';
+import { authenticate, type LoginOptions, type LoginResult } from './xmpp-login.js';
 
 export type ChangeResult = { ok: true } | { ok: false; reason: 'bad-request' | 'missing' | 'exists' | 'bad-password' | 'refused' };
 
@@ -20,8 +20,8 @@ export function servedJid(deps: CoreDeps, user: string, host: string): string | 
   }
 }
 
-export function checkLogin(deps: CoreDeps, user: string, host: string, secret: string): Promise<LoginResult> {
-  return authenticate(deps, user, host, secret);
+export function checkLogin(deps: CoreDeps, user: string, host: string, secret: string, opts?: LoginOptions): Promise<LoginResult> {
+  return authenticate(deps, user, host, secret, opts);
 }
 
 export async function userExists(deps: CoreDeps, user: string, host: string): Promise<boolean> {

@@ -1,8 +1,10 @@
 // The authentication queries an XMPP server sends us over the component link
 // (docs/protocol.md). One handler per operation; all of them share the same
 // gate (only our XMPP hosts may ask) and the same outage mapping.
+import { isIP } from 'node:net';
 import type { Logger } from '../log.js';
 import type { CoreDeps } from '../oauth/context.js';
+import { XMPP_LOGIN_SCOPE_HINT } from '../oauth/scopes.js';
 import * as api from '../oauth/xmpp-server-api.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import { iqError, type IqErrorReply } from './errors.js';
@@ -27,14 +29,34 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
     link.handleIq(type, NS_AUTH, name, (ctx) => guarded(deps, name, ctx, op));
   };
 
-  on('get', 'auth', async ({ user, host, text }) => {
-    const result = await api.checkLogin(core, user, host, text);
+  on('get', 'auth', async ({ user, host, text, element, from }) => {
+    const tokenOnly = element.attrs.kind === 'token';
+    const address = element.attrs.address;
+    if (address !== undefined && isIP(address) === 0) {
+      deps.log.info({ from, op: 'auth' }, 'auth query refused: address is not an IP address');
+      return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
+    }
+    const result = await api.checkLogin(core, user, host, text, { address, tokenOnly });
     core.metrics?.xmppQuery('auth', result.ok ? 'ok' : result.reason);
-    if (result.ok) return reply('auth', { result: 'ok', jid: result.jid, via: result.via });
+    if (result.ok) {
+      const { token } = result;
+      // Contract 2 (docs/protocol.md): the module keeps grant and scope on the session.
+      return reply('auth', {
+        result: 'ok',
+        jid: result.jid,
+        via: result.via,
+        ...(token && { grant: token.grantId, scope: token.scope.join(' '), exp: token.exp }),
+      });
+    }
     if (result.reason === 'throttled') {
       return reply('auth', { result: 'throttled', 'retry-after': Math.ceil((result.retryAfterMs ?? 1000) / 1000) });
     }
-    return reply('auth', { result: result.reason === 'bad-request' ? 'bad-request' : 'invalid' });
+    // A refused token check tells the module where a XEP-0493 client finds us,
+    // so the issuer is configured here only (RFC 7628 section 3.2.2 challenge).
+    const discovery: Record<string, string> = result.asToken
+      ? { 'openid-configuration': `${core.config.issuer}/.well-known/openid-configuration`, 'required-scope': XMPP_LOGIN_SCOPE_HINT }
+      : {};
+    return reply('auth', { result: result.reason, ...discovery });
   });
 
   on('get', 'isuser', async ({ user, host }) => {
@@ -116,7 +138,9 @@ async function guarded(deps: Deps, name: string, ctx: IqContext, op: Op): Promis
     log.info({ from: ctx.from, op: name }, 'auth query refused: payload too large');
     return iqError('not-acceptable', `the payload exceeds ${MAX_SECRET_BYTES} bytes`);
   }
-  if (name !== 'users' && name !== 'validate' && !user) {
+  // A token-only login may leave the account to the token (SASL OAUTHBEARER without authzid).
+  const tokenOnlyAuth = name === 'auth' && element.attrs.kind === 'token';
+  if (name !== 'users' && name !== 'validate' && !tokenOnlyAuth && !user) {
     log.info({ from: ctx.from, op: name }, 'auth query refused: no user attribute');
     return iqError('bad-request', 'the user attribute is required');
   }

@@ -553,7 +553,7 @@ describe('fuzzing the core XMPP login call authenticate(deps, user, host, secret
       fc.asyncProperty(user, host, secret, address, async (u, h, s, a) => {
         let result;
         try {
-          result = await authenticate(server.app.core, u, h, s, a);
+          result = await authenticate(server.app.core, u, h, s, { address: a });
         } catch (err) {
           assert.fail(`authenticate threw for user=${JSON.stringify(u).slice(0, 80)} host=${JSON.stringify(h).slice(0, 80)}: ${String(err)}`);
         }

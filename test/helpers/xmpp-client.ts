@@ -118,3 +118,97 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     );
   });
 }
+
+export interface SaslReply {
+  /** `success`, `failure` or `challenge`. */
+  name: string;
+  /** For a failure: the RFC 6120 condition, e.g. `not-authorized`. */
+  condition?: string;
+  /** The decoded payload of a challenge or success (empty when none). */
+  data: string;
+  raw: string;
+}
+
+/** A raw c2s stream for byte-level SASL: send exactly what a test wants, read each reply. */
+export interface RawSasl {
+  mechanisms: string[];
+  /** `<auth/>` with the given initial response (undefined: none at all; '' : the empty response "="). */
+  auth(mechanism: string, initial?: string | Buffer): Promise<SaslReply>;
+  respond(data: string | Buffer): Promise<SaslReply>;
+  /** After success: restarts the stream, binds a resource, returns the bound full JID. */
+  bind(): Promise<string>;
+  close(): void;
+}
+
+export async function rawSasl({ port, domain }: LoginTarget): Promise<RawSasl> {
+  const sock = connect({ port, host: '127.0.0.1' });
+  let buf = '';
+  const waiters: Array<() => void> = [];
+  sock.on('data', (chunk) => {
+    buf += chunk.toString('utf8');
+    for (const w of waiters.splice(0)) w();
+  });
+  sock.on('error', () => {});
+  const open = () =>
+    sock.write(`<?xml version='1.0'?><stream:stream to='${domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`);
+  /** Waits until `re` matches the unread buffer; consumes up to the end of the match. */
+  const read = (re: RegExp, what: string): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${what} within 15 s: ${buf.slice(-500)}`)), 15_000);
+      const check = () => {
+        const m = re.exec(buf);
+        if (m) {
+          clearTimeout(timer);
+          buf = buf.slice(m.index + m[0].length);
+          resolve(m);
+        } else waiters.push(check);
+      };
+      check();
+    });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', () => resolve());
+    sock.once('error', reject);
+  });
+  open();
+  const features = (await read(/<stream:features>([\s\S]*?)<\/stream:features>/, 'stream features'))[1]!;
+  const mechanisms = [...features.matchAll(/<mechanism>([^<]+)<\/mechanism>/g)].map((m) => m[1]!);
+  const reply = async (): Promise<SaslReply> => {
+    const m = await read(/<(success|failure|challenge)\b[^>]*?(?:\/>|>([\s\S]*?)<\/\1>)/, 'SASL reply');
+    const [raw, name, inner = ''] = m;
+    if (name === 'failure') return { name, condition: /<([a-z-]+)[\s/>]/.exec(inner)?.[1], data: '', raw };
+    const text = inner.trim();
+    return { name: name!, data: text === '=' ? '' : Buffer.from(text, 'base64').toString('utf8'), raw };
+  };
+  const b64 = (d: string | Buffer) => {
+    const s = Buffer.from(d).toString('base64');
+    return s === '' ? '=' : s;
+  };
+  return {
+    mechanisms,
+    async auth(mechanism, initial) {
+      const body = initial === undefined ? '' : b64(initial);
+      sock.write(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='${mechanism}'>${body}</auth>`);
+      return reply();
+    },
+    async respond(data) {
+      sock.write(`<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${b64(data)}</response>`);
+      return reply();
+    },
+    async bind() {
+      open();
+      await read(/<\/stream:features>/, 'stream features after SASL');
+      sock.write(`<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>`);
+      return (await read(/<jid>([^<]+)<\/jid>/, 'bound JID'))[1]!;
+    },
+    close() {
+      sock.destroy();
+    },
+  };
+}
+
+/** An RFC 7628 client response: GS2 header, then the pairs (in the order given), each ended by %x01. */
+export function oauthbearerMessage(token: string, opts: { authzid?: string; pairs?: Array<[string, string]>; cbFlag?: string } = {}): string {
+  const gs2 = `${opts.cbFlag ?? 'n'},${opts.authzid ? `a=${opts.authzid.replace(/=/g, '=3D').replace(/,/g, '=2C')}` : ''},`;
+  const pairs = opts.pairs ?? [['auth', `Bearer ${token}`]];
+  return `${gs2}\x01${pairs.map(([k, v]) => `${k}=${v}\x01`).join('')}\x01`;
+}

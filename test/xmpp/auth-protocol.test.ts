@@ -65,6 +65,64 @@ describe('auth query protocol', () => {
     assert.equal(ok.attrs.via, 'token');
   });
 
+  it('auth: an ok token reply carries grant, scope and exp (contract 2); a password reply none of them', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, 'openid xmpp:client:normal');
+    const claims = await server.app.core.signer.verifyAccessToken(access_token);
+    assert.ok(claims);
+    const ok = payload(await ask('get', 'auth', { user: 'alice' }, access_token));
+    assert.deepEqual(ok.attrs, {
+      xmlns: NS_AUTH,
+      result: 'ok',
+      jid: 'alice@localhost',
+      via: 'token',
+      grant: claims.gid,
+      scope: 'openid xmpp:client:normal',
+      exp: String(claims.exp),
+    });
+    const pw = payload(await ask('get', 'auth', { user: 'alice' }, PASSWORD));
+    assert.equal(pw.attrs.grant, undefined);
+    assert.equal(pw.attrs.scope, undefined);
+  });
+
+  it('auth kind=token: the token names the account, is never tried as a password, and a refusal points to discovery', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, 'openid xmpp:client:normal');
+    const discovery = { 'openid-configuration': `${server.url}/.well-known/openid-configuration`, 'required-scope': 'xmpp:client:normal' };
+    const ok = payload(await ask('get', 'auth', { kind: 'token' }, access_token));
+    assert.equal(ok.attrs.result, 'ok');
+    assert.equal(ok.attrs.jid, 'alice@localhost');
+    assert.equal(payload(await ask('get', 'auth', { kind: 'token', user: 'alice' }, access_token)).attrs.result, 'ok');
+    await server.app.accounts.create('frank@localhost', PASSWORD);
+    assert.deepEqual(payload(await ask('get', 'auth', { kind: 'token', user: 'frank' }, access_token)).attrs, {
+      xmlns: NS_AUTH,
+      result: 'other-account',
+      ...discovery,
+    });
+    for (const secret of ['', PASSWORD, access_token.slice(0, -2) + 'AA']) {
+      assert.deepEqual(payload(await ask('get', 'auth', { kind: 'token', user: 'alice' }, secret)).attrs, { xmlns: NS_AUTH, result: 'invalid', ...discovery });
+    }
+    const { access_token: openidOnly } = await tokensFor(server.url, 'alice@localhost', PASSWORD, 'openid');
+    assert.equal(payload(await ask('get', 'auth', { kind: 'token' }, openidOnly)).attrs.result, 'invalid');
+    await server.app.accounts.remove('frank@localhost');
+  });
+
+  it('auth: every XMPP login scope is accepted, anything else refused (contract 1)', async () => {
+    for (const scope of ['xmpp', 'xmpp:client:normal']) {
+      const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, `openid ${scope}`);
+      assert.equal(payload(await ask('get', 'auth', { user: 'alice' }, access_token)).attrs.result, 'ok', scope);
+    }
+    for (const scope of ['openid', 'openid profile offline_access']) {
+      const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, scope);
+      assert.equal(payload(await ask('get', 'auth', { user: 'alice' }, access_token)).attrs.result, 'invalid', scope);
+    }
+  });
+
+  it('issue 12 #20: auth refuses an address that is not an IP address', async () => {
+    for (const address of ['', 'localhost', '1.2.3.4; drop', '999.1.1.1']) {
+      assert.equal(condition(await ask('get', 'auth', { user: 'alice', address }, PASSWORD)).condition, 'bad-request', address);
+    }
+    assert.equal(payload(await ask('get', 'auth', { user: 'alice', address: '2001:db8::1' }, PASSWORD)).attrs.result, 'ok');
+  });
+
   it('validate: describes a live token and calls anything else inactive', async () => {
     const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD);
     const v = payload(await ask('get', 'validate', {}, access_token));
@@ -151,5 +209,31 @@ describe('auth query protocol', () => {
       await new Promise((r) => setTimeout(r, 200));
     } while (Date.now() < deadline);
     assert.equal(payload(reply).attrs.exists, 'true');
+  });
+});
+
+describe('auth query protocol: per-address throttle (issue 12 #20)', () => {
+  let server: TestServer;
+  const router = new IqRouter(silentLogger);
+  const ask = (attrs: Record<string, string>, secret: string) =>
+    router.dispatch({ from: 'localhost', to: 'oauth.localhost', id: 'q1', type: 'get', element: xml('auth', { xmlns: NS_AUTH, ...attrs }, secret) });
+  const result = (reply: IqReply) => (reply === true ? 'empty' : reply.attrs.result ?? reply.toString());
+
+  before(async () => {
+    server = await startServer({ login_throttle: { per_account: 50, per_address: 3, window: 60 } });
+    registerAuthProtocol(router, { core: server.app.core, log: silentLogger });
+    await server.app.accounts.create('alice@localhost', PASSWORD);
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it('issue 12 #20: a password sprayed over many accounts from one client address is throttled per address', async () => {
+    for (const user of ['u1', 'u2', 'u3']) assert.equal(result(await ask({ user, address: '192.0.2.7' }, 'spray password')), 'invalid');
+    assert.equal(result(await ask({ user: 'u4', address: '192.0.2.7' }, 'spray password')), 'throttled');
+    assert.equal(result(await ask({ user: 'alice', address: '192.0.2.7' }, PASSWORD)), 'throttled', 'that address is blocked');
+    // Another client, or a query without an address, is not affected.
+    assert.equal(result(await ask({ user: 'alice', address: '198.51.100.9' }, PASSWORD)), 'ok');
+    assert.equal(result(await ask({ user: 'alice' }, PASSWORD)), 'ok');
   });
 });

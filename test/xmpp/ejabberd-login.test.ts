@@ -111,6 +111,27 @@ describe('ejabberd 23.01: extauth bridge and X-OAUTH2', () => {
     assert.equal(await xoauth2Login(target(), 'alice', access_token), false);
   });
 
+  it('issue 13: X-OAUTH2 and the bridge accept an xmpp:client:normal token (sasl_auth in the lookup answer), refuse an openid one', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, 'openid xmpp:client:normal offline_access');
+    assert.equal(await xoauth2Login(target(), 'alice', access_token), true, ejabberd.log().slice(-3000));
+    assert.equal(await plainLogin(target(), 'alice', access_token), true, 'extauth bridge');
+    const res = await fetch(`${server.url}/oauth/lookup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-lookup-secret': LOOKUP_SECRET },
+      body: JSON.stringify({ token: access_token }),
+    });
+    const body = (await res.json()) as { scope: string[] };
+    assert.ok(body.scope.includes('sasl_auth') && body.scope.includes('xmpp:client:normal'));
+    const { access_token: openid } = await tokensFor(server.url, 'alice@localhost', PASSWORD, 'openid profile');
+    assert.equal(await plainLogin(target(), 'alice', openid), false, 'extauth bridge');
+    const lookup = await fetch(`${server.url}/oauth/lookup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-lookup-secret': LOOKUP_SECRET },
+      body: JSON.stringify({ token: openid }),
+    });
+    assert.equal(((await lookup.json()) as { scope: string[] }).scope.includes('sasl_auth'), false);
+  });
+
   it('the lookup endpoint answers only with the shared secret, and only well-formed JSON', async () => {
     const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD);
     const call = (headers: Record<string, string>, body: string) =>

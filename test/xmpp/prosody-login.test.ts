@@ -1,6 +1,7 @@
 // Logging in to a real Prosody 0.12 with a password or an access token issued
 // here: Prosody asks our component through contrib/prosody/mod_auth_xmpp_oauth/.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -87,6 +88,26 @@ describe('Prosody 0.12 with mod_auth_xmpp_oauth', () => {
     );
     assert.equal(await plainLogin(target(), 'alice', expired), false);
     assert.equal(await plainLogin(target(), 'alice', access_token), true, 'the fresh one still works');
+  });
+
+  it('issue 12 #18: prosodyctl adduser, passwd and deluser fail fast with the documented message', async () => {
+    const config = join(prosody.dir, 'prosody.cfg.lua');
+    for (const [command, input] of [
+      ['adduser', 'carol password 1\ncarol password 1\n'],
+      ['passwd', 'alice new password\nalice new password\n'],
+      ['deluser', ''],
+    ] as const) {
+      const jid = command === 'adduser' ? 'carol@localhost' : 'alice@localhost';
+      const started = Date.now();
+      // As documented: always with --config, as the prosody user.
+      const run = spawnSync('runuser', ['-u', 'prosody', '--', 'prosodyctl', '--config', config, command, jid], { input, timeout: 30_000 });
+      assert.equal(run.status, 1, command);
+      assert.ok(Date.now() - started < 10_000, `${command} answered at once, not after a timeout`);
+      assert.match(run.stderr.toString(), /xmpp-oauth can only be asked from inside the running server\. Manage accounts of localhost with `xmpp-oauth user add\|passwd\|remove` instead\./, command);
+      assert.doesNotMatch(run.stdout.toString() + run.stderr.toString(), /did not answer/);
+    }
+    assert.equal(await server.app.store.accountExists('carol@localhost'), false);
+    assert.equal(await plainLogin(target(), 'alice', PASSWORD), true, 'alice keeps her password');
   });
 
   it('answers again after Prosody restarts, without a restart of its own', async () => {

@@ -4,7 +4,7 @@
 import express, { Router, type Request, type RequestHandler } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
 import { inspectToken } from '../../oauth/xmpp-server-api.js';
-import { XMPP_LOGIN_SCOPE } from '../../oauth/xmpp-login.js';
+import { allowsXmppLogin } from '../../oauth/scopes.js';
 import { safeEqual } from '../../util/crypto.js';
 
 /** The scope ejabberd's X-OAUTH2 mechanism checks for. */
@@ -46,8 +46,8 @@ export function ejabberdLookupRoutes(core: CoreDeps): Router {
         res.status(404).json({ error: 'not_found' });
         return;
       }
-      // Only a token granted for XMPP logins may open a session.
-      const scope = info.scope.includes(XMPP_LOGIN_SCOPE) ? [EJABBERD_SASL_SCOPE, ...info.scope] : info.scope;
+      // Only a token granted for XMPP logins (scopes.ts) may open a session.
+      const scope = allowsXmppLogin(info.scope) ? [EJABBERD_SASL_SCOPE, ...info.scope] : info.scope;
       res.json({ user: info.jid, scope, expire: info.exp });
     } catch (err) {
       next(err);

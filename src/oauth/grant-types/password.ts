@@ -3,7 +3,7 @@ import type { CoreDeps } from '../context.js';
 import { OAuthError, invalidGrant, invalidRequest, invalidScope } from '../errors.js';
 import { recordConsent } from '../grants.js';
 import { issueTokens, type TokenResponse } from '../issue.js';
-import { parseScope } from '../scopes.js';
+import { grantScope } from '../scopes.js';
 import { nowSeconds } from '../tokens.js';
 import { usernameToJid } from '../username.js';
 
@@ -16,7 +16,7 @@ export async function passwordGrant(
 ): Promise<TokenResponse> {
   const { username, password } = params;
   if (!username || password === undefined) throw invalidRequest('username and password are required');
-  const scope = parseScope(params.scope ?? client.scope.join(' '), client.scope);
+  const scope = grantScope(params.scope ?? client.scope.join(' '), client.scope);
   if (scope.length === 0) throw invalidScope('none of the requested scopes is available to this client');
 
   const jid = usernameToJid(username, deps.config);

@@ -1,0 +1,44 @@
+-- One login check for every mechanism (PLAIN, OAUTHBEARER, X-OAUTH2): asks the
+-- component's `auth` query and, on success, records how the session logged in
+-- (contract 2: session.xmpp_oauth = { via, grant, scope }), before resource
+-- binding, for the modules that track and restrict sessions.
+local M = {};
+
+-- Outcomes: "ok", "invalid", "other-account", "throttled", "bad-request",
+-- "unavailable". The second value is the reply's payload (nil when unavailable).
+function M.new(ask, host, known_users)
+	local function check(session, kind, username, secret)
+		local attrs = { user = username, host = host, kind = kind };
+		-- The core throttles password checks per address (issue 12 #20).
+		if session and session.ip then attrs.address = session.ip; end
+		local answer, reason = ask("get", "auth", attrs, secret);
+		if not answer then
+			module:log("info", "Login of %s@%s could not be checked: %s", username or "(from token)", host, tostring(reason));
+			return "unavailable";
+		end
+		local result = answer.attr.result;
+		if result == "ok" then
+			local jid = answer.attr.jid or "";
+			local node = jid:match("^([^@]+)@") or username;
+			known_users:set(node, true);
+			if session then
+				session.xmpp_oauth = {
+					via = answer.attr.via;
+					grant = answer.attr.grant;
+					scope = answer.attr.scope;
+				};
+			end
+			module:log("debug", "xmpp-oauth accepted %s via %s", jid, answer.attr.via or "?");
+			return "ok", answer, node;
+		end
+		if result == "invalid" or result == "other-account" or result == "throttled" or result == "bad-request" then
+			return result, answer;
+		end
+		module:log("warn", "xmpp-oauth answered an auth query with an unknown result %q", tostring(result));
+		return "unavailable";
+	end;
+
+	return { check = check };
+end
+
+return M;

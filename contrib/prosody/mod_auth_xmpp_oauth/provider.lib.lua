@@ -1,0 +1,87 @@
+-- The auth provider Prosody calls (core.usermanager): each call becomes one
+-- query to the component (docs/xmpp-servers.md lists them).
+local saslprep = require "util.encodings".stringprep.saslprep;
+
+local M = {};
+
+function M.new(deps)
+	local ask, login, host, known_users = deps.ask, deps.login, deps.host, deps.known_users;
+	local provider = { get_sasl_handler = deps.sasl_handler };
+
+	function provider.test_password(username, password)
+		-- SASLprep as Prosody's own providers do; tokens are plain ASCII and pass unchanged.
+		local prepped = saslprep(password);
+		if not prepped then
+			return nil, "Password fails SASLprep.";
+		end
+		local outcome, answer = login.check(nil, nil, username, prepped);
+		if outcome == "ok" then return true; end
+		if outcome == "unavailable" then return nil, "Authentication service unavailable"; end
+		if outcome == "throttled" then
+			return nil, "Too many failed attempts; retry in " .. (answer.attr["retry-after"] or "a few") .. " seconds.";
+		end
+		return nil, "Auth failed. Invalid username, password or token.";
+	end
+
+	-- Accounts the component has lately said exist (or that just logged in).
+	-- While the component is away, user_exists answers from here: Prosody asks
+	-- it before storing a message for an offline user, and a false answer
+	-- bounces the message, which an outage of the component must not do to a
+	-- real account.
+	function provider.user_exists(username)
+		local answer = ask("get", "isuser", { user = username, host = host });
+		if answer then
+			local exists = answer.attr.exists == "true";
+			known_users:set(username, exists or nil);
+			return exists;
+		end
+		if known_users:get(username) then
+			module:log("info", "xmpp-oauth is away; %s@%s existed when last asked, so it still does", username, host);
+			return true;
+		end
+		return false;
+	end
+
+	function provider.set_password(username, password)
+		local ok, err = ask("set", "setpass", { user = username, host = host }, password);
+		if not ok then return nil, err; end
+		return true;
+	end
+
+	function provider.create_user(username, password)
+		-- Prosody creates passwordless accounts for some admin flows; we always need one.
+		if password == nil then
+			return nil, "xmpp-oauth accounts need a password";
+		end
+		local ok, err = ask("set", "register", { user = username, host = host }, password);
+		if not ok then return nil, err; end
+		known_users:set(username, true);
+		return true;
+	end
+
+	function provider.delete_user(username)
+		local ok, err = ask("set", "remove", { user = username, host = host });
+		if not ok then return nil, err; end
+		known_users:set(username, nil);
+		return true;
+	end
+
+	function provider.users()
+		local answer = ask("get", "users", { host = host });
+		local names = {};
+		if answer then
+			for user in answer:childtags("user") do
+				names[#names + 1] = user:get_text();
+			end
+		end
+		local i = 0;
+		return function()
+			i = i + 1;
+			return names[i];
+		end;
+	end
+
+	return provider;
+end
+
+return M;

@@ -1,0 +1,117 @@
+-- The SASL profile of hosts that use this module: PLAIN (password, or a token
+-- for legacy clients), OAUTHBEARER (RFC 7628, XEP-0493) and X-OAUTH2, all
+-- answered through one login check (login.lib.lua).
+local sasl = require "util.sasl";
+local jid_split = require "util.jid".split;
+local nodeprep = require "util.encodings".stringprep.nodeprep;
+local nameprep = require "util.encodings".stringprep.nameprep;
+
+local oauthbearer = module:require "mech_oauthbearer";
+local xoauth2 = module:require "mech_xoauth2";
+
+local M = {};
+
+-- Prosody 13 ships OAUTHBEARER: then we only supply its profile callback.
+local native_oauthbearer = pcall(require, "prosody.util.sasl.oauthbearer") or pcall(require, "util.sasl.oauthbearer");
+
+-- Mechanisms live in util.sasl's process-wide table; the functions are pure
+-- (all state is on the SASL object, all checks in the profile), so one
+-- registration serves every host and survives reloads of this module.
+local registered = module:shared("/*/auth_xmpp_oauth/mechanisms");
+if not native_oauthbearer and not registered.OAUTHBEARER then
+	sasl.registerMechanism("OAUTHBEARER", { "oauthbearer" }, oauthbearer.mechanism);
+	registered.OAUTHBEARER = true;
+end
+if not registered["X-OAUTH2"] then
+	sasl.registerMechanism("X-OAUTH2", { "xmpp_oauth_xoauth2" }, xoauth2.mechanism);
+	registered["X-OAUTH2"] = true;
+end
+
+local UNAVAILABLE_TEXT = "The authentication service is temporarily unavailable; try again shortly.";
+
+-- Prosody's own PLAIN can only say not-authorized or account-disabled. A
+-- backend that could not ask the component leaves a condition on the SASL
+-- object, and this wrapper fails with it instead (issue 12 #13: an outage must
+-- not read as a wrong password). clean_clone (after each failure) keeps it.
+local function wrap(handler)
+	local process, clean_clone = handler.process, handler.clean_clone;
+	handler.process = function(self, message)
+		self.xmpp_oauth_failure = nil;
+		local status, ret, text = process(self, message);
+		local override = self.xmpp_oauth_failure;
+		self.xmpp_oauth_failure = nil;
+		if status == "failure" and override then
+			return "failure", override[1], override[2];
+		end
+		return status, ret, text;
+	end;
+	handler.clean_clone = function(self)
+		return wrap(clean_clone(self));
+	end;
+	return handler;
+end
+
+-- An OAUTHBEARER authzid must be a bare JID of this host; returns its node.
+local function authzid_node(authzid, realm)
+	local node, domain, resource = jid_split(authzid);
+	if not node or resource or nameprep(domain or "") ~= nameprep(realm) then return nil; end
+	return nodeprep(node);
+end
+
+function M.new(login, host)
+	return function(session)
+		local profile = {};
+
+		function profile.plain_test(self, username, password)
+			local outcome, answer = login.check(session, nil, username, password);
+			if outcome == "ok" then return true, true; end
+			if outcome == "unavailable" then
+				self.xmpp_oauth_failure = { "temporary-auth-failure", UNAVAILABLE_TEXT };
+			elseif outcome == "throttled" then
+				self.xmpp_oauth_failure = { "not-authorized",
+					"Too many failed attempts; retry in " .. (answer.attr["retry-after"] or "a few") .. " seconds." };
+			end
+			return false, true;
+		end
+
+		function profile.oauthbearer(self, token, realm, authzid)
+			local user;
+			if authzid then
+				user = authzid_node(authzid, realm or host);
+				if not user then
+					return nil, nil, { failure = "invalid-authzid", text = "The authzid must be a bare JID of " .. host .. "." };
+				end
+			end
+			local outcome, answer, node = login.check(session, "token", user, token);
+			if outcome == "ok" then
+				return node, true, { grant = answer.attr.grant, scope = answer.attr.scope };
+			elseif outcome == "other-account" or outcome == "bad-request" then
+				return nil, nil, { failure = "invalid-authzid", text = "The token is not for this authzid." };
+			elseif outcome == "unavailable" then
+				return nil, nil, { failure = "temporary-auth-failure", text = UNAVAILABLE_TEXT };
+			end
+			-- RFC 7628 section 3.2.2: tell the client which scope to ask for, and where.
+			return nil, nil, {
+				status = "invalid_token";
+				scope = answer.attr["required-scope"];
+				oidc_discovery_url = answer.attr["openid-configuration"];
+			};
+		end
+
+		function profile.xmpp_oauth_xoauth2(self, user, token, realm, authzid)
+			if authzid and authzid_node(authzid, realm or host) ~= user then
+				return nil, nil, { failure = "invalid-authzid", text = "The authzid must be the user's bare JID." };
+			end
+			local outcome, answer = login.check(session, "token", user, token);
+			if outcome == "ok" then return user, true, { grant = answer.attr.grant, scope = answer.attr.scope }; end
+			if outcome == "unavailable" then
+				return nil, nil, { failure = "temporary-auth-failure", text = UNAVAILABLE_TEXT };
+			end
+			return nil, nil;
+		end
+
+		return wrap(sasl.new(host, profile));
+	end;
+end
+
+return M;

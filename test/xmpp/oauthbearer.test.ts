@@ -1,0 +1,294 @@
+// SASL OAUTHBEARER (RFC 7628, XEP-0493) and X-OAUTH2 on a real Prosody 0.12
+// through contrib/prosody/mod_auth_xmpp_oauth/, byte for byte on a raw stream,
+// against a real component and Redis (issue 13; issue 12 #13).
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { freePort } from '../helpers/ports.js';
+import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
+import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { revoke, tokensFor } from '../helpers/tokens.js';
+import { oauthbearerMessage, plainLogin, rawSasl, xoauth2Login } from '../helpers/xmpp-client.js';
+
+const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
+const PASSWORD = 'alice password 1234';
+const BOB_PASSWORD = 'bob password 1234';
+const LOGIN_SCOPE = 'openid xmpp:client:normal offline_access';
+
+describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
+  let prosody: ProsodyInstance;
+  let redis: RedisInstance;
+  let server: TestServer;
+  let pluginDir: string;
+  let httpPort: number;
+  const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
+
+  const startOurServer = async () => {
+    server = await startServer(
+      {
+        http: { host: '127.0.0.1', port: httpPort },
+        registration_key: 'registration-key-for-the-oauthbearer-test-0123456789',
+        // Only the last test fails passwords from this address (the module sends the c2s IP).
+        login_throttle: { per_address: 5 },
+        xmpp: {
+          enabled: true,
+          service: `xmpp://127.0.0.1:${prosody.componentPort}`,
+          domain: COMPONENT.domain,
+          secret: COMPONENT.secret,
+          hosts: ['localhost'],
+        },
+      },
+      { redis: redis.url },
+    );
+    await server.app.link!.waitOnline(15_000);
+  };
+
+  before(async () => {
+    pluginDir = pluginDirWithModule();
+    prosody = await startProsody({
+      components: [COMPONENT],
+      pluginDir,
+      virtualHosts: [
+        { host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 3 } },
+      ],
+    });
+    redis = await startRedis({ persist: true });
+    httpPort = await freePort();
+    await startOurServer();
+    await server.app.accounts.create('alice@localhost', PASSWORD);
+    await server.app.accounts.create('bob@localhost', BOB_PASSWORD);
+  });
+
+  after(async () => {
+    await server?.stop();
+    await redis?.stop();
+    await prosody?.stop();
+    rmSync(pluginDir, { recursive: true, force: true });
+  });
+
+  /** Asserts the RFC 7628 section 3.2.2 error challenge, answers %x01, asserts not-authorized. */
+  const assertErrorChallenge = async (sasl: Awaited<ReturnType<typeof rawSasl>>, message: string) => {
+    const challenge = await sasl.auth('OAUTHBEARER', message);
+    assert.equal(challenge.name, 'challenge', challenge.raw);
+    const json = JSON.parse(challenge.data) as Record<string, string>;
+    assert.deepEqual(json, {
+      status: 'invalid_token',
+      scope: 'xmpp:client:normal',
+      'openid-configuration': `${server.url}/.well-known/openid-configuration`,
+    });
+    const failure = await sasl.respond('\x01');
+    assert.equal(failure.name, 'failure');
+    assert.equal(failure.condition, 'not-authorized');
+    return json;
+  };
+
+  it('offers OAUTHBEARER and X-OAUTH2 next to PLAIN', async () => {
+    const sasl = await rawSasl(target());
+    try {
+      assert.deepEqual([...sasl.mechanisms].sort(), ['OAUTHBEARER', 'PLAIN', 'X-OAUTH2']);
+    } finally {
+      sasl.close();
+    }
+  });
+
+  it('a valid xmpp:client:normal token logs in without an authzid, as the token\u2019s account', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const sasl = await rawSasl(target());
+    try {
+      const reply = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token));
+      assert.equal(reply.name, 'success', reply.raw);
+      assert.match(await sasl.bind(), /^alice@localhost\//);
+    } finally {
+      sasl.close();
+    }
+  });
+
+  it('a valid token logs in with an authzid and host/port pairs in any order, unknown keys ignored', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const orders: Array<Array<[string, string]>> = [
+      [['host', 'localhost'], ['port', String(prosody.c2sPort)], ['auth', `Bearer ${access_token}`]],
+      [['auth', `Bearer ${access_token}`], ['host', 'localhost'], ['xfuture', 'x y z'], ['port', '5222']],
+    ];
+    for (const pairs of orders) {
+      const sasl = await rawSasl(target());
+      try {
+        const reply = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token, { authzid: 'alice@localhost', pairs }));
+        assert.equal(reply.name, 'success', reply.raw);
+        assert.match(await sasl.bind(), /^alice@localhost\//);
+      } finally {
+        sasl.close();
+      }
+    }
+  });
+
+  it('an openid-only token is refused with the error challenge', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, 'openid offline_access');
+    const sasl = await rawSasl(target());
+    try {
+      await assertErrorChallenge(sasl, oauthbearerMessage(access_token));
+    } finally {
+      sasl.close();
+    }
+  });
+
+  it('a revoked token and an expired one get the error challenge, then failure', async () => {
+    const { access_token, refresh_token } = await tokensFor(server.url, 'bob@localhost', BOB_PASSWORD, LOGIN_SCOPE);
+    const live = await server.app.core.signer.verifyAccessToken(access_token);
+    assert.ok(live);
+    const { token: expired } = await server.app.core.signer.accessToken(
+      { jid: live.jid, clientId: live.client_id, scope: live.scope.split(' '), grantId: live.gid },
+      Math.floor(Date.now() / 1000) - 7200,
+    );
+    const sasl = await rawSasl(target());
+    try {
+      await assertErrorChallenge(sasl, oauthbearerMessage(expired));
+      await revoke(server.url, refresh_token);
+      await assertErrorChallenge(sasl, oauthbearerMessage(access_token));
+    } finally {
+      sasl.close();
+    }
+  });
+
+  it('another account\u2019s token under this authzid gives invalid-authzid', async () => {
+    const { access_token } = await tokensFor(server.url, 'bob@localhost', BOB_PASSWORD, LOGIN_SCOPE);
+    const sasl = await rawSasl(target());
+    try {
+      const reply = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token, { authzid: 'alice@localhost' }));
+      assert.equal(reply.name, 'failure');
+      assert.equal(reply.condition, 'invalid-authzid');
+      const foreign = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token, { authzid: 'bob@elsewhere.example' }));
+      assert.equal(foreign.condition, 'invalid-authzid');
+    } finally {
+      sasl.close();
+    }
+  });
+
+  it('an empty token yields openid-configuration, and that URL serves our metadata', async () => {
+    const sasl = await rawSasl(target());
+    let json: Record<string, string>;
+    try {
+      json = await assertErrorChallenge(sasl, oauthbearerMessage('', { pairs: [['auth', '']] }));
+      // "Bearer " with nothing after it is the same question.
+      await assertErrorChallenge(sasl, oauthbearerMessage(''));
+    } finally {
+      sasl.close();
+    }
+    const res = await fetch(json['openid-configuration']!);
+    assert.equal(res.status, 200);
+    const meta = (await res.json()) as Record<string, unknown>;
+    assert.equal(meta.issuer, server.url);
+    for (const key of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint', 'device_authorization_endpoint']) {
+      assert.equal(typeof meta[key], 'string', key);
+    }
+    assert.ok((meta.scopes_supported as string[]).includes('xmpp:client:normal'));
+    assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
+  });
+
+  it('a malformed message gives malformed-request, and the stream stays usable', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const malformed = [
+      'not a gs2 header',
+      `n,,auth=Bearer ${access_token}\x01\x01`, // no kvsep after the header
+      `n,,\x01auth=Bearer ${access_token}\x01`, // no final kvsep
+      `p=tls-unique,,\x01auth=Bearer ${access_token}\x01\x01`, // channel binding asked for
+      'n,,\x01host=localhost\x01\x01', // no auth
+      `n,,\x01auth=Basic ${access_token}\x01\x01`,
+      `n,,\x01auth=Bearer a\x01auth=Bearer b\x01\x01`,
+      `n,a=al=ice@localhost,\x01auth=Bearer ${access_token}\x01\x01`, // bad saslname escape
+      '\x01',
+    ];
+    const sasl = await rawSasl(target());
+    try {
+      for (const message of malformed) {
+        const reply = await sasl.auth('OAUTHBEARER', message);
+        assert.equal(reply.name, 'failure', JSON.stringify(message));
+        assert.equal(reply.condition, 'malformed-request', JSON.stringify(message));
+      }
+      const reply = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token));
+      assert.equal(reply.name, 'success', reply.raw);
+      assert.match(await sasl.bind(), /^alice@localhost\//);
+    } finally {
+      sasl.close();
+    }
+  });
+
+  it('X-OAUTH2: a valid token logs in, a revoked one does not', async () => {
+    const { access_token, refresh_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    assert.equal(await xoauth2Login(target(), 'alice', access_token), true);
+    assert.equal(await xoauth2Login(target(), 'bob', access_token), false, 'not for another account');
+    // A token is never tried as a password here, nor the password as a token.
+    assert.equal(await xoauth2Login(target(), 'alice', PASSWORD), false);
+    await revoke(server.url, refresh_token);
+    assert.equal(await xoauth2Login(target(), 'alice', access_token), false);
+  });
+
+  it('PLAIN with a token still works for legacy clients, with the new scope too', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    assert.equal(await plainLogin(target(), 'alice', access_token), true);
+  });
+
+  it('issue 12 #13: a Redis outage gives temporary-auth-failure, for PLAIN as for OAUTHBEARER', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    await redis.kill();
+    try {
+      const sasl = await rawSasl(target());
+      try {
+        const plain = await sasl.auth('PLAIN', `\0alice\0${PASSWORD}`);
+        assert.equal(plain.condition, 'temporary-auth-failure', plain.raw);
+        const bearer = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token));
+        assert.equal(bearer.condition, 'temporary-auth-failure', bearer.raw);
+      } finally {
+        sasl.close();
+      }
+    } finally {
+      await redis.restart();
+    }
+  });
+
+  // Leaves the component stopped for a while and starts a new server instance: keep it last.
+  it('issue 12 #13: with the component stopped, temporary-auth-failure (PLAIN too), and logins work again when it returns', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    await server.stop();
+    const sasl = await rawSasl(target());
+    try {
+      const bearer = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token));
+      assert.equal(bearer.condition, 'temporary-auth-failure', bearer.raw);
+      const discovery = await sasl.auth('OAUTHBEARER', oauthbearerMessage(''));
+      assert.equal(discovery.condition, 'temporary-auth-failure', 'no issuer to point to while the component is away');
+      const plain = await sasl.auth('PLAIN', `\0alice\0${PASSWORD}`);
+      assert.equal(plain.condition, 'temporary-auth-failure', plain.raw);
+    } finally {
+      sasl.close();
+    }
+    assert.match(prosody.log(), /info\s+Login of alice@localhost could not be checked/);
+    await startOurServer();
+    const again = await rawSasl(target());
+    try {
+      const reply = await again.auth('OAUTHBEARER', oauthbearerMessage(access_token));
+      assert.equal(reply.name, 'success', reply.raw);
+    } finally {
+      again.close();
+    }
+    assert.doesNotMatch(prosody.log(), new RegExp(access_token.split('.')[2]!.slice(0, 20).replace(/[-+/]/g, '.')), 'no token in Prosody\u2019s log');
+  });
+
+  // Blocks 127.0.0.1 for password logins: keep it last.
+  it('issue 12 #20: the module sends the client’s address, so a password sprayed over accounts is throttled per address', async () => {
+    const sasl = await rawSasl(target());
+    try {
+      for (let i = 1; i <= 5; i++) {
+        const reply = await sasl.auth('PLAIN', `\0sprayed${i}\0spray password ${i}`);
+        assert.equal(reply.condition, 'not-authorized', reply.raw);
+        assert.doesNotMatch(reply.raw, /Too many failed attempts/);
+      }
+      // A sixth account, first failure for it: refused because of the address.
+      const throttled = await sasl.auth('PLAIN', '\0alice\0spray password 6');
+      assert.equal(throttled.condition, 'not-authorized');
+      assert.match(throttled.raw, /Too many failed attempts; retry in \d+ seconds/);
+    } finally {
+      sasl.close();
+    }
+  });
+});
