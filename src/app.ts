@@ -1,5 +1,6 @@
 import type { Accounts } from './accounts/accounts.js';
 import type { Config } from './config/schema.js';
+import type { TrialNotice } from './http/routes/home.js';
 import { createHttpApp } from './http/server.js';
 import { listen, type Listening } from './http/listen.js';
 import type { Logger } from './log.js';
@@ -28,8 +29,9 @@ export interface App {
 }
 
 /** Composition root: builds the core from config and hands it to the front doors. */
-export async function createApp(config: Config, log: Logger): Promise<App> {
-  if (!isShared(storeOptionsFrom(config.redis))) {
+export async function createApp(config: Config, log: Logger, opts: { trial?: TrialNotice } = {}): Promise<App> {
+  // Trial mode prints its own block about the memory store.
+  if (!isShared(storeOptionsFrom(config.redis)) && !opts.trial) {
     log.warn(
       'no redis.url configured: using the in-memory store. Accounts, grants and tokens are LOST on restart ' +
         'and cannot be shared between processes. Set redis.url for anything but a trial.',
@@ -75,7 +77,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online });
+  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online, trial: opts.trial });
   let listening: Listening | undefined;
 
   const app: App = {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { createApp } from '../app.js';
 import { createLogger } from '../log.js';
 import { configFrom } from './context.js';
+import { trialFor } from './trial.js';
 
 const SHUTDOWN_LIMIT_MS = 10_000;
 
@@ -9,11 +10,14 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('run the authorization server (HTTP and the XMPP component link)')
     .action(async (_opts: unknown, cmd: Command) => {
-      const { config, file } = await configFrom(cmd);
+      const loaded = await configFrom(cmd);
+      const trial = trialFor(loaded);
+      const config = trial?.config ?? loaded.config;
       const log = createLogger(config.log.level);
-      log.info({ config: file ?? 'built-in defaults' }, 'starting');
-      const app = await createApp(config, log);
+      log.info({ config: loaded.file ?? 'built-in defaults', trial: Boolean(trial) }, 'starting');
+      const app = await createApp(config, log, { trial: trial?.notice });
       await app.start();
+      await trial?.announce(app, log);
 
       let stopping = false;
       const stop = (signal: string) => {
