@@ -37,6 +37,20 @@ describe('xmpp-oauth config check', () => {
     assert.match(res.stderr, /http\.port: .*\(from XMPP_OAUTH_HTTP__PORT\)/);
   });
 
+  it('issue 15 #6: a plain scalar in the environment is a one-element list for a list option', async () => {
+    const one = await runCli(['config', 'check'], { env: { XMPP_OAUTH_XMPP__HOSTS: 'example.org', XMPP_OAUTH_ALLOWED_GRANT_TYPES: 'authorization_code' } });
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /hosts:\n\s+- example\.org\n/);
+    assert.match(one.stdout, /allowed_grant_types:\n\s+- authorization_code\n\s*\w/);
+    // A secret that looks like a number stays a string.
+    const secret = await runCli(['config', 'check'], { env: { XMPP_OAUTH_COOKIE_SECRETS: '1'.repeat(40) } });
+    assert.equal(secret.code, 0, secret.stderr);
+    // Several values still take YAML flow syntax.
+    const two = await runCli(['config', 'check'], { env: { XMPP_OAUTH_XMPP__HOSTS: '[a.example, b.example]' } });
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(two.stdout, /hosts:\n\s+- a\.example\n\s+- b\.example\n/);
+  });
+
   it('prints the effective configuration with secrets masked', async () => {
     const file = await configFile('xmpp:\n  secret: supersecret-component\nregistration_key: "0123456789abcdef0123456789abcdef-reg"\n');
     const res = await runCli(['config', 'check', '--config', file], {
