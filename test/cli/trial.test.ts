@@ -1,78 +1,24 @@
 // Issue 15: trial mode. The built server, started as `npm start` does with no
 // config and no environment, must let a newcomer try the whole flow at once.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { FormBrowser } from '../helpers/browser.js';
-import { BIN } from '../helpers/cli.js';
+import { serveProcess, type ServeProcess } from '../helpers/cli.js';
 import { authorizeInBrowser, authUrl, pkcePair } from '../helpers/flow.js';
-import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
-type LogLine = Record<string, unknown> & { level?: string; msg?: string };
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  lines: LogLine[];
-  base: string;
-  stop(): Promise<void>;
-}
-
-/**
- * `node bin/xmpp-oauth.js serve` with nothing but PATH and HOME, plus the one
- * documented knob that keeps trial mode on: XMPP_OAUTH_HTTP__PORT, so a busy
- * 8080 on the test machine cannot fail the test.
- */
-async function serve(extraEnv: Record<string, string> = {}, args: string[] = []): Promise<Running> {
-  const port = await freePort();
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', XMPP_OAUTH_HTTP__PORT: String(port), ...extraEnv };
-  const child = spawn(process.execPath, [BIN, ...args, 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines: LogLine[] = [];
-  let buffer = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buffer.slice(0, nl)) as LogLine);
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const running: Running = {
-    child,
-    lines,
-    base: `http://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-  try {
-    await waitFor('HTTP listening', () => {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
-      return lines.find((l) => l.msg === 'HTTP listening');
-    }, { timeoutMs: 20_000 });
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-  return running;
-}
-
 describe('issue 15: trial mode on zero configuration', { timeout: 120_000 }, () => {
-  let server: Running | undefined;
+  let server: ServeProcess | undefined;
   after(() => server?.stop());
 
   it('issue 15 acceptance: demo credentials from the start-up output, a public PKCE client registered with the printed curl, a code flow through the pages to a token', async () => {
-    server = await serve();
+    server = await serveProcess();
     const { base, lines } = server;
     const block = await waitFor('the trial block', () => lines.find((l) => typeof l.trial === 'object'));
     assert.equal(block.level, 'warn');
@@ -155,7 +101,7 @@ describe('issue 15: no trial mode once there is configuration', { timeout: 120_0
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const assertNoTrial = async (s: Running) => {
+  const assertNoTrial = async (s: ServeProcess) => {
     try {
       await waitFor('the first start-up lines', () => s.lines.find((l) => l.msg === 'starting'));
       assert.equal(s.lines.find((l) => l.msg === 'starting')!.trial, false);
@@ -174,11 +120,11 @@ describe('issue 15: no trial mode once there is configuration', { timeout: 120_0
     dir = mkdtempSync(join(tmpdir(), 'trial-off-'));
     const file = join(dir, 'config.yml');
     writeFileSync(file, 'site_name: Example\n');
-    await assertNoTrial(await serve({}, ['--config', file]));
+    await assertNoTrial(await serveProcess({}, ['--config', file]));
   });
 
   it('issue 15: redis.url (from the environment) turns trial mode off', async () => {
     redis = await startRedis();
-    await assertNoTrial(await serve({ XMPP_OAUTH_REDIS__URL: redis.url }));
+    await assertNoTrial(await serveProcess({ XMPP_OAUTH_REDIS__URL: redis.url }));
   });
 });
