@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,13 @@ describe('xmpp-oauth config check', () => {
     const res = await runCli(['config', 'check'], { env: { XMPP_OAUTH_HTTP__PORT: 'eighty' } });
     assert.equal(res.code, 2);
     assert.match(res.stderr, /http\.port: .*\(from XMPP_OAUTH_HTTP__PORT\)/);
+  });
+
+  it('issue 15 #8: the example configurations in contrib/ pass config check', async () => {
+    for (const file of ['contrib/prosody/xmpp-oauth.example.yml', 'contrib/ejabberd/xmpp-oauth.example.yml']) {
+      const res = await runCli(['config', 'check', '--config', fileURLToPath(new URL(`../../${file}`, import.meta.url))]);
+      assert.equal(res.code, 0, `${file}: ${res.stderr}`);
+    }
   });
 
   it('issue 15 #6: a plain scalar in the environment is a one-element list for a list option', async () => {
