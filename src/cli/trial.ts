@@ -48,6 +48,9 @@ export function trialFor(loaded: LoadedConfig): Trial | undefined {
         `  Password:      ${password}`,
         '  Register a public client (PKCE, code and device flow):',
         `    ${notice.registerCommand}`,
+        ...(config.xmpp.enabled
+          ? [`XMPP: attaching as component ${config.xmpp.domain} at ${config.xmpp.service} is retried in the background; the web flows work without it.`]
+          : []),
         'Set redis.url in a config file for anything but a trial (see docs/getting-started.md).',
       ];
       // The demo password is logged on purpose, in trial mode only: it guards nothing that outlives the process.
