@@ -27,7 +27,6 @@ export interface Trial {
   announce(app: App, log: Logger): Promise<void>;
 }
 
-
 export function trialFor(loaded: LoadedConfig): Trial | undefined {
   if (loaded.file || isShared(storeOptionsFrom(loaded.config.redis))) return undefined;
   const config: Config = { ...loaded.config, registration_key: loaded.config.registration_key ?? randomToken(32) };
