@@ -1,5 +1,6 @@
 import type { Accounts } from './accounts/accounts.js';
 import type { Config } from './config/schema.js';
+import type { TrialNotice } from './http/routes/home.js';
 import { createHttpApp } from './http/server.js';
 import { listen, type Listening } from './http/listen.js';
 import { metricsApp, metricsPlacement } from './http/metrics-endpoint.js';
@@ -31,8 +32,9 @@ export interface App {
 }
 
 /** Composition root: builds the core from config and hands it to the front doors. */
-export async function createApp(config: Config, log: Logger): Promise<App> {
-  if (!isShared(storeOptionsFrom(config.redis))) {
+export async function createApp(config: Config, log: Logger, opts: { trial?: TrialNotice } = {}): Promise<App> {
+  // Trial mode prints its own block about the memory store.
+  if (!isShared(storeOptionsFrom(config.redis)) && !opts.trial) {
     log.warn(
       'no redis.url configured: using the in-memory store. Accounts, grants and tokens are LOST on restart ' +
         'and cannot be shared between processes. Set redis.url for anything but a trial.',
@@ -56,7 +58,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   });
   // A failure from here on must not leave the Redis connection open (it would keep the process alive).
   try {
-    return await assemble(config, log, store);
+    return await assemble(config, log, store, opts);
   } catch (err) {
     await closeWithin(store.close(), CLOSE_LIMIT_MS);
     throw err;
@@ -83,7 +85,7 @@ const CLOSE_LIMIT_MS = 500;
 const closeWithin = (closing: Promise<unknown> | undefined, ms: number) =>
   Promise.race([Promise.resolve(closing).catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
 
-async function assemble(config: Config, log: Logger, store: Store): Promise<App> {
+async function assemble(config: Config, log: Logger, store: Store, opts: { trial?: TrialNotice }): Promise<App> {
   let link: ComponentLink | undefined;
   const metrics = createMetrics(store, () => link?.online);
   const { deps: core, keys, dynamicClients } = await createCore(config, store, log);
@@ -108,7 +110,7 @@ async function assemble(config: Config, log: Logger, store: Store): Promise<App>
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus: () => link?.status });
+  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus: () => link?.status, trial: opts.trial });
   let listening: Listening | undefined;
   let metricsListening: Listening | undefined;
   const placement = metricsPlacement(config);

@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { oneLine, StartupError } from '../util/startup-error.js';
 import { configFrom } from './context.js';
+import { trialFor, type Trial } from './trial.js';
 
 const SHUTDOWN_LIMIT_MS = 10_000;
 
@@ -12,10 +13,13 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('run the authorization server (HTTP and the XMPP component link)')
     .action(async (_opts: unknown, cmd: Command) => {
-      const { config, file } = await configFrom(cmd);
+      const loaded = await configFrom(cmd);
+      const trial = trialFor(loaded);
+      const config = trial?.config ?? loaded.config;
       const log = createLogger(config.log.level);
-      log.info({ config: file ?? 'built-in defaults' }, 'starting');
-      const app = await startApp(config, log);
+      log.info({ config: loaded.file ?? 'built-in defaults', trial: Boolean(trial) }, 'starting');
+      const app = await startApp(config, log, trial);
+      await trial?.announce(app, log);
 
       let stopping = false;
       const stop = (signal: string) => {
@@ -44,9 +48,9 @@ export function serveCommand(): Command {
  * Builds and starts the app. A failure reaches the operator as one line (main
  * prints it and exits non-zero); createApp/start have closed what they opened.
  */
-async function startApp(config: Config, log: Logger): Promise<App> {
+async function startApp(config: Config, log: Logger, trial: Trial | undefined): Promise<App> {
   try {
-    const app = await createApp(config, log);
+    const app = await createApp(config, log, { trial: trial?.notice });
     await app.start();
     return app;
   } catch (err) {

@@ -60,7 +60,11 @@ async function readYaml(file: string): Promise<Record<string, unknown>> {
   return value as Record<string, unknown>;
 }
 
-/** `XMPP_OAUTH_REDIS__URL=redis://…` sets `redis.url`; values are read as YAML scalars/flow lists. */
+/**
+ * `XMPP_OAUTH_REDIS__URL=redis://…` sets `redis.url`; values are read as YAML
+ * scalars or flow lists. For a list option a plain scalar is a one-element list
+ * (`XMPP_OAUTH_XMPP__HOSTS=example.org`); several need flow syntax (`[a.org, b.org]`).
+ */
 function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
   const applied = new Map<string, string>();
   for (const [name, value] of Object.entries(env)) {
@@ -74,6 +78,8 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<
     }
     // Keep strings that merely look like other things (e.g. a secret "123") usable as strings.
     if (parsed === null) parsed = value;
+    const list = listOption(path);
+    if (list && !Array.isArray(parsed)) parsed = [list === 'string' ? value : parsed];
     let node = target;
     for (const key of path.slice(0, -1)) {
       const next = node[key];
@@ -99,6 +105,29 @@ export function validate(raw: Record<string, unknown>, file?: string): Config {
     ids.add(c.id);
   }
   return config;
+}
+
+type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
+
+/** Past defaults, optionals and transforms to the type an operator writes. */
+function unwrap(s: z.ZodType): Def {
+  for (let d = defOf(s); ; d = defOf(s)) {
+    if (d.innerType) s = d.innerType;
+    else if (d.type === 'pipe' && d.in) s = d.in;
+    else return d;
+  }
+}
+
+/** For a list option: the element's type ('string', 'enum', …); undefined for anything else. */
+function listOption(path: string[]): string | undefined {
+  let d = unwrap(configSchema);
+  for (const key of path) {
+    const next = d.type === 'object' ? d.shape?.[key] : undefined;
+    if (!next) return undefined;
+    d = unwrap(next);
+  }
+  return d.type === 'array' && d.element ? unwrap(d.element).type : undefined;
 }
 
 function prefix(file?: string): string {

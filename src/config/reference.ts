@@ -28,11 +28,14 @@ function rows(shape: Record<string, z.ZodType>, prefix = ''): Row[] {
     }
     const d = defOf(s);
     const key = `${prefix}${name}`;
-    if (d.type === 'object' && d.shape && name !== 'clients') {
+    if (d.type === 'object' && d.shape) {
       out.push(...rows(d.shape, `${key}.`));
       continue;
     }
     out.push({ key, type: typeName(s), def: def === undefined ? '' : JSON.stringify(def), doc });
+    // A list of objects (clients, resource_servers): one row per field of an entry.
+    const element = d.type === 'array' && d.element ? defOf(d.element) : undefined;
+    if (element?.type === 'object' && element.shape) out.push(...rows(element.shape, `${key}[].`));
   }
   return out;
 }

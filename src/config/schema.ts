@@ -13,14 +13,14 @@ const RESPONSE_TYPES = ['code'] as const;
 
 const clientSchema = z
   .strictObject({
-    id: z.string().min(1).max(200).describe('client_id'),
-    name: z.string().min(1).describe('Name shown on the consent page'),
+    id: z.string().min(1).max(200).describe('The client_id (required)'),
+    name: z.string().min(1).describe('Name shown on the consent page (required)'),
     secret_hash: z
       .string()
       .regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" followed by 64 hex digits (see `xmpp-oauth client hash-secret`)')
       .optional()
-      .describe('SHA-256 digest of the client secret; absent for a public client'),
-    public: z.boolean().default(false).describe('Public client (no secret, PKCE mandatory)'),
+      .describe('SHA-256 digest of the client secret (`xmpp-oauth client new-secret`); a confidential client needs it, a public one must not have it'),
+    public: z.boolean().default(false).describe('Public client: no secret, PKCE mandatory, authenticates with client_id alone'),
     redirect_uris: z
       .array(
         z
@@ -29,17 +29,20 @@ const clientSchema = z
           .refine((s) => !/[\s\p{Cc}#]/u.test(s), 'a redirect URI must not contain a fragment (#), whitespace or control characters'),
       )
       .default([])
-      .describe('Exact redirect URIs'),
-    grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code', 'refresh_token']),
+      .describe('Exact redirect URIs; at least one when grant_types has authorization_code'),
+    grant_types: z
+      .array(z.enum(GRANT_TYPES))
+      .default(['authorization_code', 'refresh_token'])
+      .describe('Grants this client may use (each must also be in allowed_grant_types); `device_code` is the device grant, `urn:ietf:params:oauth:grant-type:device_code` on the wire, and not in the default'),
     scope: z
       .string()
       .default('openid profile offline_access xmpp xmpp:client:normal')
       .describe('Space-separated scopes this client may receive (xmpp:account:read / xmpp:account:write only when listed)'),
-    client_uri: url.optional(),
-    logo_uri: url.optional(),
-    tos_uri: url.optional(),
-    policy_uri: url.optional(),
-    application_type: z.enum(['web', 'native']).default('web'),
+    client_uri: url.optional().describe('Home page of the application, linked from the consent and account pages'),
+    logo_uri: url.optional().describe('Logo shown on the consent and account pages'),
+    tos_uri: url.optional().describe("Application's terms, linked from the consent page"),
+    policy_uri: url.optional().describe("Application's privacy policy, linked from the consent page"),
+    application_type: z.enum(['web', 'native']).default('web').describe('`native`: loopback redirect URIs match on any port (RFC 8252)'),
   })
   .refine((c) => c.public !== Boolean(c.secret_hash), {
     message: 'a client needs exactly one of secret_hash or public: true',
@@ -50,8 +53,11 @@ const clientSchema = z
   });
 
 const resourceServerSchema = z.strictObject({
-  id: z.string().min(1).describe('Credential name used with HTTP Basic at /oauth2/introspect'),
-  secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" followed by 64 hex digits'),
+  id: z.string().min(1).describe('Credential name used with HTTP Basic at /oauth2/introspect (required)'),
+  secret_hash: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" followed by 64 hex digits')
+    .describe('SHA-256 digest of its secret, from `xmpp-oauth client hash-secret` (required)'),
 });
 
 export const configSchema = z.strictObject({

@@ -12,6 +12,7 @@ import { authorizeRoutes } from './routes/authorize.js';
 import { deviceRoutes } from './routes/device.js';
 import { ejabberdLookupRoutes } from './routes/ejabberd-lookup.js';
 import { healthRoutes } from './routes/health.js';
+import { homeRoutes, type TrialNotice } from './routes/home.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { registrationRoutes } from './routes/register.js';
 import { tokenRoutes } from './routes/token.js';
@@ -28,10 +29,12 @@ export interface HttpDeps {
   dynamicClients?: DynamicClients;
   metrics?: Metrics;
   xmppStatus: () => { online: boolean; standby: boolean } | undefined;
+  /** Set in trial mode: the landing page then says how to try it. */
+  trial?: TrialNotice;
 }
 
 /** The Express application: one router per concern, mounted in order. */
-export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus }: HttpDeps): Express {
+export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus, trial }: HttpDeps): Express {
   const { config, log, store } = core;
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
@@ -53,6 +56,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus 
   app.use(securityHeaders(config.security_policy));
   app.use(healthRoutes({ store, xmppStatus, requireXmpp: config.readyz.require_xmpp }));
   app.use(metadataRoutes(config, keys, views));
+  app.use(homeRoutes({ config, views, trial }));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
   if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients }));
   app.use(tokenRoutes(core));
@@ -62,7 +66,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus 
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
   app.use(accountRoutes({ core, sessions, pages, views }));
   if (config.allowed_grant_types.includes('device_code')) app.use(deviceRoutes({ core, sessions, signer, pages, views }));
-  app.use(notFound);
+  app.use(notFound(pages));
   app.use(errorHandler(log, pages));
   return app;
 }
@@ -73,9 +77,13 @@ function wantsPage(req: Request): boolean {
     : /^\/(account|oauth2\/authorize|oauth2\/device\/)/.test(req.path);
 }
 
-const notFound: RequestHandler = (req, res) => {
-  res.status(404).json({ error: 'not_found', error_description: describable(`no such endpoint: ${req.method} ${req.path}`) });
-};
+/** A browser that prefers HTML gets a page; every other caller (fetch's default is any type) gets JSON. */
+function notFound(pages: Pages): RequestHandler {
+  return (req, res) => {
+    if (req.method === 'GET' && req.accepts(['json', 'html']) === 'html') return pages.error(res, 404, 'not_found', 'error.not_found');
+    res.status(404).json({ error: 'not_found', error_description: describable(`no such endpoint: ${req.method} ${req.path}`) });
+  };
+}
 
 // Fixed texts: body-parser's own messages may quote the caller's bytes.
 const BODY_ERRORS: Record<string, string> = {

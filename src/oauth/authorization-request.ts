@@ -10,6 +10,8 @@ export type RawParams = Record<string, unknown>;
 export interface AuthorizationRequest {
   client: Client;
   redirectUri: string;
+  /** The request named redirect_uri itself (rather than relying on the one registered URI). */
+  redirectUriSent: boolean;
   responseType: 'code';
   scope: string[];
   state?: string;
@@ -72,7 +74,7 @@ export async function parseAuthorizationRequest(
   clients: ClientRegistry,
   config: Config,
 ): Promise<AuthorizationRequest> {
-  const { client, redirectUri } = await identifyClient(raw, clients);
+  const { client, redirectUri, redirectUriSent } = await identifyClient(raw, clients);
   const state = typeof raw.state === 'string' ? raw.state : undefined;
   const fail = (error: string, description: string) => new RedirectError(error, description, redirectUri, state);
 
@@ -109,6 +111,7 @@ export async function parseAuthorizationRequest(
   return {
     client,
     redirectUri,
+    redirectUriSent,
     responseType: 'code',
     scope,
     state,
@@ -121,7 +124,7 @@ export async function parseAuthorizationRequest(
   };
 }
 
-async function identifyClient(raw: RawParams, clients: ClientRegistry): Promise<{ client: Client; redirectUri: string }> {
+async function identifyClient(raw: RawParams, clients: ClientRegistry): Promise<{ client: Client; redirectUri: string; redirectUriSent: boolean }> {
   const clientId = raw.client_id;
   if (Array.isArray(clientId)) throw new UntrustedRequestError('invalid_request', 'client_id was given more than once');
   if (typeof clientId !== 'string' || clientId === '') throw new UntrustedRequestError('invalid_request', 'client_id is required');
@@ -132,13 +135,13 @@ async function identifyClient(raw: RawParams, clients: ClientRegistry): Promise<
   if (Array.isArray(given)) throw new UntrustedRequestError('invalid_request', 'redirect_uri was given more than once');
   if (given === undefined || given === '') {
     // Omitting it is allowed only when there is exactly one to choose (RFC 6749 3.1.2.3).
-    if (client.redirectUris.length === 1) return { client, redirectUri: client.redirectUris[0]! };
+    if (client.redirectUris.length === 1) return { client, redirectUri: client.redirectUris[0]!, redirectUriSent: false };
     throw new UntrustedRequestError('invalid_request', 'redirect_uri is required');
   }
   if (typeof given !== 'string' || !matchRedirectUri(client, given)) {
     throw new UntrustedRequestError('invalid_request', 'redirect_uri does not match any URI registered for this client');
   }
-  return { client, redirectUri: given };
+  return { client, redirectUri: given, redirectUriSent: true };
 }
 
 /** Every parameter at most once (RFC 6749 3.1), as a string, of sane length. */

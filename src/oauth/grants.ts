@@ -56,6 +56,7 @@ export async function approveAuthorization(deps: CoreDeps, req: AuthorizationReq
       clientId: req.client.id,
       jid: auth.jid,
       redirectUri: req.redirectUri,
+      ...(req.redirectUriSent ? { redirectUriSent: true } : {}),
       scope: req.scope,
       codeChallenge: req.codeChallenge,
       codeChallengeMethod: req.codeChallengeMethod,

@@ -9,7 +9,8 @@ export async function userinfo(deps: CoreDeps, token: string | undefined): Promi
   const valid = await validateAccountToken(deps.signer, deps.store, token);
   if (!valid) throw new OAuthError('invalid_token', 'the access token is invalid, expired or revoked', 401);
   const claims: Record<string, unknown> = { sub: valid.claims.sub };
-  if (valid.scope.includes('profile')) {
+  // With `openid` too: Prosody 13's mod_auth_oauth_external asks for `openid` only and reads this field.
+  if (valid.scope.includes('openid') || valid.scope.includes('profile')) {
     claims.preferred_username = valid.jid.slice(0, valid.jid.lastIndexOf('@'));
   }
   if (allowsXmppLogin(valid.scope) || valid.scope.includes('profile')) claims.jid = valid.jid;

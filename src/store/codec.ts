@@ -16,6 +16,7 @@ export function parseJson(text: string | null | undefined): Obj | null {
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isStrArr = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
 const optional = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
 
@@ -70,7 +71,7 @@ export function decodeCode(o: Obj | null): AuthorizationCode | null {
     isStr(o.grantId) && isStr(o.clientId) && isStr(o.jid) && isStr(o.redirectUri) && isStrArr(o.scope) &&
     isNum(o.authTime) &&
     optional(o.codeChallenge, isStr) && optional(o.codeChallengeMethod, isStr) && optional(o.nonce, isStr) &&
-    optional(o.amr, isStrArr) && optional(o.expiresAt, isNum);
+    optional(o.amr, isStrArr) && optional(o.expiresAt, isNum) && optional(o.redirectUriSent, isBool);
   return ok ? (o as unknown as AuthorizationCode) : null;
 }
 

@@ -60,6 +60,8 @@ export interface AuthorizationCode {
   clientId: string;
   jid: string;
   redirectUri: string;
+  /** The authorization request carried redirect_uri, so the token request must repeat it (RFC 6749 4.1.3). */
+  redirectUriSent?: boolean;
   scope: string[];
   codeChallenge?: string;
   codeChallengeMethod?: string;

@@ -288,6 +288,22 @@ describe('browser: login, consent, device and account pages in Chromium', () => 
     await w.finish();
   });
 
+  it('issue 15: the landing page at / leads a person to /account and a developer to /docs, with no console error or CSP violation', async () => {
+    const w = await openPage(browser);
+    const { page } = w;
+    const response = await page.goto(`${server.url}/`);
+    assert.equal(response?.status(), 200);
+    await page.getByRole('link', { name: 'Connect a device' }).waitFor();
+    await w.screenshot('landing');
+    await page.getByRole('link', { name: 'Manage access' }).click();
+    await page.waitForURL(`${server.url}/account`);
+    await page.getByLabel('XMPP address').waitFor();
+    await page.goBack();
+    await page.getByRole('link', { name: /Developer information/ }).click();
+    await page.waitForURL(`${server.url}/docs`);
+    await w.finish();
+  });
+
   it('the browser\u2019s icon request succeeds, so no page logs a 404 to the console', async () => {
     const w = await openPage(browser);
     const { page } = w;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,27 @@ describe('xmpp-oauth config check', () => {
     const res = await runCli(['config', 'check'], { env: { XMPP_OAUTH_HTTP__PORT: 'eighty' } });
     assert.equal(res.code, 2);
     assert.match(res.stderr, /http\.port: .*\(from XMPP_OAUTH_HTTP__PORT\)/);
+  });
+
+  it('issue 15 #8: the example configurations in contrib/ pass config check', async () => {
+    for (const file of ['contrib/prosody/xmpp-oauth.example.yml', 'contrib/ejabberd/xmpp-oauth.example.yml']) {
+      const res = await runCli(['config', 'check', '--config', fileURLToPath(new URL(`../../${file}`, import.meta.url))]);
+      assert.equal(res.code, 0, `${file}: ${res.stderr}`);
+    }
+  });
+
+  it('issue 15 #6: a plain scalar in the environment is a one-element list for a list option', async () => {
+    const one = await runCli(['config', 'check'], { env: { XMPP_OAUTH_XMPP__HOSTS: 'example.org', XMPP_OAUTH_ALLOWED_GRANT_TYPES: 'authorization_code' } });
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /hosts:\n\s+- example\.org\n/);
+    assert.match(one.stdout, /allowed_grant_types:\n\s+- authorization_code\n\s*\w/);
+    // A secret that looks like a number stays a string.
+    const secret = await runCli(['config', 'check'], { env: { XMPP_OAUTH_COOKIE_SECRETS: '1'.repeat(40) } });
+    assert.equal(secret.code, 0, secret.stderr);
+    // Several values still take YAML flow syntax.
+    const two = await runCli(['config', 'check'], { env: { XMPP_OAUTH_XMPP__HOSTS: '[a.example, b.example]' } });
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(two.stdout, /hosts:\n\s+- a\.example\n\s+- b\.example\n/);
   });
 
   it('prints the effective configuration with secrets masked', async () => {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { FormBrowser } from '../helpers/browser.js';
 import { BIN } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
+import { waitFor as waitForValue } from '../helpers/wait.js';
 
 describe('xmpp-oauth serve with zero configuration', () => {
   it('serves HTTP on the memory store, warns loudly, retries XMPP with warn, and stops cleanly on SIGTERM', async () => {
@@ -22,15 +23,8 @@ describe('xmpp-oauth serve with zero configuration', () => {
         buffer = buffer.slice(nl + 1);
       }
     });
-    const waitFor = async (pred: (l: Record<string, unknown>) => boolean, ms = 10_000) => {
-      const end = Date.now() + ms;
-      while (Date.now() < end) {
-        const hit = lines.find(pred);
-        if (hit) return hit;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.fail(`log line not seen; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
-    };
+    const waitFor = (pred: (l: Record<string, unknown>) => boolean) =>
+      waitForValue('a log line', () => lines.find(pred)).catch(() => assert.fail(`log line not seen; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`));
 
     try {
       await waitFor((l) => l.msg === 'HTTP listening');

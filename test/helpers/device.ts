@@ -7,14 +7,14 @@ export async function approveDevice(
   browser: FormBrowser,
   verificationUri: string,
   typedCode: string,
-  opts: { decision?: 'approve' | 'deny'; username?: string } = {},
+  opts: { decision?: 'approve' | 'deny'; username?: string; password?: string } = {},
 ): Promise<{ status: number; html: string }> {
   const entry = await browser.get(verificationUri);
   assert.equal(entry.status, 200);
   let res = await browser.submit(verificationUri, await entry.text(), { user_code: typedCode });
   let html = await res.text();
   if (html.includes('name="password"')) {
-    res = await browser.submit(verificationUri, html, { username: opts.username ?? 'alice@localhost', password: PASSWORD });
+    res = await browser.submit(verificationUri, html, { username: opts.username ?? 'alice@localhost', password: opts.password ?? PASSWORD });
     html = await res.text();
   }
   if (!html.includes('name="decision"')) return { status: res.status, html };

@@ -115,7 +115,10 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
     const proc = spawn(
       'ejabberdctl',
       ['--config-dir', etc, '--config', join(etc, 'ejabberd.yml'), '--spool', join(dir, 'spool'), '--logs', join(dir, 'logs'), 'foreground'],
-      { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } },
+      // Started as the ejabberd user, not through ejabberdctl's `su`: su puts the VM in a session of its
+      // own, out of reach of our process-group kill, and the VM then kept this test process alive for
+      // minutes through the stdout pipe it inherited.
+      { cwd: dir, detached: true, uid, gid, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } },
     );
     child = proc;
     live.add(proc);

@@ -9,8 +9,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
+import { GiveUp, waitFor } from './wait.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const REDIS_CLI = '/usr/bin/redis-cli';
@@ -41,20 +41,6 @@ export function redisCliAuth(password: string | undefined, port: number, ...args
       else resolve(stdout);
     });
   });
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 /** One redis-server (or sentinel) process; `args` may start with a config file path. */
@@ -91,10 +77,10 @@ async function spawnRedis(port: number, dir: string, args: string[], password?: 
     },
   };
   try {
-    await waitUntil(`redis on port ${port} to answer PING`, async () => {
-      if (exited) throw new Error(`exited during start-up:\n${log}`);
+    await waitFor(`redis on port ${port} to answer PING`, async () => {
+      if (exited) throw new GiveUp(`exited during start-up:\n${log}`);
       return (await redisCliAuth(password, port, 'PING')).trim() === 'PONG';
-    }, 10_000);
+    }, { timeoutMs: 10_000, intervalMs: 100 });
   } catch (err) {
     await handle.kill();
     throw err;
@@ -151,10 +137,10 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
         else resolve();
       });
     });
-    await waitUntil('cluster_state:ok on every node', async () => {
+    await waitFor('cluster_state:ok on every node', async () => {
       const infos = await Promise.all(processes.map((p) => redisCli(p.port, 'CLUSTER', 'INFO')));
       return infos.every((i) => i.includes('cluster_state:ok') && i.includes(`cluster_known_nodes:${masters}`));
-    }, 20_000);
+    }, { timeoutMs: 20_000, intervalMs: 100 });
     return { nodes, ports: processes.map((p) => p.port), processes, stop };
   } catch (err) {
     await stop();
@@ -205,9 +191,9 @@ export async function startSentinelSet(name = 'mymaster', { password }: { passwo
     started.push(primary);
     const replica = await spawnRedis(rPort, rDir, [...COMMON(rPort, rDir), ...auth, '--replicaof', '127.0.0.1', String(pPort)], password);
     started.push(replica);
-    await waitUntil('the replica to sync with the primary', async () => {
+    await waitFor('the replica to sync with the primary', async () => {
       return (await redisCli(rPort, 'INFO', 'replication')).includes('master_link_status:up');
-    }, 10_000);
+    }, { timeoutMs: 10_000, intervalMs: 100 });
 
     // Sentinel rewrites its config file, so it must be a writable file of its own.
     const conf = join(sDir, 'sentinel.conf');
@@ -227,10 +213,10 @@ export async function startSentinelSet(name = 'mymaster', { password }: { passwo
     const sentinel = await spawnRedis(sPort, sDir, [conf, '--sentinel'], password);
     started.push(sentinel);
     // A failover needs the sentinel to know the replica (learnt from the primary's INFO, every 10 s at most).
-    await waitUntil('the sentinel to discover the replica', async () => {
+    await waitFor('the sentinel to discover the replica', async () => {
       const out = await redisCli(sPort, 'SENTINEL', 'REPLICAS', name);
       return out.includes(String(rPort));
-    }, 20_000);
+    }, { timeoutMs: 20_000, intervalMs: 100 });
 
     const masterPort = async () => {
       const out = (await redisCli(sPort, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)).trim().split('\n');
@@ -248,11 +234,11 @@ export async function startSentinelSet(name = 'mymaster', { password }: { passwo
       },
       async waitForFailover(oldPort, timeoutMs = 20_000) {
         let now = oldPort;
-        await waitUntil('the sentinel to promote the replica', async () => {
+        await waitFor('the sentinel to promote the replica', async () => {
           now = await masterPort();
           if (now === oldPort) return false;
           return (await redisCli(now, 'INFO', 'replication')).includes('role:master');
-        }, timeoutMs);
+        }, { timeoutMs: timeoutMs, intervalMs: 100 });
         return now;
       },
       stop,

@@ -3,6 +3,7 @@
 import { connect } from 'node:net';
 import { client, xml } from '@xmpp/client';
 import type xmlModule from '@xmpp/xml';
+import { waitFor } from './wait.js';
 
 export interface LoginTarget {
   port: number;
@@ -61,15 +62,7 @@ export async function chatSession({ port, domain }: LoginTarget, username: strin
     },
     send: (stanza) => xmpp.send(stanza),
     received,
-    waitFor: async (match, timeoutMs = 10_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = received.find(match);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no matching stanza within ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    waitFor: (match, timeoutMs = 10_000) => waitFor('a matching stanza', () => received.find(match), { timeoutMs }),
     stop: async () => {
       await xmpp.stop().catch(() => {});
     },

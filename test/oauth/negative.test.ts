@@ -102,6 +102,36 @@ describe('OAuth core: what must be refused', () => {
     assert.equal(rightful.status, 200, JSON.stringify(rightful.body));
   });
 
+  it('issue 15 #4: a token request that omits redirect_uri is refused when the authorization request carried it (RFC 6749 4.1.3)', async () => {
+    const c = await code();
+    const res = await tokenCall(server.url, { grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error, 'invalid_request');
+    assert.match(String(res.body.error_description), /redirect_uri is required/);
+    // The refusal does not use the code up.
+    assert.equal((await exchange(c)).status, 200);
+  });
+
+  it('issue 15 #4: a token request with a different redirect_uri is refused', async () => {
+    const c = await code();
+    for (const other of ['https://app.example/cb/', 'https://app.example/cb?x=1', 'https://app.example/CB']) {
+      const res = await tokenCall(server.url, { grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: other });
+      assert.equal(res.status, 400, other);
+      assert.equal(res.body.error, 'invalid_grant', other);
+    }
+    assert.equal((await exchange(c)).status, 200);
+  });
+
+  it('issue 15 #4: when the authorization request relied on the one registered URI, the token request may omit it too', async () => {
+    const { verifier, url } = request();
+    const u = new URL(url);
+    u.searchParams.delete('redirect_uri');
+    const cb = await authorizeInBrowser(new FormBrowser(), u.toString());
+    assert.equal(cb.origin + cb.pathname, REDIRECT);
+    const res = await tokenCall(server.url, { grant_type: 'authorization_code', code: cb.searchParams.get('code')!, code_verifier: verifier });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  });
+
   it('revokes the first exchange\u2019s tokens when a code is replayed', async () => {
     const c = await code();
     const first = await exchange(c);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { startProsody, freePort, type ProsodyInstance } from '../helpers/prosody.js';
 import { startProxy, type TestProxy } from './proxy.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   ComponentLink,
   IqError,
@@ -35,14 +36,6 @@ function capture() {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function iq(to: string, payload: Element, type: 'get' | 'set' = 'get'): Element {
   return xml('iq', { type, to }, payload);
@@ -295,7 +288,7 @@ describe('ComponentLink against Prosody', () => {
       const log = capture();
       const second = makeLink({ ...OTHER, logger: log.logger, backoff: { initialMs: 100, maxMs: 400 } });
       second.start();
-      await until(() => log.entries.some((e) => e.msg.includes('standing by')), 5000, 'the standby line');
+      await waitFor('the standby line', () => log.entries.some((e) => e.msg.includes('standing by')), { timeoutMs: 5000, intervalMs: 20 });
       await sleep(1500); // several more refusals, at most 400 ms apart
       assert.equal(log.entries.filter((e) => e.msg.includes('standing by')).length, 1, 'said once');
       assert.equal(log.entries.find((e) => e.msg.includes('standing by'))!.level, 30);
@@ -369,7 +362,7 @@ describe('ComponentLink against Prosody', () => {
       link.start();
       await link.waitOnline(10_000);
       px.frozen = true;
-      await until(() => !link.online, 3000, 'link to notice the dead peer');
+      await waitFor('link to notice the dead peer', () => !link.online, { timeoutMs: 3000, intervalMs: 20 });
       assert.ok(log.entries.some((e) => e.msg.includes('keep-alive ping unanswered')));
       px.frozen = false;
       await link.waitOnline(10_000);

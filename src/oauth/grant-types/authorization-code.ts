@@ -57,7 +57,10 @@ export async function authorizationCodeGrant(
 /** Client, redirect URI and PKCE (RFC 6749 4.1.3, RFC 7636 4.6, RFC 9700 2.1.1). */
 function checkRedemption(stored: AuthorizationCode, client: Client, redirectUri: string | undefined, verifier: string | undefined): void {
   if (stored.clientId !== client.id) throw invalidGrant('the authorization code was issued to another client');
-  if ((redirectUri ?? stored.redirectUri) !== stored.redirectUri) {
+  // RFC 6749 4.1.3: required, and identical, when the authorization request carried it.
+  if (redirectUri === undefined || redirectUri === '') {
+    if (stored.redirectUriSent) throw invalidRequest('redirect_uri is required: the authorization request carried one');
+  } else if (redirectUri !== stored.redirectUri) {
     throw invalidGrant('redirect_uri does not match the authorization request');
   }
   if (stored.codeChallenge) {
