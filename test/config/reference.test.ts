@@ -18,7 +18,7 @@ describe('issue 15 #9: every field of a static client and of a resource server i
   it('lists clients[] fields with their defaults', () => {
     const expected: Record<string, string> = {
       id: '', name: '', secret_hash: '', public: '`false`', redirect_uris: '`[]`',
-      grant_types: '`["authorization_code","refresh_token"]`', scope: '`"openid profile offline_access xmpp"`',
+      grant_types: '`["authorization_code","refresh_token"]`', scope: '`"openid profile offline_access xmpp xmpp:client:normal"`',
       client_uri: '', logo_uri: '', tos_uri: '', policy_uri: '', application_type: '`"web"`',
     };
     for (const [field, def] of Object.entries(expected)) {
