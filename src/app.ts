@@ -12,7 +12,9 @@ import type { Store } from './store/types.js';
 import { packageInfo } from './util/paths.js';
 import { registerAdhocCommands } from './xmpp/adhoc/index.js';
 import { registerAuthProtocol } from './xmpp/auth-protocol.js';
+import { registerCamProtocol } from './xmpp/cam-protocol.js';
 import { ComponentLink } from './xmpp/link.js';
+import { startRevocationPush, type RevocationPush } from './xmpp/revocation-push.js';
 
 export interface App {
   config: Config;
@@ -21,6 +23,8 @@ export interface App {
   core: CoreDeps;
   keys: KeyManager;
   link?: ComponentLink;
+  /** Tells the XMPP server about revocations so it closes live sessions (with a link). */
+  revocationPush?: RevocationPush;
   /** Bound HTTP port, once started. */
   port?: number;
   start(): Promise<void>;
@@ -69,6 +73,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   if (link) {
     registerAuthProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
     registerAdhocCommands(link, { core, log: log.child({ part: 'xmpp' }) });
+    registerCamProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
   }
   if (config.ejabberd_lookup.enabled && !config.ejabberd_lookup.secret) {
     log.warn('ejabberd_lookup is enabled without a secret: any loopback caller is answered, which behind a local reverse proxy means anyone; set ejabberd_lookup.secret');
@@ -86,6 +91,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     keys,
     link,
     async start() {
+      if (link) app.revocationPush = startRevocationPush(link, { core, log: log.child({ part: 'xmpp' }) });
       listening = await listen(http, config.http.host, config.http.port);
       app.port = listening.port;
       log.info({ url: `http://${config.http.host}:${listening.port}`, issuer: config.issuer }, 'HTTP listening');
@@ -93,6 +99,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     },
     async stop() {
       keys.stop();
+      app.revocationPush?.stop();
       await Promise.allSettled([listening?.close(), link?.stop()]);
       await store.close();
     },

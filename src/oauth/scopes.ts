@@ -4,6 +4,9 @@ export const SCOPES = {
   profile: 'See your user name',
   offline_access: 'Keep access while you are away, until you revoke it',
   xmpp: 'Use your XMPP account as you: sign in to chat, read and send messages',
+  // Contract 1 stand-in until xep0493 lands (it owns these names and texts).
+  'xmpp:account:read': 'See which applications have access to your XMPP account',
+  'xmpp:account:write': 'Manage your XMPP account: revoke applications, change your password',
 } as const;
 
 export type Scope = keyof typeof SCOPES;

@@ -8,6 +8,8 @@ export type LoginResult =
 
 /** Scope a token needs to stand in for the password at an XMPP login. */
 export const XMPP_LOGIN_SCOPE = 'xmpp';
+/** Contract 1 stand-in until xep0493 lands: any of these allows an XMPP login (the last two restricted). */
+const XMPP_LOGIN_SCOPES = [XMPP_LOGIN_SCOPE, 'xmpp:client:normal', 'xmpp:account:read', 'xmpp:account:write'];
 
 const looksLikeJwt = (s: string) => s.startsWith('eyJ') && s.split('.').length === 3;
 
@@ -34,7 +36,7 @@ export async function authenticate(
   }
   if (looksLikeJwt(secret)) {
     const token = await validateAccessToken(deps.signer, deps.store, secret);
-    if (token && token.jid === jid && token.scope.includes(XMPP_LOGIN_SCOPE)) {
+    if (token && token.jid === jid && token.scope.some((s) => XMPP_LOGIN_SCOPES.includes(s))) {
       void deps.store.touchGrant(token.grantId, Date.now()).catch(() => {});
       deps.log.info({ jid, via: 'token' }, 'xmpp login accepted');
       deps.metrics?.login('token', 'ok');

@@ -14,12 +14,12 @@ export const NS_AUTH = 'urn:xmpp-oauth:auth:0';
 /** Longest secret or token we read from a query (Prosody refuses auth queries past 1000 bytes anyway). */
 const MAX_SECRET_BYTES = 4096;
 
-interface Deps {
+export interface Deps {
   core: CoreDeps;
   log: Logger;
 }
 
-type Op = (args: { user: string; host: string; text: string; element: Element; from: string }) => Promise<IqHandlerResult>;
+export type Op = (args: { user: string; host: string; text: string; element: Element; from: string }) => Promise<IqHandlerResult>;
 
 export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
   const { core } = deps;
@@ -30,7 +30,11 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
   on('get', 'auth', async ({ user, host, text }) => {
     const result = await api.checkLogin(core, user, host, text);
     core.metrics?.xmppQuery('auth', result.ok ? 'ok' : result.reason);
-    if (result.ok) return reply('auth', { result: 'ok', jid: result.jid, via: result.via });
+    if (result.ok) {
+      // Contract 2 (stand-in until xep0493 lands): what the login used, so the server can track the session.
+      const used: Record<string, string | number> = result.token ? { grant: result.token.grantId, scope: result.token.scope.join(' '), exp: result.token.exp } : {};
+      return reply('auth', { result: 'ok', jid: result.jid, via: result.via, ...used });
+    }
     if (result.reason === 'throttled') {
       return reply('auth', { result: 'throttled', 'retry-after': Math.ceil((result.retryAfterMs ?? 1000) / 1000) });
     }
@@ -92,7 +96,7 @@ function reply(name: string, attrs: Record<string, string | number>): Element {
 }
 
 /** Only a served XMPP host, as a bare domain, may ask; bad shapes are refused before the core sees them. */
-async function guarded(deps: Deps, name: string, ctx: IqContext, op: Op): Promise<IqHandlerResult> {
+export async function guarded(deps: Deps, name: string, ctx: IqContext, op: Op): Promise<IqHandlerResult> {
   const { core, log } = deps;
   const from = ctx.from.toLowerCase();
   if (from.includes('@') || from.includes('/') || !core.config.xmpp.hosts.some((h) => h.toLowerCase() === from)) {

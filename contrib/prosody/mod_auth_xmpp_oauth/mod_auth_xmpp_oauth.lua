@@ -88,7 +88,7 @@ function provider.test_password(username, password)
 	if answer.attr.result == "ok" then
 		module:log("debug", "xmpp-oauth accepted %s@%s via %s", username, host, answer.attr.via or "?");
 		known_users:set(username, true);
-		return true;
+		return true, nil, answer;
 	end
 	if answer.attr.result == "throttled" then
 		return nil, "Too many failed attempts; retry in " .. (answer.attr["retry-after"] or "a few") .. " seconds.";
@@ -153,10 +153,21 @@ function provider.get_sasl_handler()
 	-- Only PLAIN: the component holds the verifier, so challenge-response
 	-- mechanisms (SCRAM) cannot work, and tokens arrive as PLAIN passwords.
 	return new_sasl(host, {
-		plain_test = function(_, username, password)
-			return provider.test_password(username, password), true;
+		plain_test = function(sasl, username, password)
+			local ok, _, answer = provider.test_password(username, password);
+			-- Contract 2 stand-in (login_standin.lib.lua): what the login used, for the session.
+			if ok then
+				sasl.xmpp_oauth_login = { via = answer.attr.via, grant = answer.attr.grant, scope = answer.attr.scope };
+			end
+			return ok, true;
 		end;
 	});
 end
 
 module:provides("auth", provider);
+
+-- Issue 14: live revocation, XEP-0494, restricted sessions (one file each).
+module:require "login_standin".setup(module);
+local sessions = module:require "sessions".setup(module, { component = component });
+module:require "cam".setup(module, { ask = ask, sessions = sessions });
+module:require "restrict".setup(module, { component = component });

@@ -1,0 +1,281 @@
+// Issue 14 over a real Prosody 0.12, the real component and a real Redis:
+// XEP-0494 list / revoke, and revocation from every door ending the live XMPP
+// sessions that logged in with the grant.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type xmlModule from '@xmpp/xml';
+import { FormBrowser } from '../helpers/browser.js';
+import { authorizeInBrowser, authUrl, pkcePair, tokenCall } from '../helpers/flow.js';
+import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { chatSession, plainLogin, xml, type ChatSession, type LoginTarget } from '../helpers/xmpp-client.js';
+
+type El = xmlModule.Element;
+
+export const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
+export const REGISTRATION_KEY = 'registration-key-for-tests-0123456789abcdef';
+const CAM = 'urn:xmpp:cam:0';
+const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+const PW = { alice: 'alice password 1234', bob: 'bob password 1234' };
+/** What a client registers (RFC 7591); every XEP-0494 field is checked against it. */
+export const APP = {
+  client_name: 'Revocable Chat',
+  client_uri: 'https://chat.example/',
+  redirect_uris: ['http://127.0.0.1/callback'],
+  token_endpoint_auth_method: 'none',
+  application_type: 'native',
+  grant_types: ['authorization_code', 'refresh_token'],
+  scope: 'openid offline_access xmpp xmpp:account:read xmpp:account:write',
+  software_id: 'revocable-chat',
+  software_version: '2.5.1',
+};
+
+/**
+ * Token logins to test, by method. The lead adds OAUTHBEARER after merging the
+ * xep0493 branch (it has the SASL mechanism): one entry here, every test runs for it.
+ */
+export const TOKEN_LOGINS: Record<string, (target: LoginTarget, user: string, token: string) => Promise<ChatSession>> = {
+  'PLAIN-as-token': (target, user, token) => chatSession(target, user, token, resource()),
+};
+
+let resources = 0;
+/** A resource of its own for every session. */
+export const resource = () => `r${++resources}`;
+
+export interface Granted {
+  clientId: string;
+  grantId: string;
+  access_token: string;
+  refresh_token: string;
+}
+
+/** Registers APP dynamically, then the code flow with PKCE as `user`: a fresh grant. */
+export async function grantFor(base: string, server: TestServer, user: string, password: string, scope = 'openid offline_access xmpp'): Promise<Granted> {
+  const reg = await fetch(new URL('/oauth2/register', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(APP) });
+  assert.equal(reg.status, 201, await reg.clone().text());
+  const clientId = ((await reg.json()) as { client_id: string }).client_id;
+  const { verifier, challenge } = pkcePair();
+  const callback = await authorizeInBrowser(
+    new FormBrowser(),
+    authUrl(base, {
+      response_type: 'code', client_id: clientId, redirect_uri: APP.redirect_uris[0]!, scope, state: 's',
+      code_challenge: challenge, code_challenge_method: 'S256',
+    }),
+    { username: user, password },
+  );
+  const code = callback.searchParams.get('code');
+  assert.ok(code, `no code in ${callback}`);
+  const res = await tokenCall(base, { grant_type: 'authorization_code', code, redirect_uri: APP.redirect_uris[0]!, code_verifier: verifier }, 'none', clientId);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const grant = await server.app.store.findGrant(user, clientId);
+  assert.ok(grant);
+  return { clientId, grantId: grant.id, access_token: res.body.access_token as string, refresh_token: res.body.refresh_token as string };
+}
+
+export const camList = async (s: ChatSession) => {
+  const clients = await s.iq('', 'get', xml('list', { xmlns: CAM }));
+  assert.equal(clients.name, 'clients');
+  assert.equal(clients.attrs.xmlns, CAM);
+  return clients.getChildren('client');
+};
+
+export async function stanzaError(p: Promise<unknown>): Promise<{ condition?: string; app?: El }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { condition?: string; application?: El; element?: El };
+    const app = e.application ?? e.element?.getChildElements().find((c) => c.attrs.xmlns !== STANZAS);
+    return { condition: e.condition, app };
+  }
+  return { condition: 'no error' };
+}
+
+/** Resolves with the stream error once the session is closed; fails after `ms`. */
+export async function closedWithin(s: ChatSession, ms: number): Promise<{ condition?: string; text?: string }> {
+  const started = Date.now();
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`session still open after ${ms} ms`)), ms));
+  const ended = await Promise.race([s.ended, timeout]);
+  assert.ok(Date.now() - started <= ms);
+  return ended;
+}
+
+export const assertRevokedClose = (e: { condition?: string; text?: string }) => {
+  assert.equal(e.condition, 'policy-violation');
+  assert.equal(e.text, 'access revoked');
+};
+
+describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_000 }, () => {
+  let prosody: ProsodyInstance;
+  let server: TestServer;
+  let pluginDir: string;
+  let owner: ChatSession;
+  const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
+  const open: ChatSession[] = [];
+  const track = (s: ChatSession) => (open.push(s), s);
+
+  before(async () => {
+    pluginDir = pluginDirWithModule();
+    prosody = await startProsody({
+      components: [COMPONENT],
+      pluginDir,
+      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain } }],
+    });
+    server = await startServer({
+      registration_key: REGISTRATION_KEY,
+      xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
+    });
+    await server.app.link!.waitOnline(15_000);
+    for (const [user, pw] of Object.entries(PW)) await server.app.accounts.create(`${user}@localhost`, pw);
+    owner = track(await chatSession(target(), 'alice', PW.alice));
+  });
+
+  after(async () => {
+    for (const s of open) await s.stop();
+    if (process.env.DEBUG_PROSODY_LOG) (await import('node:fs')).writeFileSync(process.env.DEBUG_PROSODY_LOG, prosody.log());
+    await server?.stop();
+    await prosody?.stop();
+    rmSync(pluginDir, { recursive: true, force: true });
+  });
+
+  for (const [method, login] of Object.entries(TOKEN_LOGINS)) {
+    it(`issue 14 #acceptance-1 (${method}): a password session lists its grants field by field, revokes one, and the token session is closed within 5 s`, async () => {
+      const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+      const session = track(await login(target(), 'alice', g.access_token));
+
+      const clients = await camList(owner);
+      const mine = clients.find((c) => c.attrs.id === g.grantId);
+      assert.ok(mine, `grant ${g.grantId} not listed: ${clients.map(String).join('\n')}`);
+      assert.equal(mine.attrs.type, 'access');
+      assert.equal(mine.attrs.connected, 'true', 'a session logged in with this grant is online');
+      assert.equal(mine.attrs.scope, undefined, 'no attributes outside XEP-0494');
+      const grant = (await server.app.store.getGrant(g.grantId))!;
+      assert.equal(mine.getChildText('first-seen'), new Date(grant.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+      assert.match(mine.getChildText('last-seen') ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.ok(Date.parse(mine.getChildText('last-seen')!) >= Date.parse(mine.getChildText('first-seen')!));
+      assert.ok(mine.getChild('auth')?.getChild('grant'), '<auth><grant/></auth>');
+      assert.equal(mine.getChild('auth')?.getChild('password'), undefined);
+      assert.equal(mine.getChild('permission')?.attrs.status, 'normal');
+      const agent = mine.getChild('user-agent')!;
+      assert.equal(agent.getChildText('software'), APP.client_name);
+      assert.equal(agent.getChildText('uri'), APP.client_uri);
+      assert.equal(agent.getChildText('device'), `${APP.software_id} ${APP.software_version}`);
+      // The owner's own password session is listed too, as XEP-0494 allows.
+      const pwSession = clients.find((c) => c.attrs.type === 'session');
+      assert.ok(pwSession?.getChild('auth')?.getChild('password'));
+      assert.equal(pwSession?.getChild('permission')?.attrs.status, 'unrestricted');
+      assert.equal(pwSession?.attrs.connected, 'true');
+
+      const revoked = await owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: g.grantId }));
+      assert.equal(revoked.name, 'iq', 'an empty result');
+      assertRevokedClose(await closedWithin(session, 5000));
+
+      assert.equal(await plainLogin(target(), 'alice', g.access_token), false, 'a new login with the token is refused');
+      assert.equal((await camList(owner)).some((c) => c.attrs.id === g.grantId), false, 'the list no longer shows it');
+      const page = await accountPage(server.url, 'alice@localhost', PW.alice);
+      assert.match(page, /Applications with access/, 'signed in to /account');
+      assert.doesNotMatch(page, new RegExp(g.grantId), '/account no longer shows it');
+    });
+
+    it(`issue 14 #acceptance-2 (${method}): RFC 7009 revocation of the refresh token closes the session`, async () => {
+      const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+      const session = track(await login(target(), 'alice', g.access_token));
+      const res = await fetch(new URL('/oauth2/revoke', server.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: g.refresh_token, token_type_hint: 'refresh_token', client_id: g.clientId }),
+      });
+      assert.equal(res.status, 200);
+      assertRevokedClose(await closedWithin(session, 5000));
+    });
+
+    it(`issue 14 #acceptance-2 (${method}): a refresh-token replay revokes the grant and closes the session`, async () => {
+      const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+      const session = track(await login(target(), 'alice', g.access_token));
+      const refresh = () => tokenCall(server.url, { grant_type: 'refresh_token', refresh_token: g.refresh_token }, 'none', g.clientId);
+      assert.equal((await refresh()).status, 200);
+      assert.equal((await refresh()).status, 400, 'the replay is refused');
+      assertRevokedClose(await closedWithin(session, 5000));
+    });
+  }
+
+  it('issue 14: only the sessions of the revoked grant close; another grant and the password session stay', async () => {
+    const a = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+    const b = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+    const sa = track(await chatSession(target(), 'alice', a.access_token, resource()));
+    const sb = track(await chatSession(target(), 'alice', b.access_token, resource()));
+    await owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: a.grantId }));
+    assertRevokedClose(await closedWithin(sa, 5000));
+    // Still answering: a round trip on each survivor.
+    await sb.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+    await owner.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+  });
+
+  it('issue 14 #acceptance-5: unknown id gives item-not-found, a password session password-reset-required, malformed payloads bad-request', async () => {
+    assert.equal((await stanzaError(owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: 'no-such-grant' })))).condition, 'item-not-found');
+    assert.equal((await stanzaError(owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: 'bad id with spaces' })))).condition, 'item-not-found');
+
+    const pwSession = (await camList(owner)).find((c) => c.attrs.type === 'session')!;
+    const refused = await stanzaError(owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: pwSession.attrs.id as string })));
+    assert.equal(refused.condition, 'service-unavailable');
+    assert.equal(refused.app?.name, 'password-reset-required');
+    assert.equal(refused.app?.attrs.xmlns, CAM);
+
+    assert.equal((await stanzaError(owner.iq('', 'set', xml('revoke', { xmlns: CAM })))).condition, 'bad-request');
+    assert.equal((await stanzaError(owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: '' })))).condition, 'bad-request');
+    assert.equal((await stanzaError(owner.iq('', 'set', xml('list', { xmlns: CAM })))).condition, 'bad-request');
+    assert.equal((await stanzaError(owner.iq('', 'get', xml('revoke', { xmlns: CAM, id: 'x' })))).condition, 'bad-request');
+  });
+
+  it("issue 14: XEP-0494 to another user's bare JID or to the server is an error, and nothing is revoked", async () => {
+    const g = await grantFor(server.url, server, 'bob@localhost', PW.bob);
+    const bobSession = track(await chatSession(target(), 'bob', g.access_token, resource()));
+    for (const to of ['bob@localhost', 'localhost']) {
+      const e = await stanzaError(owner.iq(to, 'set', xml('revoke', { xmlns: CAM, id: g.grantId })));
+      assert.notEqual(e.condition, 'no error', `revoke sent to ${to}`);
+      assert.notEqual((await stanzaError(owner.iq(to, 'get', xml('list', { xmlns: CAM })))).condition, 'no error');
+    }
+    // Alice's own revoke of Bob's grant id reads like an unknown id.
+    assert.equal((await stanzaError(owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: g.grantId })))).condition, 'item-not-found');
+    assert.equal(await server.app.store.grantExists(g.grantId), true);
+    await bobSession.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+  });
+
+  it('issue 14: the revocation notice is accepted only from the xmpp-oauth component', async () => {
+    const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+    const session = track(await chatSession(target(), 'alice', g.access_token, resource()));
+    const e = await stanzaError(owner.iq('localhost', 'set', xml('revoked', { xmlns: 'urn:xmpp-oauth:auth:0', grant: g.grantId, user: 'alice' })));
+    assert.equal(e.condition, 'forbidden');
+    assert.equal((await stanzaError(owner.iq('localhost', 'get', xml('sessions', { xmlns: 'urn:xmpp-oauth:auth:0' })))).condition, 'forbidden');
+    await session.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+  });
+
+  it('issue 14: the re-check closes a session whose grant vanished without news (lost event)', async () => {
+    const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+    const session = track(await chatSession(target(), 'alice', g.access_token, resource()));
+    // Delete the grant's key behind the store's back: no announcement is made.
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(server.redisUrl!);
+    assert.equal(await raw.del(`xo:{g:${g.grantId}}`), 1);
+    await raw.quit();
+    assert.deepEqual(await server.app.revocationPush!.recheck(), [g.grantId]);
+    assertRevokedClose(await closedWithin(session, 5000));
+  });
+});
+
+/** The /account page's HTML after signing in with a password. */
+export async function accountPage(base: string, user: string, password: string): Promise<string> {
+  const browser = new FormBrowser();
+  let res = await browser.get(new URL('/account', base).toString());
+  let html = await res.text();
+  for (let i = 0; i < 3 && !html.includes('Applications with access'); i++) {
+    if (res.status === 302 || res.status === 303) {
+      res = await browser.get(new URL(res.headers.get('location')!, base).toString());
+    } else if (html.includes('name="password"')) {
+      res = await browser.submit(new URL('/account', base).toString(), html, { username: user, password });
+    } else break;
+    html = await res.text();
+  }
+  return html;
+}
