@@ -12,7 +12,7 @@ import type { Store } from './store/types.js';
 import { packageInfo } from './util/paths.js';
 import { registerAdhocCommands } from './xmpp/adhoc/index.js';
 import { registerAuthProtocol } from './xmpp/auth-protocol.js';
-import { registerCamProtocol } from './xmpp/cam-protocol.js';
+import { liveSessionsOver, registerCamProtocol } from './xmpp/cam-protocol.js';
 import { ComponentLink } from './xmpp/link.js';
 import { startRevocationPush, type RevocationPush } from './xmpp/revocation-push.js';
 
@@ -80,7 +80,8 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online });
+  const liveSessions = link ? liveSessionsOver(link, config.xmpp.hosts, log.child({ part: 'xmpp' })) : undefined;
+  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online, liveSessions });
   let listening: Listening | undefined;
 
   const app: App = {

@@ -20,6 +20,7 @@ import { Sessions } from './session.js';
 import { Signer } from './signing.js';
 import { loadViews } from './views.js';
 import { Pages } from './pages.js';
+import type { LiveSessions } from '../oauth/client-access.js';
 
 export interface HttpDeps {
   core: CoreDeps;
@@ -27,10 +28,12 @@ export interface HttpDeps {
   dynamicClients?: DynamicClients;
   metrics?: Metrics;
   xmppOnline: () => boolean | undefined;
+  /** Which of an account's grants have a live XMPP session (issue 14); absent without a component link. */
+  liveSessions?: LiveSessions;
 }
 
 /** The Express application: one router per concern, mounted in order. */
-export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline }: HttpDeps): Express {
+export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline, liveSessions }: HttpDeps): Express {
   const { config, log, store } = core;
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
@@ -61,7 +64,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline 
   // Cookies matter only to the browser pages; the back-channel endpoints above skip the parse.
   app.use(cookieParser());
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
-  app.use(accountRoutes({ core, sessions, pages, views }));
+  app.use(accountRoutes({ core, sessions, pages, views, liveSessions }));
   if (config.allowed_grant_types.includes('device_code')) app.use(deviceRoutes({ core, sessions, signer, pages, views }));
   app.use(notFound);
   app.use(errorHandler(log, pages));

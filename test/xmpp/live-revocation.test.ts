@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   accountPage, APP, assertRevokedClose, CAM, camList, closedWithin, COMPONENT, grantFor, REGISTRATION_KEY, resource, stanzaError, TOKEN_LOGINS,
 } from '../helpers/cam.js';
+import { launchChromium, openPage } from '../helpers/chromium.js';
 import { tokenCall } from '../helpers/flow.js';
 import { pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
@@ -108,6 +109,36 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
       assertRevokedClose(await closedWithin(session, 5000));
     });
   }
+
+  it('issue 14 #acceptance-2 / #display: the account page in Chromium shows software and connected, and its revoke closes the session', async () => {
+    const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+    const session = track(await chatSession(target(), 'alice', g.access_token, resource()));
+    const browser = await launchChromium();
+    try {
+      const w = await openPage(browser);
+      const { page } = w;
+      await page.goto(`${server.url}/account`);
+      await page.getByLabel('XMPP address').fill('alice@localhost');
+      await page.getByLabel('Password').fill(PW.alice);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const item = page.locator(`li.grant:has(input[name="grant"][value="${g.grantId}"])`);
+      await item.waitFor();
+      const text = await item.innerText();
+      assert.match(text, new RegExp(APP.client_name));
+      assert.match(text, new RegExp(`Software: ${APP.software_id} ${APP.software_version.replace(/\./g, '\\.')}`));
+      assert.match(text, /connected now/);
+      assert.match(text, /last used \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+      await w.screenshot('issue14-account-connected');
+      await item.getByRole('button', { name: `Revoke access for ${APP.client_name}` }).click();
+      await page.waitForURL(/notice=account\.notice\.revoked/);
+      assertRevokedClose(await closedWithin(session, 5000));
+      await page.reload();
+      assert.equal(await page.locator(`input[name="grant"][value="${g.grantId}"]`).count(), 0);
+      await w.finish();
+    } finally {
+      await browser.close();
+    }
+  });
 
   it('issue 14: only the sessions of the revoked grant close; another grant and the password session stay', async () => {
     const a = await grantFor(server.url, server, 'alice@localhost', PW.alice);
