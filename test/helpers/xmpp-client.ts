@@ -38,6 +38,8 @@ export interface ChatSession {
   received: xmlModule.Element[];
   /** The first received stanza (past or future) that `match` accepts. */
   waitFor(match: (stanza: xmlModule.Element) => boolean, timeoutMs?: number): Promise<xmlModule.Element>;
+  /** The full JID the server bound. */
+  jid: string;
   /** Settles when the server ends the connection, with its stream error if it sent one. */
   ended: Promise<{ condition?: string; text?: string }>;
   stop(): Promise<void>;
@@ -77,6 +79,7 @@ export async function chatSession(
     },
     send: (stanza) => xmpp.send(stanza),
     received,
+    jid: String((xmpp as unknown as { jid?: unknown }).jid),
     ended,
     waitFor: async (match, timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;

@@ -14,7 +14,7 @@ import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
 
-const PW = { alice: 'alice password 1234', bob: 'bob password 1234' };
+const PW = { alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234' };
 
 describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_000 }, () => {
   let prosody: ProsodyInstance;
@@ -30,6 +30,8 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
+      // register: XEP-0077 password changes, which restricted write sessions may make.
+      modules: ['register'],
       virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain } }],
     });
     server = await startServer({
@@ -189,6 +191,76 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
     assert.equal(e.condition, 'forbidden');
     assert.equal((await stanzaError(owner.iq('localhost', 'get', xml('sessions', { xmlns: 'urn:xmpp-oauth:auth:0' })))).condition, 'forbidden');
     await session.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+  });
+
+  describe('restricted sessions (xmpp:account:read / write only)', () => {
+    const CMD = 'http://jabber.org/protocol/commands';
+    const REGISTER = 'jabber:iq:register';
+    const errorOf = (stanza: { getChild(n: string): { getChildElements(): { name: string }[] } | undefined }) =>
+      stanza.getChild('error')?.getChildElements()[0]?.name;
+
+    it('issue 14 #acceptance-4: a restricted session lists and revokes its own clients, its message to another user is refused with policy-violation, a normal session\'s is delivered', async () => {
+      const bobResource = resource();
+      const bob = track(await chatSession(target(), 'bob', PW.bob, bobResource));
+      const bobJid = `bob@localhost/${bobResource}`;
+      const manager = await grantFor(server.url, server, 'alice@localhost', PW.alice, 'openid xmpp:account:read');
+      const restricted = track(await chatSession(target(), 'alice', manager.access_token, resource()));
+      const other = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+      const normal = track(await chatSession(target(), 'alice', other.access_token, resource()));
+
+      const listed = await camList(restricted);
+      assert.equal(listed.find((c) => c.attrs.id === manager.grantId)?.getChild('permission')?.attrs.status, 'restricted');
+      assert.equal(listed.find((c) => c.attrs.id === other.grantId)?.getChild('permission')?.attrs.status, 'normal');
+
+      await restricted.send(xml('message', { to: bobJid, type: 'chat', id: 'r1' }, xml('body', {}, 'from a restricted session')));
+      await restricted.send(xml('message', { to: 'bob@localhost', type: 'chat', id: 'r2' }, xml('body', {}, 'from a restricted session')));
+      for (const id of ['r1', 'r2']) {
+        const bounced = await restricted.waitFor((st) => st.name === 'message' && st.attrs.id === id && st.attrs.type === 'error');
+        assert.equal(errorOf(bounced), 'policy-violation');
+      }
+      await normal.send(xml('message', { to: bobJid, type: 'chat', id: 'n1' }, xml('body', {}, 'from a normal session')));
+      const delivered = await bob.waitFor((st) => st.name === 'message' && st.getChildText('body') === 'from a normal session');
+      assert.match(delivered.attrs.from as string, /^alice@localhost\//);
+      assert.equal(bob.received.some((st) => st.getChildText('body') === 'from a restricted session'), false);
+
+      // Presence and IQs to other entities are refused the same way.
+      await restricted.send(xml('presence', { id: 'p1' }));
+      assert.equal(errorOf(await restricted.waitFor((st) => st.name === 'presence' && st.attrs.id === 'p1')), 'policy-violation');
+      assert.equal((await stanzaError(restricted.iq('bob@localhost', 'get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })))).condition, 'policy-violation');
+      assert.equal((await stanzaError(restricted.iq('', 'get', xml('query', { xmlns: 'jabber:iq:roster' })))).condition, 'policy-violation', 'not even its own roster');
+
+      // Our ad-hoc commands and a ping to its server work.
+      const commands = await restricted.iq(COMPONENT.domain, 'set', xml('command', { xmlns: CMD, node: 'grants', action: 'execute' }));
+      assert.equal(commands.attrs.status, 'completed');
+      await restricted.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+
+      // Nothing from others reaches it either; the same message reaches the normal session.
+      for (const to of [restricted.jid, normal.jid]) await bob.send(xml('message', { to, type: 'chat' }, xml('body', {}, `to ${to}`)));
+      await normal.waitFor((st) => st.getChildText('body') === `to ${normal.jid}`);
+      await restricted.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+      assert.equal(restricted.received.some((st) => st.getChildText('body') === `to ${restricted.jid}`), false);
+
+      // It revokes the normal grant: that session closes.
+      await restricted.iq('', 'set', xml('revoke', { xmlns: CAM, id: other.grantId }));
+      assertRevokedClose(await closedWithin(normal, 5000));
+      await restricted.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+    });
+
+    it('issue 14: a password change is for xmpp:account:write only, and never an account removal', async () => {
+      const reader = await grantFor(server.url, server, 'carol@localhost', PW.carol, 'openid xmpp:account:read');
+      const writer = await grantFor(server.url, server, 'carol@localhost', PW.carol, 'openid xmpp:account:write');
+      const readSession = track(await chatSession(target(), 'carol', reader.access_token, resource()));
+      const change = (password: string) => xml('query', { xmlns: REGISTER }, xml('username', {}, 'carol'), xml('password', {}, password));
+      assert.equal((await stanzaError(readSession.iq('localhost', 'set', change('carol new password 1')))).condition, 'policy-violation');
+      assert.equal(await plainLogin(target(), 'carol', PW.carol), true, 'the password is unchanged');
+
+      const writeSession = track(await chatSession(target(), 'carol', writer.access_token, resource()));
+      assert.equal((await stanzaError(writeSession.iq('localhost', 'set', xml('query', { xmlns: REGISTER }, xml('remove'))))).condition, 'policy-violation');
+      assert.equal(await server.app.store.accountExists('carol@localhost'), true);
+      await writeSession.iq('localhost', 'set', change('carol new password 2'));
+      assert.equal(await plainLogin(target(), 'carol', 'carol new password 2'), true);
+      assert.equal(await plainLogin(target(), 'carol', PW.carol), false);
+    });
   });
 
   it('issue 14: the re-check closes a session whose grant vanished without news (lost event)', async () => {
