@@ -70,9 +70,10 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
         software: packageInfo,
       })
     : undefined;
+  const liveSessions = link ? liveSessionsOver(link, config.xmpp.hosts, log.child({ part: 'xmpp' })) : undefined;
   if (link) {
     registerAuthProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
-    registerAdhocCommands(link, { core, log: log.child({ part: 'xmpp' }) });
+    registerAdhocCommands(link, { core, log: log.child({ part: 'xmpp' }), liveSessions });
     registerCamProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
   }
   if (config.ejabberd_lookup.enabled && !config.ejabberd_lookup.secret) {
@@ -80,7 +81,6 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const liveSessions = link ? liveSessionsOver(link, config.xmpp.hosts, log.child({ part: 'xmpp' })) : undefined;
   const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline: () => link?.online, liveSessions });
   let listening: Listening | undefined;
 

@@ -142,6 +142,26 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
     }
   });
 
+  it('issue 14 #display: the ad-hoc grant list shows software, last use and whether a session is connected', async () => {
+    const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+    const idle = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+    const session = track(await chatSession(target(), 'alice', g.access_token, resource()));
+    const reply = await owner.iq(COMPONENT.domain, 'set', xml('command', { xmlns: 'http://jabber.org/protocol/commands', node: 'grants', action: 'execute' }));
+    const rows = (reply.getChild('x', 'jabber:x:data')?.getChildren('item') ?? []).map((item) =>
+      Object.fromEntries(item.getChildren('field').map((f) => [f.attrs.var as string, f.getChildText('value')])),
+    );
+    const mine = rows.filter((r) => r.application === APP.client_name);
+    assert.ok(mine.length >= 2);
+    assert.ok(mine.every((r) => r.software === `${APP.software_id} ${APP.software_version}`));
+    assert.ok(mine.every((r) => /UTC$/.test(r.used ?? '')));
+    // One of them is connected (this session), the idle grant is not.
+    assert.deepEqual(mine.map((r) => r.connected).sort().slice(-1), ['yes']);
+    assert.ok(mine.some((r) => r.connected === 'no'));
+    await owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: g.grantId }));
+    await owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: idle.grantId }));
+    assertRevokedClose(await closedWithin(session, 5000));
+  });
+
   it('issue 14: only the sessions of the revoked grant close; another grant and the password session stay', async () => {
     const a = await grantFor(server.url, server, 'alice@localhost', PW.alice);
     const b = await grantFor(server.url, server, 'alice@localhost', PW.alice);
