@@ -44,6 +44,9 @@ export interface Granted {
   grantId: string;
   access_token: string;
   refresh_token: string;
+  /** The redeemed code and its verifier, for replaying it. */
+  code: string;
+  verifier: string;
 }
 
 /** Registers APP dynamically, then the code flow with PKCE as `user`: a fresh grant. */
@@ -66,7 +69,7 @@ export async function grantFor(base: string, server: TestServer, user: string, p
   assert.equal(res.status, 200, JSON.stringify(res.body));
   const grant = await server.app.store.findGrant(user, clientId);
   assert.ok(grant);
-  return { clientId, grantId: grant.id, access_token: res.body.access_token as string, refresh_token: res.body.refresh_token as string };
+  return { clientId, grantId: grant.id, access_token: res.body.access_token as string, refresh_token: res.body.refresh_token as string, code, verifier };
 }
 
 export const camList = async (s: ChatSession) => {

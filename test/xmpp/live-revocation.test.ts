@@ -14,7 +14,7 @@ import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
 
-const PW = { alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234' };
+const PW = { alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234', dave: 'dave password 1234' };
 
 describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_000 }, () => {
   let prosody: ProsodyInstance;
@@ -159,6 +159,21 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
     assert.ok(mine.some((r) => r.connected === 'no'));
     await owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: g.grantId }));
     await owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: idle.grantId }));
+    assertRevokedClose(await closedWithin(session, 5000));
+  });
+
+  it('issue 14: an authorization-code replay revokes the grant and closes the session', async () => {
+    const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
+    const session = track(await chatSession(target(), 'alice', g.access_token, resource()));
+    const replay = await tokenCall(server.url, { grant_type: 'authorization_code', code: g.code, redirect_uri: APP.redirect_uris[0]!, code_verifier: g.verifier }, 'none', g.clientId);
+    assert.equal(replay.status, 400);
+    assertRevokedClose(await closedWithin(session, 5000));
+  });
+
+  it('issue 14: removing the account (as `user remove` does) closes its token sessions', async () => {
+    const g = await grantFor(server.url, server, 'dave@localhost', PW.dave);
+    const session = track(await chatSession(target(), 'dave', g.access_token, resource()));
+    await server.app.accounts.remove('dave@localhost');
     assertRevokedClose(await closedWithin(session, 5000));
   });
 
