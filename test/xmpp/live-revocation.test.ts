@@ -268,6 +268,7 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
       const commands = await restricted.iq(COMPONENT.domain, 'set', xml('command', { xmlns: CMD, node: 'grants', action: 'execute' }));
       assert.equal(commands.attrs.status, 'completed');
       await restricted.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
+      await restricted.iq('', 'set', xml('session', { xmlns: 'urn:ietf:params:xml:ns:xmpp-session' }));
 
       // Nothing from others reaches it either; the same message reaches the normal session.
       for (const to of [restricted.jid, normal.jid]) await bob.send(xml('message', { to, type: 'chat' }, xml('body', {}, `to ${to}`)));

@@ -3,7 +3,7 @@
 -- may manage its own account and nothing else:
 --   * XEP-0494 IQs to its own bare JID;
 --   * our ad-hoc commands (IQs to the xmpp-oauth component: commands, disco);
---   * ping and disco#info of its own server;
+--   * ping and disco#info of its own server, and legacy session establishment;
 --   * with xmpp:account:write only, an XEP-0077 password change.
 -- Everything else it sends (presence, messages, other IQs) is refused with
 -- policy-violation, and stanzas from others are not delivered to it.
@@ -29,7 +29,9 @@ function M.is_restricted(scope)
 	return has_scope(scope, "xmpp:account:read") or has_scope(scope, "xmpp:account:write");
 end
 
-local TO_SERVER = { ["urn:xmpp:ping"] = true, ["http://jabber.org/protocol/disco#info"] = true };
+-- Legacy session establishment (RFC 3921) is part of logging in: some clients stop if it fails.
+local NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
+local TO_SERVER = { ["urn:xmpp:ping"] = true, ["http://jabber.org/protocol/disco#info"] = true, [NS_SESSION] = true };
 local TO_COMPONENT = {
 	["http://jabber.org/protocol/commands"] = true,
 	["http://jabber.org/protocol/disco#info"] = true,
@@ -67,7 +69,7 @@ function M.setup(module, opts)
 		local xmlns = payload and payload.attr.xmlns;
 		if not xmlns then return false; end
 		if to_self then
-			return xmlns == NS_CAM or (xmlns == NS_REGISTER and password_change(session, payload));
+			return xmlns == NS_CAM or xmlns == NS_SESSION or (xmlns == NS_REGISTER and password_change(session, payload));
 		end
 		if target == host then
 			return TO_SERVER[xmlns] or (xmlns == NS_REGISTER and password_change(session, payload)) or false;
