@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { assertRevokedClose, closedWithin, COMPONENT, grantFor, REGISTRATION_KEY, resource } from '../helpers/cam.js';
+import { assertRevokedClose, CAM, closedWithin, COMPONENT, grantFor, REGISTRATION_KEY, resource, stanzaError } from '../helpers/cam.js';
 import { pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { chatSession, plainLogin, type ChatSession } from '../helpers/xmpp-client.js';
+import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
 
 const PASSWORD = 'alice password 1234';
 /** Every instance shares the public address, so tokens and registrations verify on all of them. */
@@ -93,8 +93,11 @@ describe('issue 14: live revocation across instances (Prosody, one slot)', { tim
     }
     const g = await grantFor(servers[0]!.url, servers[0]!, 'alice@localhost', PASSWORD);
     const session = await chatSession(target(), 'alice', g.access_token, resource());
-    sessions.push(session);
+    const owner = await chatSession(target(), 'alice', PASSWORD, resource());
+    sessions.push(session, owner);
     for (const s of servers.splice(0)) await s.stop();
+    // Meanwhile XEP-0494 says "try later" rather than an empty list.
+    assert.equal((await stanzaError(owner.iq('', 'get', xml('list', { xmlns: CAM })))).condition, 'internal-server-error');
 
     // An HTTP-only instance revokes: its news reaches nobody who could tell Prosody.
     const web = await instance(false);

@@ -14,7 +14,7 @@ import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
 
-const PW = { alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234', dave: 'dave password 1234' };
+const PW = { alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234', dave: 'dave password 1234', admin: 'admin password 1234' };
 
 describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_000 }, () => {
   let prosody: ProsodyInstance;
@@ -36,6 +36,7 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
     });
     server = await startServer({
       registration_key: REGISTRATION_KEY,
+      admins: ['admin@localhost'],
       xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
     });
     await server.app.link!.waitOnline(15_000);
@@ -167,6 +168,19 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
     const session = track(await chatSession(target(), 'alice', g.access_token, resource()));
     const replay = await tokenCall(server.url, { grant_type: 'authorization_code', code: g.code, redirect_uri: APP.redirect_uris[0]!, code_verifier: g.verifier }, 'none', g.clientId);
     assert.equal(replay.status, 400);
+    assertRevokedClose(await closedWithin(session, 5000));
+  });
+
+  it("issue 14: an admin's ad-hoc revocation closes the user's session", async () => {
+    const g = await grantFor(server.url, server, 'bob@localhost', PW.bob);
+    const session = track(await chatSession(target(), 'bob', g.access_token, resource()));
+    const admin = track(await chatSession(target(), 'admin', PW.admin, resource()));
+    const CMD = 'http://jabber.org/protocol/commands';
+    const submit = (fields: Record<string, string>) =>
+      xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, ...Object.entries(fields).map(([k, v]) => xml('field', { var: k }, xml('value', {}, v))));
+    const done = await admin.iq(COMPONENT.domain, 'set', xml('command', { xmlns: CMD, node: 'admin-revoke', action: 'complete' }, submit({ jid: 'bob@localhost', grant: g.grantId })));
+    assert.equal(done.attrs.status, 'completed');
+    assert.match(done.getChildText('note') ?? '', /Revoked/);
     assertRevokedClose(await closedWithin(session, 5000));
   });
 
