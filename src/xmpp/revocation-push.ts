@@ -35,9 +35,11 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
   let running: Promise<string[]> | undefined;
   let again = false;
 
+  // The account's own host; every host when the revoking step did not know the account.
   const hostsFor = (jid?: string): string[] => {
-    const domain = jid?.slice(jid.lastIndexOf('@') + 1).toLowerCase();
-    return domain && hosts.includes(domain) ? [domain] : hosts;
+    if (!jid?.includes('@')) return hosts;
+    const domain = jid.slice(jid.lastIndexOf('@') + 1).toLowerCase();
+    return hosts.includes(domain) ? [domain] : [];
   };
 
   async function tell(host: string, grantId: string, user?: string): Promise<void> {
