@@ -95,9 +95,12 @@ function M.setup(module, opts)
 		end
 		local only = stanza.tags[1].attr.user;
 		local reply = st.reply(stanza):tag("sessions", { xmlns = NS });
+		-- Host-wide (the re-check) one entry per grant keeps the answer small on a busy server.
+		local seen = {};
 		for _, session in ipairs(sessions_of(only)) do
 			local login = session.xmpp_oauth;
-			if login and login.grant then
+			if login and login.grant and (only or not seen[login.grant]) then
+				seen[login.grant] = true;
 				reply:tag("session", {
 					grant = login.grant,
 					user = session.username,
