@@ -14,7 +14,9 @@ import type { Store } from './store/types.js';
 import { packageInfo } from './util/paths.js';
 import { registerAdhocCommands } from './xmpp/adhoc/index.js';
 import { registerAuthProtocol } from './xmpp/auth-protocol.js';
+import { liveSessionsOver, registerCamProtocol } from './xmpp/cam-protocol.js';
 import { ComponentLink } from './xmpp/link.js';
+import { startRevocationPush, type RevocationPush } from './xmpp/revocation-push.js';
 
 export interface App {
   config: Config;
@@ -23,6 +25,8 @@ export interface App {
   core: CoreDeps;
   keys: KeyManager;
   link?: ComponentLink;
+  /** Tells the XMPP server about revocations so it closes live sessions (with a link). */
+  revocationPush?: RevocationPush;
   /** Bound HTTP port, once started. */
   port?: number;
   /** Bound port of the separate metrics listener, when metrics.port is set. */
@@ -101,16 +105,18 @@ async function assemble(config: Config, log: Logger, store: Store, opts: { trial
         software: packageInfo,
       })
     : undefined;
+  const liveSessions = link ? liveSessionsOver(link, config.xmpp.hosts, log.child({ part: 'xmpp' })) : undefined;
   if (link) {
     registerAuthProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
-    registerAdhocCommands(link, { core, log: log.child({ part: 'xmpp' }) });
+    registerAdhocCommands(link, { core, log: log.child({ part: 'xmpp' }), liveSessions });
+    registerCamProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
   }
   if (config.ejabberd_lookup.enabled && !config.ejabberd_lookup.secret) {
     log.warn('ejabberd_lookup is enabled without a secret: any loopback caller is answered, which behind a local reverse proxy means anyone; set ejabberd_lookup.secret');
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus: () => link?.status, trial: opts.trial });
+  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus: () => link?.status, trial: opts.trial, liveSessions });
   let listening: Listening | undefined;
   let metricsListening: Listening | undefined;
   const placement = metricsPlacement(config);
@@ -123,6 +129,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: { trial
     keys,
     link,
     async start() {
+      if (link) app.revocationPush = startRevocationPush(link, { core, log: log.child({ part: 'xmpp' }) });
       try {
         listening = await listen(http, config.http.host, config.http.port);
         if (placement === 'separate') {
@@ -131,6 +138,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: { trial
       } catch (err) {
         // Nothing else runs yet: close what did start and the store, so the process can exit.
         keys.stop();
+        app.revocationPush?.stop();
         await closeWithin(Promise.allSettled([listening?.close(), store.close()]), CLOSE_LIMIT_MS);
         throw err;
       }
@@ -147,6 +155,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: { trial
     },
     async stop() {
       keys.stop();
+      app.revocationPush?.stop();
       await Promise.allSettled([listening?.close(), metricsListening?.close(), link?.stop()]);
       await store.close();
     },

@@ -215,6 +215,12 @@ export const configSchema = z.strictObject({
       domain: z.string().default('oauth.localhost').describe('This component\u2019s JID'),
       secret: z.string().default('').describe('Component shared secret'),
       hosts: z.array(z.string().min(1)).default(['localhost']).describe('XMPP domains whose users this server serves'),
+      session_recheck_interval: z
+        .number()
+        .int()
+        .min(0)
+        .default(300)
+        .describe('Seconds between re-checks of the grants behind live XMPP sessions (closes those whose revocation news was lost); 0 = only when the link or Redis reconnects'),
     })
     .prefault({})
     .describe('Component link'),

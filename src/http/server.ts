@@ -22,6 +22,7 @@ import { Sessions } from './session.js';
 import { Signer } from './signing.js';
 import { loadViews } from './views.js';
 import { Pages } from './pages.js';
+import type { LiveSessions } from '../oauth/client-access.js';
 
 export interface HttpDeps {
   core: CoreDeps;
@@ -31,10 +32,12 @@ export interface HttpDeps {
   xmppStatus: () => { online: boolean; standby: boolean } | undefined;
   /** Set in trial mode: the landing page then says how to try it. */
   trial?: TrialNotice;
+  /** Which of an account's grants have a live XMPP session (issue 14); absent without a component link. */
+  liveSessions?: LiveSessions;
 }
 
 /** The Express application: one router per concern, mounted in order. */
-export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus, trial }: HttpDeps): Express {
+export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus, trial, liveSessions }: HttpDeps): Express {
   const { config, log, store } = core;
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
@@ -64,7 +67,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   // Cookies matter only to the browser pages; the back-channel endpoints above skip the parse.
   app.use(cookieParser());
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
-  app.use(accountRoutes({ core, sessions, pages, views }));
+  app.use(accountRoutes({ core, sessions, pages, views, liveSessions }));
   if (config.allowed_grant_types.includes('device_code')) app.use(deviceRoutes({ core, sessions, signer, pages, views }));
   app.use(notFound(pages));
   app.use(errorHandler(log, pages));

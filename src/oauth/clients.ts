@@ -20,6 +20,9 @@ export interface Client {
   logoUri?: string;
   tosUri?: string;
   policyUri?: string;
+  /** RFC 7591 software_id / software_version, shown in XEP-0494 listings. */
+  softwareId?: string;
+  softwareVersion?: string;
   /** Registered dynamically (RFC 7591) rather than in the config file. */
   dynamic: boolean;
   /** Checks a presented secret; absent for public clients. */

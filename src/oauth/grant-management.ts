@@ -1,7 +1,9 @@
-// A user's view of their grants, and revoking them: shared by the account page
-// and the XMPP ad-hoc commands. Revoking deletes the grant, so its refresh
-// tokens die with it and every online token check fails from then on.
-import type { Grant } from '../store/types.js';
+// A user's view of their grants, and revoking them: shared by the account page,
+// the XMPP ad-hoc commands, XEP-0494, RFC 7009 and replay detection. Revoking
+// deletes the grant, so its refresh tokens die with it and every online token
+// check fails from then on; the store announces each revocation to every
+// instance (GrantRevokedEvent), which is how live XMPP sessions get closed.
+import type { Grant, GrantRevokedEvent } from '../store/types.js';
 import type { CoreDeps } from './context.js';
 
 export interface GrantSummary {
@@ -76,7 +78,28 @@ export async function revokeAllGrantsOf(
 
 /** The one place a grant is revoked on a user's or operator's behalf. */
 async function revoke(deps: Pick<CoreDeps, 'store' | 'log'>, grant: Grant, by: string): Promise<GrantSummary | null> {
-  if (!(await deps.store.revokeGrant(grant.id))) return null;
+  if (!(await revokeGrant(deps, grant.id))) return null;
   deps.log.info({ jid: grant.jid, client: grant.clientId.slice(0, 64), by }, 'grant revoked');
   return summarise(grant);
+}
+
+/**
+ * The one way to end a grant, whatever the door: the grant, its refresh tokens,
+ * and (through the store's announcement) every XMPP session that logged in
+ * with it. false when it was gone already.
+ */
+export function revokeGrant(deps: Pick<CoreDeps, 'store'>, grantId: string): Promise<boolean> {
+  return deps.store.revokeGrant(grantId);
+}
+
+/**
+ * Hears every revocation on every instance sharing the store. `onGap` runs
+ * when news may have been lost (the feed reconnected): re-check what you hold.
+ */
+export function onGrantRevoked(
+  deps: Pick<CoreDeps, 'store'>,
+  listener: (event: GrantRevokedEvent) => void,
+  onGap?: () => void,
+): () => void {
+  return deps.store.onRevocation(listener, onGap);
 }

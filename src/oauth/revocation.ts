@@ -1,6 +1,7 @@
 import type { Client } from './clients.js';
 import type { CoreDeps } from './context.js';
 import { invalidRequest } from './errors.js';
+import { revokeGrant } from './grant-management.js';
 import { parseRefreshToken, tokenClientId } from './tokens.js';
 
 /**
@@ -12,7 +13,7 @@ export async function revokeToken(deps: CoreDeps, client: Client, params: Record
   const token = params.token;
   if (!token) throw invalidRequest('token is required');
   const grantId = await grantOf(deps, client, token, params.token_type_hint);
-  if (grantId && (await deps.store.revokeGrant(grantId))) {
+  if (grantId && (await revokeGrant(deps, grantId))) {
     deps.log.info({ client: client.id.slice(0, 64) }, 'grant revoked by its client');
   }
 }

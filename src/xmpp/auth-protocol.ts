@@ -16,12 +16,12 @@ export const NS_AUTH = 'urn:xmpp-oauth:auth:0';
 /** Longest secret or token we read from a query (Prosody refuses auth queries past 1000 bytes anyway). */
 const MAX_SECRET_BYTES = 4096;
 
-interface Deps {
+export interface Deps {
   core: CoreDeps;
   log: Logger;
 }
 
-type Op = (args: { user: string; host: string; text: string; element: Element; from: string }) => Promise<IqHandlerResult>;
+export type Op = (args: { user: string; host: string; text: string; element: Element; from: string }) => Promise<IqHandlerResult>;
 
 export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
   const { core } = deps;
@@ -114,7 +114,7 @@ function reply(name: string, attrs: Record<string, string | number>): Element {
 }
 
 /** Only a served XMPP host, as a bare domain, may ask; bad shapes are refused before the core sees them. */
-async function guarded(deps: Deps, name: string, ctx: IqContext, op: Op): Promise<IqHandlerResult> {
+export async function guarded(deps: Deps, name: string, ctx: IqContext, op: Op): Promise<IqHandlerResult> {
   const { core, log } = deps;
   const from = ctx.from.toLowerCase();
   if (from.includes('@') || from.includes('/') || !core.config.xmpp.hosts.some((h) => h.toLowerCase() === from)) {

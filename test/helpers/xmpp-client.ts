@@ -32,36 +32,56 @@ export async function plainLogin({ port, domain }: LoginTarget, username: string
 }
 
 export interface ChatSession {
-  /** IQ to `to`; resolves with the reply's payload, rejects with the stanza error. */
+  /** IQ to `to` ('' = the account's own bare JID); resolves with the reply's payload, rejects with the stanza error. */
   iq(to: string, type: 'get' | 'set', payload: xmlModule.Element): Promise<xmlModule.Element>;
   send(stanza: xmlModule.Element): Promise<void>;
   /** Every stanza received since login, in order. */
   received: xmlModule.Element[];
   /** The first received stanza (past or future) that `match` accepts. */
   waitFor(match: (stanza: xmlModule.Element) => boolean, timeoutMs?: number): Promise<xmlModule.Element>;
+  /** The full JID the server bound. */
+  jid: string;
+  /** Settles when the server ends the connection, with its stream error if it sent one. */
+  ended: Promise<{ condition?: string; text?: string }>;
   stop(): Promise<void>;
 }
 
 /** A logged-in chat client (SASL PLAIN), for sending stanzas as a user would. */
-export async function chatSession({ port, domain }: LoginTarget, username: string, secret: string): Promise<ChatSession> {
+export async function chatSession(
+  { port, domain }: LoginTarget,
+  username: string,
+  secret: string,
+  // Sessions of one account need resources of their own, or each login replaces the last.
+  resource = 'test',
+): Promise<ChatSession> {
   const xmpp = client({
     service: `xmpp://127.0.0.1:${port}`,
     domain,
-    resource: 'test',
+    resource,
     credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username, password: secret }),
   });
-  xmpp.on('error', () => {});
+  let streamError: { condition?: string; text?: string } | undefined;
+  xmpp.on('error', (err: { name?: string; condition?: string; text?: string }) => {
+    if (err?.name === 'StreamError') streamError = { condition: err.condition, text: err.text };
+  });
+  let markEnded!: (e: { condition?: string; text?: string }) => void;
+  const ended = new Promise<{ condition?: string; text?: string }>((resolve) => (markEnded = resolve));
+  xmpp.on('disconnect', () => markEnded(streamError ?? {}));
+  xmpp.on('offline', () => markEnded(streamError ?? {}));
   xmpp.reconnect.stop();
   const received: xmlModule.Element[] = [];
   xmpp.on('stanza', (stanza: xmlModule.Element) => received.push(stanza));
   await withTimeout(xmpp.start(), 15_000);
   return {
     iq: async (to, type, payload) => {
-      const reply = await xmpp.iqCaller.request(xml('iq', { to, type }, payload), 10_000);
+      // An empty `to` addresses the account itself (no attribute, as clients send it).
+      const reply = await xmpp.iqCaller.request(xml('iq', to ? { to, type } : { type }, payload), 10_000);
       return reply.getChildElements()[0] ?? reply;
     },
     send: (stanza) => xmpp.send(stanza),
     received,
+    jid: String((xmpp as unknown as { jid?: unknown }).jid),
+    ended,
     waitFor: (match, timeoutMs = 10_000) => waitFor('a matching stanza', () => received.find(match), { timeoutMs }),
     stop: async () => {
       await xmpp.stop().catch(() => {});

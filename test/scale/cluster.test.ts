@@ -128,6 +128,25 @@ describe('Redis Cluster (3 masters)', { timeout: 60_000 }, () => {
     assert.notEqual(limiterKeys, '', 'rate-limiter counters are kept in the cluster');
   });
 
+  it('issue 14: revocation news crosses the cluster: a revocation on one store is heard by another', async () => {
+    const { createStore } = await import('../../src/store/index.js');
+    const [one, two] = [createStore({ cluster: cluster.nodes, keyPrefix: 'cam:' }), createStore({ cluster: cluster.nodes, keyPrefix: 'cam:' })];
+    try {
+      const heard: string[] = [];
+      let subscribed = 0;
+      two.onRevocation((e) => heard.push(`${e.grantId} ${e.jid}`), () => subscribed++);
+      for (let i = 0; i < 100 && subscribed === 0; i++) await sleep(100);
+      const now = Date.now();
+      await one.saveGrant({ id: 'camgrant', jid: 'carol@localhost', clientId: 'c', scope: ['xmpp'], createdAt: now, lastUsedAt: now });
+      assert.equal(await one.revokeGrant('camgrant'), true);
+      for (let i = 0; i < 50 && heard.length === 0; i++) await sleep(100);
+      assert.deepEqual(heard, ['camgrant carol@localhost']);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
   it('no CROSSSLOT or other error was logged', () => {
     assert.deepEqual([...errorLines(a), ...errorLines(b)], []);
     const crossslot = [...a.logs, ...b.logs].filter((l) => JSON.stringify(l).includes('CROSSSLOT'));

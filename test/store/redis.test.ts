@@ -185,6 +185,51 @@ describe('createStore against an unavailable Redis', () => {
   });
 });
 
+describe('revocation news across a Redis outage (issue 14)', () => {
+  let down: RedisInstance;
+  let store: Store;
+  let other: Store;
+  before(async () => {
+    down = await startRedis();
+    const keyPrefix = prefix();
+    store = createStore({ redisUrl: down.url, keyPrefix, onError: () => {} });
+    other = createStore({ redisUrl: down.url, keyPrefix, onError: () => {} });
+  });
+  after(async () => {
+    await store?.close();
+    await other?.close();
+    await down?.stop();
+  });
+
+  const waitFor = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 15_000;
+    while (!check()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it('issue 14: another instance hears a revocation; after the feed reconnects the listener is told of the gap and hears news again', async () => {
+    const heard: string[] = [];
+    let gaps = 0;
+    store.onRevocation((e) => heard.push(e.grantId), () => gaps++);
+    await waitFor(() => gaps >= 1, 'the first subscription');
+
+    await other.publishRevocation({ grantId: 'before', at: Date.now() });
+    await waitFor(() => heard.includes('before'), 'news from the other instance');
+
+    await down.restart();
+    await waitFor(() => gaps >= 2, 'the gap after the outage');
+    // The publisher reconnects on its own schedule: publishing is best effort, so repeat until heard.
+    const deadline = Date.now() + 15_000;
+    while (!heard.includes('after') && Date.now() < deadline) {
+      await other.publishRevocation({ grantId: 'after', at: Date.now() });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(heard.includes('after'), 'news after the outage');
+  });
+});
+
 it('createStore without a URL gives the memory store', async () => {
   const s = createStore({});
   assert.equal(s.kind, 'memory');

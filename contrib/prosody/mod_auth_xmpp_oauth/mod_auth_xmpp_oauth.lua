@@ -60,3 +60,8 @@ module:provides("auth", module:require("provider").new({
 	known_users = known_users;
 	sasl_handler = sasl_handler;
 }));
+
+-- Issue 14: live revocation, XEP-0494, restricted sessions (one file each).
+local sessions = module:require "sessions".setup(module, { component = component });
+module:require "cam".setup(module, { ask = ask, sessions = sessions });
+module:require "restrict".setup(module, { component = component });

@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { AccountError } from '../../accounts/accounts.js';
 import { changePassword } from '../../oauth/account-lifecycle.js';
 import type { CoreDeps } from '../../oauth/context.js';
-import { grantsOf, revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
+import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/client-access.js';
+import { revokeGrantOf } from '../../oauth/grant-management.js';
 import { describeScopes } from '../../oauth/scopes.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
@@ -18,18 +19,32 @@ const LOGIN = '/account/login';
  * revoke, and sign-out. Revoking deletes the grant, so its tokens and XMPP
  * logins stop at once.
  */
-export function accountRoutes({ core, sessions, pages, views }: { core: CoreDeps; sessions: Sessions; pages: Pages; views: Views }): Router {
+export function accountRoutes({
+  core,
+  sessions,
+  pages,
+  views,
+  liveSessions,
+}: {
+  core: CoreDeps;
+  sessions: Sessions;
+  pages: Pages;
+  views: Views;
+  liveSessions?: LiveSessions;
+}): Router {
   const router = Router();
   const loginForm = { action: LOGIN, interaction: '', clientName: '' };
 
   async function render(req: Request, res: Response, session: LoginSession, error?: { status: number; key: string; seconds?: number }) {
-    const grants = await grantsOf(core, session.jid);
+    // What XEP-0494 shows, here too: software, and whether a session is connected now (when the XMPP server can tell).
+    const [grants, live] = await Promise.all([clientAccessOf(core, session.jid), liveSessions?.(session.jid).catch(() => null) ?? null]);
+    const connected = live ? new Set(live.map((l) => l.grantId)) : null;
     res.status(error?.status ?? 200).type('html').send(
       views.render('account', {
         title: 'account.title',
         jid: session.jid,
         csrf: sessions.csrfToken(req, res),
-        grants: grants.map(grantView),
+        grants: grants.map((c) => grantView(c, connected)),
         notice: typeof req.query.notice === 'string' && /^account\.notice\.\w+$/.test(req.query.notice) ? req.query.notice : undefined,
         error: error?.key,
         seconds: error?.seconds,
@@ -122,7 +137,8 @@ function when(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-function grantView(g: GrantSummary) {
+function grantView(c: ClientAccess, connected: Set<string> | null) {
+  const g = c.grant;
   return {
     id: g.id,
     name: g.clientName,
@@ -132,5 +148,7 @@ function grantView(g: GrantSummary) {
     scopes: describeScopes(g.scope),
     grantedAt: when(g.createdAt),
     lastUsed: when(g.lastUsedAt),
+    device: c.device,
+    presence: connected === null ? undefined : connected.has(c.id) ? 'account.connected' : 'account.not_connected',
   };
 }

@@ -5,6 +5,7 @@ import { invalidGrant, invalidRequest } from '../errors.js';
 import { issueTokens, type TokenResponse } from '../issue.js';
 import { verifierMatches } from '../pkce.js';
 import { parseAuthorizationCode } from '../tokens.js';
+import { revokeGrant } from '../grant-management.js';
 
 const INVALID = 'the authorization code is invalid, expired or already used';
 
@@ -32,7 +33,7 @@ export async function authorizationCodeGrant(
   if (result.status === 'replayed') {
     // RFC 6749 4.1.2: a code used twice, by a caller able to pass every check,
     // may have been stolen with its verifier; kill everything issued from it.
-    await deps.store.revokeGrant(result.code.grantId);
+    await revokeGrant(deps, result.code.grantId);
     deps.log.warn({ client: client.id.slice(0, 64), jid: result.code.jid }, 'authorization code replayed: grant revoked');
     throw invalidGrant(INVALID);
   }

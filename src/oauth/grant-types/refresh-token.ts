@@ -4,6 +4,7 @@ import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
 import { issueTokens, type TokenResponse } from '../issue.js';
 import { parseScope } from '../scopes.js';
 import { newRefreshToken, parseRefreshToken } from '../tokens.js';
+import { revokeGrant } from '../grant-management.js';
 
 const INVALID = 'the refresh token is invalid, expired or revoked';
 
@@ -18,7 +19,7 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   if (current.clientId !== client.id) throw invalidGrant('the refresh token was issued to another client');
   if (current.rotatedAt) {
     // Used before: either the client or a thief holds a copy. Revoke the whole grant (RFC 9700 4.14.2).
-    await deps.store.revokeGrant(parsed.grantId);
+    await revokeGrant(deps, parsed.grantId);
     deps.log.warn({ client: client.id.slice(0, 64), jid: current.jid }, 'refresh token replayed: grant revoked');
     throw invalidGrant(INVALID);
   }

@@ -96,6 +96,8 @@ export class DynamicClients implements ClientSource {
       logoUri: meta.logo_uri,
       tosUri: meta.tos_uri,
       policyUri: meta.policy_uri,
+      ...(meta.software_id !== undefined ? { softwareId: meta.software_id } : {}),
+      ...(meta.software_version !== undefined ? { softwareVersion: meta.software_version } : {}),
       dynamic: true,
       checkSecret: isPublic ? undefined : (secret) => safeEqual(secret, this.secretFor(id)),
     };

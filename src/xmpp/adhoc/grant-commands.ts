@@ -1,6 +1,7 @@
 // Grant management from a chat client: users list and revoke the applications
 // they authorized; admins (config `admins`) do the same for any user.
 import { normaliseJid } from '../../accounts/jid.js';
+import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/client-access.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { grantsOf, revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
 import { buildForm, single, type Field } from '../data-forms.js';
@@ -19,13 +20,22 @@ const COLUMNS: Field[] = [
   { var: 'scopes', type: 'text-single', label: 'Access' },
   { var: 'granted', type: 'text-single', label: 'Authorized' },
   { var: 'used', type: 'text-single', label: 'Last used' },
+  // What XEP-0494 shows too (issue 14).
+  { var: 'software', type: 'text-single', label: 'Software' },
+  { var: 'connected', type: 'text-single', label: 'Connected now' },
 ];
+
+/** The account's clients, and which are connected (null: the XMPP server cannot tell now). */
+async function listing(core: CoreDeps, live: LiveSessions | undefined, jid: string) {
+  const [clients, sessions] = await Promise.all([clientAccessOf(core, jid), live?.(jid).catch(() => null) ?? null]);
+  return { clients, connected: sessions ? new Set(sessions.map((s) => s.grantId)) : null };
+}
 
 const shown = (n: number) => (n > MAX_ROWS ? ` The ${MAX_ROWS} most recently used are shown; the account page lists all.` : '');
 
-function table(title: string, all: GrantSummary[]): Step {
+function table(title: string, { clients: all, connected }: Awaited<ReturnType<typeof listing>>): Step {
   if (all.length === 0) return { status: 'completed', note: { type: 'info', text: `${title}: none.` } };
-  const grants = all.slice(0, MAX_ROWS);
+  const clients = all.slice(0, MAX_ROWS);
   return {
     status: 'completed',
     note: { type: 'info', text: `${all.length} authorized application${all.length === 1 ? '' : 's'}.${shown(all.length)}` },
@@ -33,12 +43,14 @@ function table(title: string, all: GrantSummary[]): Step {
       type: 'result',
       title,
       reported: COLUMNS,
-      items: grants.map((g) => ({
+      items: clients.map(({ grant: g, device, id }: ClientAccess) => ({
         application: g.clientName,
         site: g.clientHost ?? '',
         scopes: g.scope.join(' '),
         granted: when(g.createdAt),
         used: when(g.lastUsedAt),
+        software: device ?? '',
+        connected: connected === null ? 'unknown' : connected.has(id) ? 'yes' : 'no',
       })),
     }),
   };
@@ -59,7 +71,7 @@ const done = (revoked: GrantSummary[]): Step => ({
 
 const gone: Step = { status: 'completed', note: { type: 'error', text: 'That application is not (or no longer) authorized; nothing was revoked.' } };
 
-export function grantCommands(core: CoreDeps): AdhocCommand[] {
+export function grantCommands(core: CoreDeps, live?: LiveSessions): AdhocCommand[] {
   const user = (who: Requester) => who.isLocalUser;
   const admin = (who: Requester) => who.isAdmin;
 
@@ -109,7 +121,7 @@ export function grantCommands(core: CoreDeps): AdhocCommand[] {
       node: 'grants',
       name: 'My authorized applications',
       allowed: user,
-      run: async (who) => table('Applications you authorized', await grantsOf(core, who.jid)),
+      run: async (who) => table('Applications you authorized', await listing(core, live, who.jid)),
     },
     {
       node: 'revoke',
@@ -129,7 +141,7 @@ export function grantCommands(core: CoreDeps): AdhocCommand[] {
         const raw = single(form, 'jid');
         if (!raw) return askJid("A user's authorized applications");
         const jid = normaliseJid(raw);
-        return jid ? table(`Applications ${jid} authorized`, await grantsOf(core, jid)) : badJid;
+        return jid ? table(`Applications ${jid} authorized`, await listing(core, live, jid)) : badJid;
       },
     },
     {

@@ -1,5 +1,6 @@
 // XEP-0050 ad-hoc commands on the component (docs/protocol.md, "Ad-hoc commands").
 import type { Logger } from '../../log.js';
+import type { LiveSessions } from '../../oauth/client-access.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import type { IqRegistry } from '../iq.js';
 import { installCommands, requesterOf } from './framework.js';
@@ -7,11 +8,11 @@ import { grantCommands } from './grant-commands.js';
 
 export { NS_COMMANDS } from './framework.js';
 
-export function registerAdhocCommands(link: IqRegistry & { domain?: string }, deps: { core: CoreDeps; log: Logger }): void {
+export function registerAdhocCommands(link: IqRegistry & { domain?: string }, deps: { core: CoreDeps; log: Logger; liveSessions?: LiveSessions }): void {
   const { config } = deps.core;
   installCommands(
     link,
-    grantCommands(deps.core),
+    grantCommands(deps.core, deps.liveSessions),
     (from) => requesterOf(from, config.xmpp.hosts, config.admins),
     () => link.domain ?? config.xmpp.domain,
   );

@@ -1,0 +1,138 @@
+-- Live sessions and the grants they logged in with (issue 14).
+--
+-- Every session that logged in through this module carries
+-- session.xmpp_oauth = { via, grant, scope } (set at authentication-success).
+-- The component tells us when a grant is revoked (<revoked/>), and we close
+-- every session that used it, with a stream error. The component may also ask
+-- which grants our live sessions use (<sessions/>): it does so whenever its link
+-- comes up, so a revocation that happened while no component was attached still
+-- ends the sessions. Because the grant is on the session itself, sessions opened
+-- while the component was away are covered like any other.
+-- Protocol: docs/protocol.md, "Live sessions".
+
+local st = require "util.stanza";
+local jid_bare = require "util.jid".bare;
+local new_cache = require "util.cache".new;
+
+local NS = "urn:xmpp-oauth:auth:0";
+
+local M = {};
+
+-- Closes with a stream error naming the cause (RFC 6120 policy-violation).
+local REVOKED = { condition = "policy-violation", text = "access revoked" };
+
+function M.setup(module, opts)
+	local host = module.host;
+	local component = opts.component and opts.component:lower();
+
+	-- Grants revoked lately: a login whose token check passed just before the
+	-- news arrived is not yet in the session table, so it is caught at bind.
+	local recently_revoked = new_cache(1000);
+
+	local function user_sessions(username)
+		local user = prosody.hosts[host].sessions[username];
+		return user and user.sessions or {};
+	end
+
+	-- Every bound session of one user, or of the whole host (the component
+	-- names the account whenever it knows it, so the host-wide walk is rare).
+	local function sessions_of(username)
+		local out = {};
+		if username then
+			for _, session in pairs(user_sessions(username)) do out[#out + 1] = session; end
+		else
+			for _, user in pairs(prosody.hosts[host].sessions) do
+				for _, session in pairs(user.sessions or {}) do out[#out + 1] = session; end
+			end
+		end
+		return out;
+	end
+
+	local function close_grant(grant, username)
+		local closed = 0;
+		-- Collected first: closing a session edits the tables we would be walking.
+		for _, session in ipairs(sessions_of(username)) do
+			local login = session.xmpp_oauth;
+			if login and login.grant == grant then
+				session.log("info", "Closing session: its grant was revoked");
+				session:close(REVOKED);
+				closed = closed + 1;
+			end
+		end
+		return closed;
+	end
+
+	local function from_component(stanza)
+		local from = stanza.attr.from and jid_bare(stanza.attr.from);
+		return component ~= nil and from ~= nil and from:lower() == component;
+	end
+
+	module:hook("iq-set/host/" .. NS .. ":revoked", function(event)
+		local origin, stanza = event.origin, event.stanza;
+		if not from_component(stanza) then
+			module:log("info", "Ignoring a revocation notice from %s: not the xmpp-oauth component", stanza.attr.from or "?");
+			origin.send(st.error_reply(stanza, "auth", "forbidden"));
+			return true;
+		end
+		local tag = stanza.tags[1];
+		local grant = tag.attr.grant;
+		if not grant or grant == "" then
+			origin.send(st.error_reply(stanza, "modify", "bad-request", "a grant attribute is required"));
+			return true;
+		end
+		recently_revoked:set(grant, true);
+		local closed = close_grant(grant, tag.attr.user);
+		module:log("info", "Grant revoked: %d session(s) closed", closed);
+		origin.send(st.reply(stanza):tag("revoked", { xmlns = NS, closed = tostring(closed) }));
+		return true;
+	end);
+
+	module:hook("iq-get/host/" .. NS .. ":sessions", function(event)
+		local origin, stanza = event.origin, event.stanza;
+		if not from_component(stanza) then
+			origin.send(st.error_reply(stanza, "auth", "forbidden"));
+			return true;
+		end
+		local only = stanza.tags[1].attr.user;
+		local reply = st.reply(stanza):tag("sessions", { xmlns = NS });
+		-- Host-wide (the re-check) one entry per grant keeps the answer small on a busy server.
+		local seen = {};
+		for _, session in ipairs(sessions_of(only)) do
+			local login = session.xmpp_oauth;
+			if login and login.grant and (only or not seen[login.grant]) then
+				seen[login.grant] = true;
+				reply:tag("session", {
+					grant = login.grant,
+					user = session.username,
+					since = string.format("%d", math.floor(session.conntime or os.time())),
+				}):up();
+			end
+		end
+		origin.send(reply);
+		return true;
+	end);
+
+	module:hook("resource-bind", function(event)
+		local session = event.session;
+		local login = session.xmpp_oauth;
+		if login and login.grant and recently_revoked:get(login.grant) then
+			session.log("info", "Closing session: its grant was revoked while it logged in");
+			session:close(REVOKED);
+		end
+	end);
+
+	return {
+		-- For the XEP-0494 list: which grants one user's live sessions use.
+		connected_grants = function(username)
+			local grants = {};
+			for _, session in pairs(user_sessions(username)) do
+				local login = session.xmpp_oauth;
+				if login and login.grant then grants[login.grant] = true; end
+			end
+			return grants;
+		end;
+		user_sessions = user_sessions;
+	};
+end
+
+return M;

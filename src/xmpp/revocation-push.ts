@@ -1,0 +1,143 @@
+// Live revocation over the component link (docs/protocol.md, "Live sessions"):
+// every revocation any instance performs reaches us through the store; if our
+// link is the one that is up, we tell the XMPP server, whose module closes the
+// sessions that logged in with that grant. News can be lost (no instance
+// online, a Redis blip), so we also re-check the grants of the server's live
+// sessions whenever the link comes up, the feed reconnects, and on a timer.
+import type { Logger } from '../log.js';
+import type { CoreDeps } from '../oauth/context.js';
+import { onGrantRevoked } from '../oauth/grant-management.js';
+import type { GrantRevokedEvent } from '../store/types.js';
+import { NS_AUTH } from './auth-protocol.js';
+import type { ComponentLink } from './link.js';
+import { xml, type Element } from './xml.js';
+
+interface Deps {
+  core: CoreDeps;
+  log: Logger;
+}
+
+const PUSH_TIMEOUT_MS = 5_000;
+const SESSIONS_TIMEOUT_MS = 10_000;
+/** Grants checked per round trip batch during a re-check. */
+const CHECK_BATCH = 200;
+
+export interface RevocationPush {
+  /** Runs one re-check now (tests, and the triggers above). Resolves with the grants found revoked. */
+  recheck(): Promise<string[]>;
+  stop(): void;
+}
+
+export function startRevocationPush(link: ComponentLink, deps: Deps): RevocationPush {
+  const { core } = deps;
+  const log = deps.log.child({ part: 'revocation-push' });
+  const hosts = core.config.xmpp.hosts.map((h) => h.toLowerCase());
+  let running: Promise<string[]> | undefined;
+  let again = false;
+
+  // The account's own host; every host when the revoking step did not know the account.
+  const hostsFor = (jid?: string): string[] => {
+    if (!jid?.includes('@')) return hosts;
+    const domain = jid.slice(jid.lastIndexOf('@') + 1).toLowerCase();
+    return hosts.includes(domain) ? [domain] : [];
+  };
+
+  async function tell(host: string, grantId: string, user?: string): Promise<void> {
+    const attrs: Record<string, string> = { xmlns: NS_AUTH, grant: grantId };
+    if (user) attrs.user = user;
+    try {
+      const reply = await link.request(xml('iq', { type: 'set', to: host }, xml('revoked', attrs)), PUSH_TIMEOUT_MS);
+      const closed = reply.getChild('revoked', NS_AUTH)?.attrs.closed;
+      log.info({ host, closed: closed === undefined ? undefined : Number(closed) }, 'revocation delivered to the XMPP server');
+    } catch (err) {
+      logFailure(host, 'revoked', err);
+    }
+  }
+
+  function logFailure(host: string, op: string, err: unknown): void {
+    const e = err as { name?: string; condition?: string };
+    // A server without our module (ejabberd) answers service-unavailable: nothing to close there.
+    if (e.condition === 'service-unavailable' || e.condition === 'feature-not-implemented') {
+      log.debug({ host, op }, 'XMPP server does not take live revocations (no xmpp-oauth module)');
+    } else {
+      log.info({ host, op, error: e.condition ?? e.name }, 'could not reach the XMPP server about revocations; the next re-check retries');
+    }
+  }
+
+  function deliver(event: GrantRevokedEvent): void {
+    // Another instance's link is up (Prosody takes one), or none is: then the re-check at the next link-up covers it.
+    if (!link.online) return;
+    const user = event.jid?.includes('@') ? event.jid.slice(0, event.jid.lastIndexOf('@')) : undefined;
+    for (const host of hostsFor(event.jid)) void tell(host, event.grantId, user);
+  }
+
+  /** Asks each host which grants its live sessions used; tells it about those that are gone. */
+  async function recheckOnce(): Promise<string[]> {
+    if (!link.online) return [];
+    const revoked: string[] = [];
+    for (const host of hosts) {
+      let reply: Element;
+      try {
+        reply = await link.request(xml('iq', { type: 'get', to: host }, xml('sessions', { xmlns: NS_AUTH })), SESSIONS_TIMEOUT_MS);
+      } catch (err) {
+        logFailure(host, 'sessions', err);
+        continue;
+      }
+      const held = new Map<string, string | undefined>();
+      for (const s of reply.getChild('sessions', NS_AUTH)?.getChildren('session') ?? []) {
+        const grant = s.attrs.grant;
+        if (typeof grant === 'string' && grant.length > 0 && grant.length <= 200) held.set(grant, s.attrs.user);
+      }
+      const ids = [...held.keys()];
+      for (let i = 0; i < ids.length; i += CHECK_BATCH) {
+        const batch = ids.slice(i, i + CHECK_BATCH);
+        const alive = await Promise.all(batch.map((id) => core.store.grantExists(id).catch(() => true)));
+        for (const [j, id] of batch.entries()) {
+          if (alive[j]) continue;
+          revoked.push(id);
+          await tell(host, id, held.get(id));
+        }
+      }
+      if (ids.length > 0) log.debug({ host, grants: ids.length, revoked: revoked.length }, 'live sessions re-checked');
+    }
+    return revoked;
+  }
+
+  // One re-check at a time; a trigger during one queues exactly one more.
+  function recheck(): Promise<string[]> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = recheckOnce()
+      .catch((err: unknown) => {
+        log.warn({ err }, 'live session re-check failed');
+        return [] as string[];
+      })
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          void recheck();
+        }
+      });
+    return running;
+  }
+
+  const unsubscribe = onGrantRevoked(core, deliver, () => void recheck());
+  const offStatus = link.onStatus(({ state }) => {
+    if (state === 'online') void recheck();
+  });
+  const every = core.config.xmpp.session_recheck_interval;
+  const timer = every > 0 ? setInterval(() => void recheck(), every * 1000) : undefined;
+  timer?.unref();
+
+  return {
+    recheck,
+    stop() {
+      unsubscribe();
+      offStatus();
+      clearInterval(timer);
+    },
+  };
+}

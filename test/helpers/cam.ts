@@ -1,0 +1,121 @@
+// Shared pieces of the issue 14 tests (XEP-0494, live revocation, restricted
+// sessions): a registered app with every metadata field XEP-0494 shows, a
+// fresh grant through the code flow, XEP-0494 calls, and session-close checks.
+import assert from 'node:assert/strict';
+import type xmlModule from '@xmpp/xml';
+import { FormBrowser } from './browser.js';
+import { authorizeInBrowser, authUrl, pkcePair, tokenCall } from './flow.js';
+import type { TestServer } from './server.js';
+import { chatSession, xml, type ChatSession, type LoginTarget } from './xmpp-client.js';
+
+type El = xmlModule.Element;
+
+export const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
+export const REGISTRATION_KEY = 'registration-key-for-tests-0123456789abcdef';
+export const CAM = 'urn:xmpp:cam:0';
+const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+/** What a client registers (RFC 7591); every XEP-0494 field is checked against it. */
+export const APP = {
+  client_name: 'Revocable Chat',
+  client_uri: 'https://chat.example/',
+  redirect_uris: ['http://127.0.0.1/callback'],
+  token_endpoint_auth_method: 'none',
+  application_type: 'native',
+  grant_types: ['authorization_code', 'refresh_token'],
+  scope: 'openid offline_access xmpp xmpp:account:read xmpp:account:write',
+  software_id: 'revocable-chat',
+  software_version: '2.5.1',
+};
+
+/**
+ * Token logins to test, by method. The lead adds OAUTHBEARER after merging the
+ * xep0493 branch (it has the SASL mechanism): one entry here, every test runs for it.
+ */
+export const TOKEN_LOGINS: Record<string, (target: LoginTarget, user: string, token: string) => Promise<ChatSession>> = {
+  'PLAIN-as-token': (target, user, token) => chatSession(target, user, token, resource()),
+};
+
+let resources = 0;
+/** A resource of its own for every session. */
+export const resource = () => `r${++resources}`;
+
+export interface Granted {
+  clientId: string;
+  grantId: string;
+  access_token: string;
+  refresh_token: string;
+  /** The redeemed code and its verifier, for replaying it. */
+  code: string;
+  verifier: string;
+}
+
+/** Registers APP dynamically, then the code flow with PKCE as `user`: a fresh grant. */
+export async function grantFor(base: string, server: TestServer, user: string, password: string, scope = 'openid offline_access xmpp'): Promise<Granted> {
+  const reg = await fetch(new URL('/oauth2/register', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(APP) });
+  assert.equal(reg.status, 201, await reg.clone().text());
+  const clientId = ((await reg.json()) as { client_id: string }).client_id;
+  const { verifier, challenge } = pkcePair();
+  const callback = await authorizeInBrowser(
+    new FormBrowser(),
+    authUrl(base, {
+      response_type: 'code', client_id: clientId, redirect_uri: APP.redirect_uris[0]!, scope, state: 's',
+      code_challenge: challenge, code_challenge_method: 'S256',
+    }),
+    { username: user, password },
+  );
+  const code = callback.searchParams.get('code');
+  assert.ok(code, `no code in ${callback}`);
+  const res = await tokenCall(base, { grant_type: 'authorization_code', code, redirect_uri: APP.redirect_uris[0]!, code_verifier: verifier }, 'none', clientId);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const grant = await server.app.store.findGrant(user, clientId);
+  assert.ok(grant);
+  return { clientId, grantId: grant.id, access_token: res.body.access_token as string, refresh_token: res.body.refresh_token as string, code, verifier };
+}
+
+export const camList = async (s: ChatSession) => {
+  const clients = await s.iq('', 'get', xml('list', { xmlns: CAM }));
+  assert.equal(clients.name, 'clients');
+  assert.equal(clients.attrs.xmlns, CAM);
+  return clients.getChildren('client');
+};
+
+export async function stanzaError(p: Promise<unknown>): Promise<{ condition?: string; app?: El }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { condition?: string; application?: El; element?: El };
+    const app = e.application ?? e.element?.getChildElements().find((c) => c.attrs.xmlns !== STANZAS);
+    return { condition: e.condition, app };
+  }
+  return { condition: 'no error' };
+}
+
+/** Resolves with the stream error once the session is closed; fails after `ms`. */
+export async function closedWithin(s: ChatSession, ms: number): Promise<{ condition?: string; text?: string }> {
+  const started = Date.now();
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`session still open after ${ms} ms`)), ms));
+  const ended = await Promise.race([s.ended, timeout]);
+  assert.ok(Date.now() - started <= ms);
+  return ended;
+}
+
+export const assertRevokedClose = (e: { condition?: string; text?: string }) => {
+  assert.equal(e.condition, 'policy-violation');
+  assert.equal(e.text, 'access revoked');
+};
+
+/** The /account page's HTML after signing in with a password. */
+export async function accountPage(base: string, user: string, password: string): Promise<string> {
+  const browser = new FormBrowser();
+  let res = await browser.get(new URL('/account', base).toString());
+  let html = await res.text();
+  for (let i = 0; i < 3 && !html.includes('Applications with access'); i++) {
+    if (res.status === 302 || res.status === 303) {
+      res = await browser.get(new URL(res.headers.get('location')!, base).toString());
+    } else if (html.includes('name="password"')) {
+      res = await browser.submit(new URL('/account', base).toString(), html, { username: user, password });
+    } else break;
+    html = await res.text();
+  }
+  return html;
+}
