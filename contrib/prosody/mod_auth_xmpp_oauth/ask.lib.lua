@@ -20,7 +20,8 @@ local M = { NS = NS };
 M.OUTSIDE = "xmpp-oauth can only be asked from inside the running server";
 
 -- Returns ask(iq_type, name, attrs, text): the payload element (or true for an
--- empty result), or nil, reason, transient. `transient` is true when the
+-- empty result), or nil, reason, transient, condition (the stanza error's
+-- defined condition, for callers that map it). `transient` is true when the
 -- component did not answer or said to retry (type "wait"): a login must then
 -- fail with temporary-auth-failure, never as a wrong password.
 function M.new(opts)
@@ -51,11 +52,11 @@ function M.new(opts)
 			local condition = type(err) == "table" and err.condition or tostring(err);
 			if UNREACHABLE[condition] then
 				module:log("warn", "xmpp-oauth component %s did not answer (%s): is it running and attached?", component, condition);
-				return nil, condition, true;
+				return nil, condition, true, condition;
 			end
 			local reason = type(err) == "table" and (err.text or condition) or condition;
 			module:log("info", "xmpp-oauth refused the %s query: %s", name, reason);
-			return nil, reason, type(err) == "table" and err.type == "wait";
+			return nil, reason, type(err) == "table" and err.type == "wait", condition;
 		end
 		local payload = event.stanza:get_child(name, NS);
 		if iq_type == "get" and not payload then

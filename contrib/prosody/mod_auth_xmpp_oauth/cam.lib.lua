@@ -98,13 +98,13 @@ function M.setup(module, opts)
 			origin.send(st.error_reply(stanza, "cancel", "item-not-found", "No such client"));
 			return true;
 		end
-		local ok, err = ask("set", "revoke-grant", { user = origin.username, host = host, grant = id });
+		local ok, err, _, condition = ask("set", "revoke-grant", { user = origin.username, host = host, grant = id });
 		if ok then
 			origin.log("info", "XEP-0494: the user revoked one of their clients");
 			origin.send(st.reply(stanza));
-		elseif err == "item-not-found" then
+		elseif condition == "item-not-found" then
 			origin.send(st.error_reply(stanza, "cancel", "item-not-found", "No such client"));
-		elseif err == "bad-request" then
+		elseif condition == "bad-request" then
 			origin.send(st.error_reply(stanza, "modify", "bad-request"));
 		else
 			origin.log("info", "XEP-0494 revoke failed: %s", tostring(err));
