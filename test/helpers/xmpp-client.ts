@@ -15,7 +15,7 @@ export async function plainLogin({ port, domain }: LoginTarget, username: string
     service: `xmpp://127.0.0.1:${port}`,
     domain,
     // 0.13 never picks PLAIN over a plain-text stream by itself; hand it the credentials.
-    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username, password: secret }),
+    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username: utf8Octets(username), password: utf8Octets(secret) }),
   });
   xmpp.on('error', () => {});
   xmpp.reconnect.stop();
@@ -31,6 +31,8 @@ export async function plainLogin({ port, domain }: LoginTarget, username: string
 }
 
 export interface ChatSession {
+  /** The full JID the server bound. */
+  jid: string;
   /** IQ to `to`; resolves with the reply's payload, rejects with the stanza error. */
   iq(to: string, type: 'get' | 'set', payload: xmlModule.Element): Promise<xmlModule.Element>;
   send(stanza: xmlModule.Element): Promise<void>;
@@ -47,14 +49,15 @@ export async function chatSession({ port, domain }: LoginTarget, username: strin
     service: `xmpp://127.0.0.1:${port}`,
     domain,
     resource: 'test',
-    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username, password: secret }),
+    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username: utf8Octets(username), password: utf8Octets(secret) }),
   });
   xmpp.on('error', () => {});
   xmpp.reconnect.stop();
   const received: xmlModule.Element[] = [];
   xmpp.on('stanza', (stanza: xmlModule.Element) => received.push(stanza));
-  await withTimeout(xmpp.start(), 15_000);
+  const bound = await withTimeout(xmpp.start(), 15_000);
   return {
+    jid: String(bound),
     iq: async (to, type, payload) => {
       const reply = await xmpp.iqCaller.request(xml('iq', { to, type }, payload), 10_000);
       return reply.getChildElements()[0] ?? reply;
@@ -107,6 +110,14 @@ export function xoauth2Login({ port, domain }: LoginTarget, username: string, to
       else if (sent && /<failure[\s>]/.test(buf)) finish(false);
     });
   });
+}
+
+/**
+ * PLAIN carries UTF-8 (RFC 4616), but @xmpp/client base64-encodes each
+ * character as one byte: hand it the UTF-8 bytes as a byte string.
+ */
+function utf8Octets(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
