@@ -52,11 +52,7 @@ export class Accounts {
     }
     this.checkPassword(password);
     const created = await this.store.createAccount({ jid, passwordHash: await hashPassword(password), createdAt: Date.now() });
-    if (!created) {
-      // Say so when the name only looks new: XMPP treats `ℌ𝔢𝔩𝔩𝔬` as `hello`.
-      const same = jidInput === jid ? '' : ` (${JSON.stringify(jidInput)} is the same XMPP address)`;
-      throw new AccountError(`account ${jid} exists already${same}`, 'exists');
-    }
+    if (!created) throw new AccountError(`account ${jid} exists already`, 'exists');
     this.log.info({ jid }, 'account created');
     return jid;
   }
