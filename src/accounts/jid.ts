@@ -1,7 +1,15 @@
-// Bare-JID handling for account names. Full PRECIS/stringprep is out of scope:
-// we NFC-normalise and lowercase, which matches what Prosody and ejabberd do
-// for the ASCII names nearly every deployment uses.
+import { nodeprep } from 'stanza/lib/stringprep/index.js';
 
+// Bare-JID handling for account names. The localpart goes through stringprep
+// nodeprep (RFC 3920 appendix A, as RFC 6122 keeps it), the rule Prosody 0.12
+// and ejabberd 23.01 apply before they ask us about a user: so `ℌ𝔢𝔩𝔩𝔬`,
+// `HELLO` and `hello` are one account here as they are one there. Unassigned
+// code points (Unicode 3.2) are refused, as RFC 3454 section 7 wants for
+// stored strings; on all other input this gives the XMPP servers' result.
+
+/** Longer input cannot prepare to a localpart of at most 1023 bytes (nodeprep only rarely expands). */
+const MAX_LOCAL_INPUT = 3072;
+const ASCII_NAME = /^[!#-%(-.0-9;=?A-~]+$/;
 const LOCAL_FORBIDDEN = /["&'/:<>@\s\u0000-\u001f\u007f]/u;
 const DOMAIN_LABEL = /^(?!-)[\p{L}\p{N}-]{1,63}(?<!-)$/u;
 
@@ -23,12 +31,28 @@ export function parseBareJid(input: string): BareJid {
   return makeBareJid(input.slice(0, at), input.slice(at + 1));
 }
 
-export function makeBareJid(localRaw: string, domainRaw: string): BareJid {
-  const local = localRaw.normalize('NFC').toLowerCase();
-  const domain = domainRaw.normalize('NFC').toLowerCase().replace(/\.$/, '');
+/** The XMPP form of a localpart (nodeprep), or a JidError saying what is wrong with it. */
+export function prepLocalpart(raw: string): string {
+  if (raw.length > MAX_LOCAL_INPUT) throw new JidError('the user part of the JID is too long');
+  let local: string;
+  try {
+    // Printable ASCII without nodeprep's prohibited characters only case-folds;
+    // skipping the tables saves ~20 µs on nearly every name (a test checks both agree).
+    local = ASCII_NAME.test(raw) ? raw.toLowerCase() : nodeprep(raw, false);
+  } catch (err) {
+    const cp = /x([0-9a-f]+)/i.exec((err as Error).message)?.[1];
+    const which = cp ? ` (U+${cp.toUpperCase().padStart(4, '0')})` : '';
+    throw new JidError(`the user part of the JID contains a character XMPP does not allow in user names${which}`);
+  }
   if (!local || Buffer.byteLength(local) > 1023 || LOCAL_FORBIDDEN.test(local)) {
     throw new JidError('the user part of the JID is empty, too long or contains a forbidden character');
   }
+  return local;
+}
+
+export function makeBareJid(localRaw: string, domainRaw: string): BareJid {
+  const local = prepLocalpart(localRaw);
+  const domain = domainRaw.normalize('NFC').toLowerCase().replace(/\.$/, '');
   if (!domain || Buffer.byteLength(domain) > 1023 || !domain.split('.').every((l) => DOMAIN_LABEL.test(l))) {
     throw new JidError('the domain part of the JID is not a valid host name');
   }

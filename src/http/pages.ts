@@ -57,7 +57,7 @@ export class Pages {
   consent(
     req: Request,
     res: Response,
-    form: { action: string; interaction: string; client: Client; scope: string[]; redirectUri?: string; session: LoginSession; userCode?: string; approvedBefore?: boolean },
+    form: { action: string; interaction: string; client: Client; scope: string[]; redirectUri?: string; session: LoginSession; userCode?: string; /** Approved before, asked again because the client cannot prove who it is. */ approvedBefore?: boolean },
   ) {
     res.type('html').send(
       this.views.render('consent', {

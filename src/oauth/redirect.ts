@@ -4,7 +4,7 @@ import type { Client } from './clients.js';
 // string: literal host, optional port, then the rest. Never through the URL
 // parser, which would turn `127.1`, `0x7f.1`, `\callback` or `/x/../callback`
 // into something that looks registered.
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(?::\d{1,5})?([/?].*)?$/s;
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(?::([1-9]\d{0,4}))?([/?].*)?$/s;
 
 /** Whitespace, control characters and fragments have no place in a redirect URI (RFC 6749 section 3.1.2). */
 const UNSAFE = /[\s\p{Cc}#]/u;
@@ -27,7 +27,8 @@ export function matchRedirectUri(client: Client, requested: string): boolean {
 /** `http://127.0.0.1:4444/cb?x` → `http://127.0.0.1/cb?x`; null when not a loopback redirect. */
 function loopbackWithoutPort(uri: string): string | null {
   const m = LOOPBACK.exec(uri);
-  return m ? `http://${m[1]}${m[2] ?? ''}` : null;
+  if (!m || Number(m[2] ?? 80) > 65535) return null;
+  return `http://${m[1]}${m[3] ?? ''}`;
 }
 
 /**

@@ -16,7 +16,7 @@ export async function plainLogin({ port, domain }: LoginTarget, username: string
     service: `xmpp://127.0.0.1:${port}`,
     domain,
     // 0.13 never picks PLAIN over a plain-text stream by itself; hand it the credentials.
-    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username, password: secret }),
+    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username: utf8Octets(username), password: utf8Octets(secret) }),
   });
   xmpp.on('error', () => {});
   xmpp.reconnect.stop();
@@ -58,7 +58,7 @@ export async function chatSession(
     service: `xmpp://127.0.0.1:${port}`,
     domain,
     resource,
-    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username, password: secret }),
+    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username: utf8Octets(username), password: utf8Octets(secret) }),
   });
   let streamError: { condition?: string; text?: string } | undefined;
   xmpp.on('error', (err: { name?: string; condition?: string; text?: string }) => {
@@ -71,8 +71,9 @@ export async function chatSession(
   xmpp.reconnect.stop();
   const received: xmlModule.Element[] = [];
   xmpp.on('stanza', (stanza: xmlModule.Element) => received.push(stanza));
-  await withTimeout(xmpp.start(), 15_000);
+  const bound = await withTimeout(xmpp.start(), 15_000);
   return {
+    jid: String(bound),
     iq: async (to, type, payload) => {
       // An empty `to` addresses the account itself (no attribute, as clients send it).
       const reply = await xmpp.iqCaller.request(xml('iq', to ? { to, type } : { type }, payload), 10_000);
@@ -80,7 +81,6 @@ export async function chatSession(
     },
     send: (stanza) => xmpp.send(stanza),
     received,
-    jid: String((xmpp as unknown as { jid?: unknown }).jid),
     ended,
     waitFor: (match, timeoutMs = 10_000) => waitFor('a matching stanza', () => received.find(match), { timeoutMs }),
     stop: async () => {
@@ -120,6 +120,14 @@ export function xoauth2Login({ port, domain }: LoginTarget, username: string, to
       else if (sent && /<failure[\s>]/.test(buf)) finish(false);
     });
   });
+}
+
+/**
+ * PLAIN carries UTF-8 (RFC 4616), but @xmpp/client base64-encodes each
+ * character as one byte: hand it the UTF-8 bytes as a byte string.
+ */
+function utf8Octets(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

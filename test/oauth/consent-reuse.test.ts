@@ -86,6 +86,16 @@ describe('issue 12 #5: consent reuse for public clients', () => {
     assert.ok(loc.searchParams.get('code'), `silent code: ${loc}`);
   });
 
+  it('prompt=consent for a confidential client shows the page without the "asked each time" notice', async () => {
+    const browser = new FormBrowser();
+    await authorizeInBrowser(browser, url('webapp', 'https://app.example/cb', { scope: 'openid' }));
+    const res = await browser.get(url('webapp', 'https://app.example/cb', { scope: 'openid', prompt: 'consent' }));
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /name="decision"/);
+    assert.doesNotMatch(html, /allowed Test Web App before/);
+  });
+
   it('a public client on an exact https redirect also re-authorizes silently', async () => {
     const browser = new FormBrowser();
     const first = await authorizeInBrowser(browser, url('spa', 'https://spa.example/cb', { scope: 'openid' }));

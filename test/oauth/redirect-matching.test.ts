@@ -46,6 +46,10 @@ const CASES: { name: string; client: Client; uri: string; ok: boolean }[] = [
   { name: 'an embedded space', client: native, uri: 'http://127.0.0.1:4444/callback ', ok: false },
   { name: 'a NUL character', client: native, uri: 'http://127.0.0.1:4444/callback\u0000', ok: false },
   { name: 'an upper-case host `LOCALHOST`', client: native, uri: 'http://LOCALHOST:4444/cb?app=1', ok: false },
+  { name: 'a port above 65535', client: native, uri: 'http://127.0.0.1:99999/callback', ok: false },
+  { name: 'a port with a leading zero', client: native, uri: 'http://127.0.0.1:04444/callback', ok: false },
+  { name: 'an empty port', client: native, uri: 'http://127.0.0.1:/callback', ok: false },
+  { name: 'the highest port', client: native, uri: 'http://127.0.0.1:65535/callback', ok: true },
   { name: 'an extra query', client: native, uri: 'http://127.0.0.1:4444/callback?x=1', ok: false },
   { name: 'a trailing slash', client: native, uri: 'http://127.0.0.1:4444/callback/', ok: false },
   { name: 'credentials `user@`', client: native, uri: 'http://user@127.0.0.1:4444/callback', ok: false },
@@ -115,6 +119,12 @@ describe('issue 12 #7: over HTTP', () => {
     const res = await fetch(request('http://127.0.0.1:4444/callback'), { redirect: 'manual' });
     assert.notEqual(res.status, 400, 'the port may change');
     assert.doesNotMatch(await res.text(), /redirect_uri does not match/);
+  });
+
+  it('issue 12 #7: a loopback redirect on an impossible port gets the error page, not a server error', async () => {
+    const res = await fetch(request('http://127.0.0.1:99999/callback'), { redirect: 'manual' });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /redirect_uri does not match/);
   });
 
   it('issue 12 #7: a static client with a fragment in a redirect URI is refused at start-up', async () => {

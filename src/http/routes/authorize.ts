@@ -84,10 +84,10 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
     }
     const granted = await coveredByGrant(core.store, session!.jid, request.client.id, request.scope);
     // An earlier consent is reused only where the client's identity is assured.
-    const silent = granted && clientIdentityAssured(request.client, request.redirectUri);
-    if (!silent || request.prompt.has('consent')) {
+    const unproven = granted && !clientIdentityAssured(request.client, request.redirectUri);
+    if (!granted || unproven || request.prompt.has('consent')) {
       if (request.prompt.has('none')) {
-        const why = granted
+        const why = unproven
           ? 'this application must be approved again each time: its redirect URI cannot prove which application is asking'
           : 'the user has not approved this application';
         return redirectError(res, request, 'consent_required', why);
@@ -99,7 +99,7 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
         scope: request.scope,
         redirectUri: request.redirectUri,
         session: session!,
-        approvedBefore: granted,
+        approvedBefore: unproven,
       });
     }
     finish(res, await approveAuthorization(core, request, session!));
