@@ -4,7 +4,7 @@
 // from a dead connection into the next one.
 import { component, type Component } from '@xmpp/component';
 import type { Logger } from '../log.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, FATAL_RETRY_MS, type BackoffOptions } from './backoff.js';
 import { installDisco } from './builtins/disco.js';
 import { installPing, NS_PING } from './builtins/ping.js';
 import { installVersion, type SoftwareInfo } from './builtins/version.js';
@@ -24,6 +24,7 @@ export interface ComponentLinkOptions {
   software?: SoftwareInfo;
   /** disco#info identity; default `auth/generic` ("authentication service"). */
   identity?: DiscoIdentity;
+  /** Connection failures: 0.5 s doubling to 3 s, jittered; authentication failures: `fatalMs`, 60 s. */
   backoff?: BackoffOptions;
   keepalive?: {
     /** Default 60 000; 0 disables. */
@@ -350,7 +351,8 @@ export class ComponentLink implements IqRegistry {
     } else if (failure.kind === 'fatal') {
       // Retrying cannot fix a wrong secret or domain, but the operator may fix
       // the server side without restarting us: retry slowly, report once.
-      delay = this.backoff.maxMs;
+      const fatalMs = this.opts.backoff?.fatalMs ?? FATAL_RETRY_MS;
+      delay = Math.round(fatalMs * (0.8 + Math.random() / 5));
       if (this.reportedFatal !== failure.reason) {
         this.reportedFatal = failure.reason;
         this.log.error({ reason: failure.reason, detail: failure.message, hint: failure.hint, retryInMs: delay },
