@@ -173,12 +173,18 @@ export class ComponentLink implements IqRegistry {
     const attempt = this.attempt;
     if (!attempt) return;
     attempt.stopKeepalive?.();
+    let peerClosed = false;
     if (attempt.entity.status === 'online') {
-      // entity.stop() has its own 2 s timeouts for </stream> and socket close.
-      await attempt.entity.stop().catch(() => undefined);
+      // RFC 6120 4.4: send </stream:stream>, wait for the server's (2 s),
+      // then end the socket (2 s more): @xmpp/connection's stop() does both
+      // and resolves with the server's closed stream element, if it came.
+      peerClosed = (await attempt.entity.stop().catch(() => undefined)) !== undefined;
     }
     attempt.entity.socket?.destroy();
-    this.log.info('component link stopped');
+    // Prosody 0.12 logs "component disconnected: <domain> (stream error)" even
+    // for this clean close (mod_component hard-codes the reason); `peerClosed`
+    // tells it from a real one.
+    this.log.info({ peerClosed }, peerClosed ? 'component link stopped: stream closed by both sides' : 'component link stopped');
   }
 
   /**
