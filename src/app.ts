@@ -70,14 +70,15 @@ export async function createApp(config: Config, log: Logger, opts: { trial?: Tri
 }
 
 /** Tells the extauth bridges sharing the store which issuer and hosts this server serves. */
-async function publishServerInfo(store: Store, config: Config, log: Logger): Promise<void> {
+async function publishServerInfo(store: Store, config: Config, keys: KeyManager, log: Logger): Promise<void> {
   if (store.kind === 'memory') return;
   try {
     const before = await store.serverInfo();
     if (before && before.issuer !== config.issuer) {
       log.warn({ was: before.issuer, now: config.issuer }, 'another issuer was published in this store; extauth bridges started from now on accept tokens of this one only');
     }
-    await store.publishServerInfo({ issuer: config.issuer, hosts: config.xmpp.hosts, publishedAt: Date.now() });
+    const verificationKeys = keys.fileKeyPublicJwks();
+    await store.publishServerInfo({ issuer: config.issuer, hosts: config.xmpp.hosts, ...(verificationKeys.length ? { verificationKeys } : {}), publishedAt: Date.now() });
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not publish issuer and hosts for extauth bridges');
   }
@@ -150,7 +151,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: { trial
       } else if (placement === 'off') {
         log.info(`/metrics is not served: http.host ${config.http.host} is not loopback; set metrics.port (a separate listener) or metrics.token`);
       }
-      await publishServerInfo(store, config, log);
+      await publishServerInfo(store, config, keys, log);
       link?.start();
     },
     async stop() {

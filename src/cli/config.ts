@@ -1,8 +1,13 @@
 import { Command } from 'commander';
+import type { Config } from '../config/schema.js';
 import { printableConfig } from '../config/print.js';
 import { configReference } from '../config/reference.js';
+import { loadViews } from '../http/views.js';
+import { signingKeyFromFile } from '../oauth/keys.js';
 import { isShared, storeOptionsFrom } from '../store/index.js';
+import { StartupError } from '../util/startup-error.js';
 import { configFrom } from './context.js';
+import { CliError, EXIT } from './errors.js';
 
 export function configCommand(): Command {
   const config = new Command('config').description('inspect the configuration');
@@ -11,6 +16,7 @@ export function configCommand(): Command {
     .description('validate the configuration and print the effective values, secrets masked')
     .action(async (_opts: unknown, cmd: Command) => {
       const loaded = await configFrom(cmd);
+      await filesUsable(loaded.config);
       process.stdout.write(`# effective configuration (${loaded.file ?? 'built-in defaults'}${envNote()})\n`);
       process.stdout.write(printableConfig(loaded.config));
       if (!isShared(storeOptionsFrom(loaded.config.redis))) {
@@ -24,6 +30,18 @@ export function configCommand(): Command {
       process.stdout.write(`${configReference()}\n`);
     });
   return config;
+}
+
+/** The files the config names, checked as `serve` will use them: the same one-line problems, before a start. */
+async function filesUsable(config: Config): Promise<void> {
+  try {
+    storeOptionsFrom(config.redis); // reads redis.tls files
+    if (config.signing_key_file) await signingKeyFromFile(config.signing_key_file, config.signing_algorithm);
+    if (config.template_path) loadViews({ templatePath: config.template_path, siteName: config.site_name });
+  } catch (err) {
+    if (err instanceof StartupError) throw new CliError(err.message, EXIT.USAGE);
+    throw err;
+  }
 }
 
 function envNote(): string {

@@ -29,8 +29,8 @@ export function extauthCommand(): Command {
         await store.close();
         throw err;
       }
-      const { config, source } = identity;
-      const { deps, keys } = await createCore(config, store, log);
+      const { config, source, verificationKeys } = identity;
+      const { deps, keys } = await createCore(config, store, log, [], verificationKeys);
       log.info({ issuer: config.issuer, hosts: config.xmpp.hosts, from: source === 'store' ? 'the server, through the store' : 'this config' },
         'extauth bridge ready: accepts tokens of this issuer for these hosts');
       try {

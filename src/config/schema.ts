@@ -199,6 +199,16 @@ export const configSchema = z.strictObject({
       password: z.string().optional().describe('Password for Sentinel-managed or Cluster nodes (a URL carries its own)'),
       sentinel_password: z.string().optional().describe('Password of the Sentinels themselves (their requirepass), when they have one'),
       key_prefix: z.string().default('xo:').describe('Prefix of every Redis key'),
+      tls: z
+        .strictObject({
+          ca_file: z.string().optional().describe('PEM file with the CA certificate(s) that signed the Redis servers\u2019 certificates (default: the system\u2019s CAs)'),
+          cert_file: z.string().optional().describe('PEM client certificate, for servers that require one (tls-auth-clients); needs key_file'),
+          key_file: z.string().optional().describe('PEM private key of cert_file'),
+          servername: z.string().optional().describe('Name the servers\u2019 certificates must carry (default: the host connected to)'),
+        })
+        .refine((t) => Boolean(t.cert_file) === Boolean(t.key_file), { message: 'redis.tls.cert_file and key_file go together' })
+        .optional()
+        .describe('TLS to Redis, with rediss:// URLs, Sentinels (and the nodes they name) and Cluster nodes alike'),
     })
     .prefault({})
     .refine((r) => [r.url, r.sentinels, r.cluster].filter(Boolean).length <= 1, {
@@ -206,6 +216,7 @@ export const configSchema = z.strictObject({
     })
     .refine((r) => !r.sentinels || r.name, { message: 'redis.sentinels needs redis.name (the master group)', path: ['name'] })
     .refine((r) => !r.sentinel_password || r.sentinels, { message: 'redis.sentinel_password is only used with redis.sentinels', path: ['sentinel_password'] })
+    .refine((r) => !r.tls || !r.url || r.url.startsWith('rediss://'), { message: 'redis.tls needs a rediss:// URL (redis:// is plain text)', path: ['url'] })
     .describe('Shared state'),
 
   xmpp: z

@@ -10,6 +10,8 @@ import { StartupError } from '../util/startup-error.js';
 export interface BridgeIdentity {
   config: Config;
   source: 'store' | 'config';
+  /** Public keys of the server's signing_key_file, which the store does not hold. */
+  verificationKeys?: Record<string, unknown>[];
 }
 
 export async function bridgeIdentity(loaded: LoadedConfig, store: Store, log: Logger): Promise<BridgeIdentity> {
@@ -23,7 +25,11 @@ export async function bridgeIdentity(loaded: LoadedConfig, store: Store, log: Lo
     if (isSet('xmpp.hosts') && !sameSet(config.xmpp.hosts, published.hosts)) {
       log.warn({ configured: config.xmpp.hosts, server: published.hosts }, 'xmpp.hosts in this config differ from the server\u2019s; serving the server\u2019s');
     }
-    return { config: { ...config, issuer: published.issuer, xmpp: { ...config.xmpp, hosts: published.hosts } }, source: 'store' };
+    return {
+      config: { ...config, issuer: published.issuer, xmpp: { ...config.xmpp, hosts: published.hosts } },
+      source: 'store',
+      verificationKeys: published.verificationKeys,
+    };
   }
   if (isSet('issuer') && isSet('xmpp.hosts')) return { config, source: 'config' };
   throw new StartupError(

@@ -33,10 +33,11 @@ export async function createCore(
   store: Store,
   log: Logger,
   extraClientSources: ClientSource[] = [],
+  trustedPublicKeys?: Record<string, unknown>[],
 ): Promise<{ deps: CoreDeps; keys: KeyManager; dynamicClients?: DynamicClients }> {
   const keys = new KeyManager(
     store,
-    { algorithm: config.signing_algorithm, keyFile: config.signing_key_file, maxTokenTtl: config.access_token_ttl },
+    { algorithm: config.signing_algorithm, keyFile: config.signing_key_file, maxTokenTtl: config.access_token_ttl, trustedPublicKeys },
     log,
   );
   await untilStoreAnswers(() => keys.init(), log);

@@ -22,6 +22,8 @@ export interface KeyManagerOptions {
   maxTokenTtl: number;
   /** How often the key set is re-read from the store (other instances may rotate). */
   refreshMs?: number;
+  /** Public JWKs (with kid and alg) that verify but never sign: the server's file key, for the extauth bridge. */
+  trustedPublicKeys?: Record<string, unknown>[];
 }
 
 interface LoadedKey {
@@ -98,6 +100,7 @@ export class KeyManager {
   private keys: LoadedKey[] = [];
   private timer?: NodeJS.Timeout;
   private fileKey?: LoadedKey;
+  private trusted: Array<{ kid: string; alg: SigningAlg; key: KeyObject }> = [];
 
   constructor(
     private readonly store: Store,
@@ -106,6 +109,11 @@ export class KeyManager {
   ) {}
 
   async init(): Promise<void> {
+    for (const jwk of this.opts.trustedPublicKeys ?? []) {
+      const { kid, alg } = jwk;
+      if (typeof kid !== 'string' || (alg !== 'ES256' && alg !== 'EdDSA')) continue;
+      this.trusted.push({ kid, alg, key: createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }) });
+    }
     if (this.opts.keyFile) {
       this.fileKey = await load(await signingKeyFromFile(this.opts.keyFile, this.opts.algorithm));
       this.log.info({ kid: this.fileKey.record.kid }, 'signing key loaded from file');
@@ -158,7 +166,9 @@ export class KeyManager {
   /** Public key for verification, by kid. */
   publicKey(kid: string): VerificationKey | undefined {
     const found = this.fileKey?.record.kid === kid ? this.fileKey : this.keys.find((k) => k.record.kid === kid);
-    return found && { alg: found.record.alg, key: found.publicKey };
+    if (found) return { alg: found.record.alg, key: found.publicKey };
+    const trusted = this.trusted.find((k) => k.kid === kid);
+    return trusted && { alg: trusted.alg, key: trusted.key };
   }
 
   /**
@@ -179,6 +189,11 @@ export class KeyManager {
     }
     await this.unknownKidReload;
     return this.publicKey(kid);
+  }
+
+  /** Public JWK of the key from signing_key_file, if any: other processes cannot read it from the store. */
+  fileKeyPublicJwks(): Record<string, unknown>[] {
+    return this.fileKey ? [{ ...this.fileKey.record.publicJwk }] : [];
   }
 
   /** The JWKS document: public halves only. */

@@ -39,7 +39,10 @@ export function decodeAccount(o: Obj | null): Account | null {
 
 export function decodeServerInfo(o: Obj | null): ServerInfo | null {
   if (!o) return null;
-  return isStr(o.issuer) && isStrArr(o.hosts) && isNum(o.publishedAt) ? { issuer: o.issuer, hosts: o.hosts, publishedAt: o.publishedAt } : null;
+  const keys = o.verificationKeys;
+  const keysOk = keys === undefined || (Array.isArray(keys) && keys.every((k) => k !== null && typeof k === 'object' && !Array.isArray(k)));
+  if (!(isStr(o.issuer) && isStrArr(o.hosts) && isNum(o.publishedAt) && keysOk)) return null;
+  return { issuer: o.issuer, hosts: o.hosts, publishedAt: o.publishedAt, ...(keys ? { verificationKeys: keys as Record<string, unknown>[] } : {}) };
 }
 
 export function decodeSigningKey(o: Obj | null): SigningKey | null {

@@ -1,7 +1,9 @@
 // Picks the store: Redis when a URL is configured, otherwise the in-process one.
+import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
+import { redisTlsOptions, type RedisTlsConfig } from './tls.js';
 import type { Store } from './types.js';
 import { guardStore } from './unavailable.js';
 
@@ -22,6 +24,8 @@ export interface StoreOptions {
   /** Password of the Sentinels themselves. */
   sentinelPassword?: string;
   keyPrefix?: string;
+  /** TLS for every connection: the URL's node, the Sentinels and the nodes they name, Cluster nodes. */
+  tls?: ConnectionOptions;
   /** Connection errors (ioredis emits one per failed reconnect). Without it ioredis prints them itself. */
   onError?: (err: Error) => void;
   /** Called each time the connection is (re)established. */
@@ -37,6 +41,7 @@ export function storeOptionsFrom(redis: {
   password?: string;
   sentinel_password?: string;
   key_prefix?: string;
+  tls?: RedisTlsConfig;
 }): StoreOptions {
   return {
     redisUrl: redis.url,
@@ -46,6 +51,7 @@ export function storeOptionsFrom(redis: {
     password: redis.password,
     sentinelPassword: redis.sentinel_password,
     keyPrefix: redis.key_prefix,
+    tls: redis.tls ? redisTlsOptions(redis.tls) : undefined,
   };
 }
 
@@ -81,7 +87,7 @@ export function createStore(opts: StoreOptions): Store {
       enableOfflineQueue: true,
       enableAutoPipelining: true,
       clusterRetryStrategy: CONNECTION.retryStrategy,
-      redisOptions: { ...CONNECTION, password: opts.password },
+      redisOptions: { ...CONNECTION, password: opts.password, ...(opts.tls ? { tls: opts.tls } : {}) },
     });
   } else if (opts.sentinels?.length) {
     client = new Redis({
@@ -91,9 +97,11 @@ export function createStore(opts: StoreOptions): Store {
       password: opts.password,
       sentinelPassword: opts.sentinelPassword,
       sentinelRetryStrategy: CONNECTION.retryStrategy,
+      // The same TLS to the Sentinels and to the primary they name.
+      ...(opts.tls ? { sentinelTLS: opts.tls, tls: opts.tls, enableTLSForSentinelMode: true } : {}),
     });
   } else {
-    client = new Redis(opts.redisUrl!, CONNECTION);
+    client = new Redis(opts.redisUrl!, { ...CONNECTION, ...(opts.tls ? { tls: opts.tls } : {}) });
   }
   if (opts.onError) client.on('error', opts.onError);
   if (opts.onReady) client.on('ready', opts.onReady);

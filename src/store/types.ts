@@ -25,6 +25,8 @@ export interface Account {
 export interface ServerInfo {
   issuer: string;
   hosts: string[];
+  /** Public JWKs of signing keys the store does not hold (a `signing_key_file`). */
+  verificationKeys?: Record<string, unknown>[];
   publishedAt: number;
 }
 

@@ -1,10 +1,20 @@
 // Capped exponential backoff with jitter, so several instances (or a restarted
-// server's many components) don't reconnect in lockstep.
+// server's many components) don't reconnect in lockstep. The cap is short:
+// while the XMPP server is down or restarting, every second of backoff past
+// its return is a second of failed logins.
 
 export interface BackoffOptions {
   initialMs?: number;
   maxMs?: number;
+  /**
+   * Used by the component link: the wait after the server refused our
+   * credentials (wrong secret, unknown domain), which retrying soon cannot fix.
+   */
+  fatalMs?: number;
 }
+
+/** Default wait after an authentication failure, until the operator fixes the server side. */
+export const FATAL_RETRY_MS = 60_000;
 
 export class Backoff {
   readonly initialMs: number;
@@ -12,7 +22,7 @@ export class Backoff {
   private failures = 0;
 
   constructor(
-    { initialMs = 1000, maxMs = 60_000 }: BackoffOptions = {},
+    { initialMs = 500, maxMs = 3_000 }: BackoffOptions = {},
     private readonly random: () => number = Math.random,
   ) {
     if (!(initialMs > 0) || !(maxMs >= initialMs)) {

@@ -4,7 +4,7 @@
 // from a dead connection into the next one.
 import { component, type Component } from '@xmpp/component';
 import type { Logger } from '../log.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, FATAL_RETRY_MS, type BackoffOptions } from './backoff.js';
 import { installDisco } from './builtins/disco.js';
 import { installPing, NS_PING } from './builtins/ping.js';
 import { installVersion, type SoftwareInfo } from './builtins/version.js';
@@ -24,6 +24,7 @@ export interface ComponentLinkOptions {
   software?: SoftwareInfo;
   /** disco#info identity; default `auth/generic` ("authentication service"). */
   identity?: DiscoIdentity;
+  /** Connection failures: 0.5 s doubling to 3 s, jittered; authentication failures: `fatalMs`, 60 s. */
   backoff?: BackoffOptions;
   keepalive?: {
     /** Default 60 000; 0 disables. */
@@ -172,12 +173,18 @@ export class ComponentLink implements IqRegistry {
     const attempt = this.attempt;
     if (!attempt) return;
     attempt.stopKeepalive?.();
+    let peerClosed = false;
     if (attempt.entity.status === 'online') {
-      // entity.stop() has its own 2 s timeouts for </stream> and socket close.
-      await attempt.entity.stop().catch(() => undefined);
+      // RFC 6120 4.4: send </stream:stream>, wait for the server's (2 s),
+      // then end the socket (2 s more): @xmpp/connection's stop() does both
+      // and resolves with the server's closed stream element, if it came.
+      peerClosed = (await attempt.entity.stop().catch(() => undefined)) !== undefined;
     }
     attempt.entity.socket?.destroy();
-    this.log.info('component link stopped');
+    // Prosody 0.12 logs "component disconnected: <domain> (stream error)" even
+    // for this clean close (mod_component hard-codes the reason); `peerClosed`
+    // tells it from a real one.
+    this.log.info({ peerClosed }, peerClosed ? 'component link stopped: stream closed by both sides' : 'component link stopped');
   }
 
   /**
@@ -350,7 +357,8 @@ export class ComponentLink implements IqRegistry {
     } else if (failure.kind === 'fatal') {
       // Retrying cannot fix a wrong secret or domain, but the operator may fix
       // the server side without restarting us: retry slowly, report once.
-      delay = this.backoff.maxMs;
+      const fatalMs = this.opts.backoff?.fatalMs ?? FATAL_RETRY_MS;
+      delay = Math.round(fatalMs * (0.8 + Math.random() / 5));
       if (this.reportedFatal !== failure.reason) {
         this.reportedFatal = failure.reason;
         this.log.error({ reason: failure.reason, detail: failure.message, hint: failure.hint, retryInMs: delay },

@@ -101,6 +101,20 @@ describe('issue 12 #12: a failed start prints one line and exits', () => {
     assertOneLineFailure(r, new RegExp(`template_path ${path} is not a folder \\(no such file or folder\\)`), /remove it to use the built-in views/);
   });
 
+  it('issue 12 #12: config check reports the same file problems before a start, one line, exit 2', async () => {
+    const file = join(dir, 'absent.pem');
+    const bad = await runCli(['config', 'check'], { env: { XMPP_OAUTH_SIGNING_KEY_FILE: file }, timeoutMs: 20_000 });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr.trim(), new RegExp(`^xmpp-oauth: cannot read signing_key_file ${file} \\(no such file\\); .*keys generate --out`));
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+    const views = await runCli(['config', 'check'], { env: { XMPP_OAUTH_TEMPLATE_PATH: join(dir, 'nope') }, timeoutMs: 20_000 });
+    assert.equal(views.code, 2);
+    assert.match(views.stderr, /template_path .*nope is not a folder/);
+    const good = await runCli(['config', 'check'], { timeoutMs: 20_000 });
+    assert.equal(good.code, 0, good.stderr);
+  });
+
   it('issue 12 #12: a template in template_path has a syntax error', async () => {
     const views = join(dir, 'views');
     mkdirSync(views);

@@ -50,6 +50,27 @@ describe('issue 12 #17: the extauth bridge takes issuer and hosts from the serve
     assert.equal(ready.level, 'info');
   });
 
+  it('issue 12 #17: the bridge also verifies tokens of a server that signs with signing_key_file (not in the store)', async () => {
+    const keyFile = join(dir, 'signing.pem');
+    const gen = await runCli(['keys', 'generate', '--out', keyFile]);
+    assert.equal(gen.code, 0, gen.stderr);
+    const own = await startRedis();
+    const fileServer = await startServer({ signing_key_file: keyFile, xmpp: { enabled: false, hosts: ['example.org'] } }, { redis: own.url });
+    try {
+      await fileServer.app.accounts.create('alice@example.org', PASSWORD);
+      const { access_token } = await tokensFor(fileServer.url, 'alice@example.org', PASSWORD);
+      const run = await runCli(['--config', onlyRedis(own.url), 'extauth', '--protocol', 'generic'], {
+        input: `auth:alice:example.org:${access_token}\n`,
+        timeoutMs: 30_000,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, '1\n');
+    } finally {
+      await fileServer.stop();
+      await own.stop();
+    }
+  });
+
   it('issue 12 #17: without a published issuer, a bridge with only redis.url refuses to start with one line saying what to do', async () => {
     const empty = await startRedis();
     try {

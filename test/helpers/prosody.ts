@@ -30,6 +30,8 @@ export interface ProsodyOptions {
   /** Leave the temp dir behind (for debugging). */
   keep?: boolean;
   startTimeoutMs?: number;
+  /** Fixed ports (e.g. chosen before something else starts that will connect to them); default: free ones. */
+  ports?: { c2s?: number; component?: number };
 }
 
 export interface ProsodyInstance {
@@ -145,7 +147,8 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyInstanc
   const gid = Number(execFileSync('id', ['-g', 'prosody']).toString().trim());
   const dir = mkdtempSync(join(tmpdir(), 'prosody-test-'));
   for (const sub of ['data', 'plugins']) mkdirSync(join(dir, sub));
-  const [c2sPort, componentPort] = [await freePort(), await freePort()];
+  const c2sPort = opts.ports?.c2s ?? (await freePort());
+  const componentPort = opts.ports?.component ?? (await freePort());
   const configFile = join(dir, 'prosody.cfg.lua');
   const logFile = join(dir, 'prosody.log');
   writeFileSync(configFile, renderConfig(dir, c2sPort, componentPort, opts));

@@ -3,8 +3,10 @@
 //    `redis-cli --cluster create ... --cluster-replicas 0`;
 //  - startSentinelSet(): one primary, one replica (`replicaof`) and one sentinel
 //    with short timeouts, so a failover finishes in a few seconds.
+//  - startTlsRedis(): one node that speaks only TLS.
 // Every process runs in its own temp dir under os.tmpdir() and is killed by
-// stop(), and in any case when the test process exits.
+// stop(), and in any case when the test process exits. With `tls`, every
+// process listens on a TLS port only (and replicates over TLS).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,11 +34,29 @@ export function redisCli(port: number, ...args: string[]): Promise<string> {
   return redisCliAuth(undefined, port, ...args);
 }
 
+/** Certificate files for TLS-only processes (see test/helpers/tls-certs.ts). */
+export interface RedisTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Require client certificates (`tls-auth-clients yes`); default `optional`. */
+  requireClientCert?: boolean;
+  /** For redis-cli when client certificates are required. */
+  clientCert?: string;
+  clientKey?: string;
+}
+
 /** redis-cli with a password (through REDISCLI_AUTH, so it is not on a command line). */
 export function redisCliAuth(password: string | undefined, port: number, ...args: string[]): Promise<string> {
+  return redisCliWith({ password }, port, ...args);
+}
+
+/** redis-cli with a password and/or TLS. */
+export function redisCliWith({ password, tls }: { password?: string; tls?: RedisTlsFiles }, port: number, ...args: string[]): Promise<string> {
   const env = password ? { ...process.env, REDISCLI_AUTH: password } : process.env;
+  const tlsArgs = tls ? ['--tls', '--cacert', tls.ca, ...(tls.clientCert ? ['--cert', tls.clientCert, '--key', tls.clientKey!] : [])] : [];
   return new Promise((resolve, reject) => {
-    execFile(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000, env }, (err, stdout, stderr) => {
+    execFile(REDIS_CLI, [...tlsArgs, '-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000, env }, (err, stdout, stderr) => {
       if (err) reject(new Error(`redis-cli -p ${port} ${args.join(' ')}: ${err.message}\n${stderr}`));
       else resolve(stdout);
     });
@@ -53,7 +73,7 @@ export interface RedisProcess {
   alive(): boolean;
 }
 
-async function spawnRedis(port: number, dir: string, args: string[], password?: string): Promise<RedisProcess> {
+async function spawnRedis(port: number, dir: string, args: string[], password?: string, tls?: RedisTlsFiles): Promise<RedisProcess> {
   let log = '';
   const proc = spawn(REDIS_SERVER, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
@@ -79,7 +99,7 @@ async function spawnRedis(port: number, dir: string, args: string[], password?: 
   try {
     await waitFor(`redis on port ${port} to answer PING`, async () => {
       if (exited) throw new GiveUp(`exited during start-up:\n${log}`);
-      return (await redisCliAuth(password, port, 'PING')).trim() === 'PONG';
+      return (await redisCliWith({ password, tls }, port, 'PING')).trim() === 'PONG';
     }, { timeoutMs: 10_000, intervalMs: 100 });
   } catch (err) {
     await handle.kill();
@@ -88,8 +108,8 @@ async function spawnRedis(port: number, dir: string, args: string[], password?: 
   return handle;
 }
 
-const COMMON = (port: number, dir: string) => [
-  '--port', String(port),
+const COMMON = (port: number, dir: string, tls?: RedisTlsFiles) => [
+  ...(tls ? ['--port', '0', ...TLS_ARGS(port, tls)] : ['--port', String(port)]),
   '--bind', '127.0.0.1',
   '--dir', dir,
   '--save', '',
@@ -98,6 +118,30 @@ const COMMON = (port: number, dir: string) => [
   '--protected-mode', 'yes',
   '--loglevel', 'warning',
 ];
+
+const TLS_ARGS = (port: number, tls: RedisTlsFiles) => [
+  '--tls-port', String(port),
+  '--tls-cert-file', tls.cert,
+  '--tls-key-file', tls.key,
+  '--tls-ca-cert-file', tls.ca,
+  '--tls-auth-clients', tls.requireClientCert ? 'yes' : 'optional',
+  '--tls-replication', 'yes',
+  '--tls-cluster', 'yes',
+];
+
+/** One redis-server that accepts TLS connections only. */
+export async function startTlsRedis(tls: RedisTlsFiles): Promise<RedisProcess & { stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'xo-tls-redis-'));
+  const port = await freePort();
+  const proc = await spawnRedis(port, dir, COMMON(port, dir, tls), undefined, tls);
+  return {
+    ...proc,
+    async stop() {
+      await proc.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 // ---------------------------------------------------------------- Cluster
 
@@ -110,7 +154,8 @@ export interface RedisCluster {
 }
 
 /** Three masters, all 16384 slots assigned, cluster_state:ok on every node. */
-export async function startCluster(masters = 3): Promise<RedisCluster> {
+export async function startCluster(masters = 3, { tls }: { tls?: RedisTlsFiles } = {}): Promise<RedisCluster> {
+  const redisCli = (port: number, ...args: string[]) => redisCliWith({ tls }, port, ...args);
   const root = mkdtempSync(join(tmpdir(), 'xo-cluster-'));
   const processes: RedisProcess[] = [];
   const stop = async () => {
@@ -123,16 +168,17 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
       const nodeDir = mkdtempSync(join(root, `n${i}-`));
       processes.push(
         await spawnRedis(port, nodeDir, [
-          ...COMMON(port, nodeDir),
+          ...COMMON(port, nodeDir, tls),
           '--cluster-enabled', 'yes',
           '--cluster-config-file', join(nodeDir, 'nodes.conf'),
           '--cluster-node-timeout', '2000',
-        ]),
+        ], undefined, tls),
       );
     }
     const nodes = processes.map((p) => `127.0.0.1:${p.port}`);
     await new Promise<void>((resolve, reject) => {
-      execFile(REDIS_CLI, ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 }, (err, stdout, stderr) => {
+      const tlsArgs = tls ? ['--tls', '--cacert', tls.ca, ...(tls.clientCert ? ['--cert', tls.clientCert, '--key', tls.clientKey!] : [])] : [];
+      execFile(REDIS_CLI, [...tlsArgs, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 }, (err, stdout, stderr) => {
         if (err) reject(new Error(`redis-cli --cluster create failed: ${err.message}\n${stdout}\n${stderr}`));
         else resolve();
       });
@@ -173,8 +219,8 @@ export const SENTINEL_DOWN_AFTER_MS = 1000;
  * `password`: every process requires it (data nodes `requirepass` + `masterauth`,
  * the sentinel `requirepass` + `sentinel auth-pass`), as a hardened set would.
  */
-export async function startSentinelSet(name = 'mymaster', { password }: { password?: string } = {}): Promise<SentinelSet> {
-  const redisCli = (port: number, ...args: string[]) => redisCliAuth(password, port, ...args);
+export async function startSentinelSet(name = 'mymaster', { password, tls }: { password?: string; tls?: RedisTlsFiles } = {}): Promise<SentinelSet> {
+  const redisCli = (port: number, ...args: string[]) => redisCliWith({ password, tls }, port, ...args);
   const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
   const root = mkdtempSync(join(tmpdir(), 'xo-sentinel-'));
   const started: RedisProcess[] = [];
@@ -187,9 +233,9 @@ export async function startSentinelSet(name = 'mymaster', { password }: { passwo
     const pDir = mkdtempSync(join(root, 'primary-'));
     const rDir = mkdtempSync(join(root, 'replica-'));
     const sDir = mkdtempSync(join(root, 'sentinel-'));
-    const primary = await spawnRedis(pPort, pDir, [...COMMON(pPort, pDir), ...auth], password);
+    const primary = await spawnRedis(pPort, pDir, [...COMMON(pPort, pDir, tls), ...auth], password, tls);
     started.push(primary);
-    const replica = await spawnRedis(rPort, rDir, [...COMMON(rPort, rDir), ...auth, '--replicaof', '127.0.0.1', String(pPort)], password);
+    const replica = await spawnRedis(rPort, rDir, [...COMMON(rPort, rDir, tls), ...auth, '--replicaof', '127.0.0.1', String(pPort)], password, tls);
     started.push(replica);
     await waitFor('the replica to sync with the primary', async () => {
       return (await redisCli(rPort, 'INFO', 'replication')).includes('master_link_status:up');
@@ -198,7 +244,10 @@ export async function startSentinelSet(name = 'mymaster', { password }: { passwo
     // Sentinel rewrites its config file, so it must be a writable file of its own.
     const conf = join(sDir, 'sentinel.conf');
     writeFileSync(conf, [
-      `port ${sPort}`,
+      ...(tls
+        ? ['port 0', `tls-port ${sPort}`, `tls-cert-file ${tls.cert}`, `tls-key-file ${tls.key}`, `tls-ca-cert-file ${tls.ca}`,
+            `tls-auth-clients ${tls.requireClientCert ? 'yes' : 'optional'}`, 'tls-replication yes']
+        : [`port ${sPort}`]),
       'bind 127.0.0.1',
       `dir ${sDir}`,
       'daemonize no',
@@ -210,7 +259,7 @@ export async function startSentinelSet(name = 'mymaster', { password }: { passwo
       ...(password ? [`requirepass ${password}`, `sentinel auth-pass ${name} ${password}`] : []),
       '',
     ].join('\n'));
-    const sentinel = await spawnRedis(sPort, sDir, [conf, '--sentinel'], password);
+    const sentinel = await spawnRedis(sPort, sDir, [conf, '--sentinel'], password, tls);
     started.push(sentinel);
     // A failover needs the sentinel to know the replica (learnt from the primary's INFO, every 10 s at most).
     await waitFor('the sentinel to discover the replica', async () => {

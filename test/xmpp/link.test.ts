@@ -255,7 +255,7 @@ describe('ComponentLink against Prosody', () => {
         secret: 'Wr0ng-s3cret-zz',
         service: `xmpp://127.0.0.1:${px.port}`,
         logger: log.logger,
-        backoff: { initialMs: 50, maxMs: 1000 },
+        backoff: { initialMs: 50, maxMs: 1000, fatalMs: 1000 },
       });
       link.start();
       await sleep(3000);
@@ -271,7 +271,7 @@ describe('ComponentLink against Prosody', () => {
 
     it('logs an unknown component domain once at error', async () => {
       const log = capture();
-      const link = makeLink({ domain: 'nope.localhost', logger: log.logger, backoff: { initialMs: 50, maxMs: 500 } });
+      const link = makeLink({ domain: 'nope.localhost', logger: log.logger, backoff: { initialMs: 50, maxMs: 500, fatalMs: 500 } });
       link.start();
       await sleep(1300);
       await link.stop();

@@ -19,10 +19,15 @@ describe('Backoff', () => {
     assert.equal(high.next(), 100);
   });
 
-  it('defaults to 1 s .. 60 s and rejects nonsense', () => {
+  it('issue 12 #14: defaults to 0.5 s .. 3 s (a refused connection is retried within a few seconds), and rejects nonsense', () => {
     const b = new Backoff();
-    assert.equal(b.initialMs, 1000);
-    assert.equal(b.maxMs, 60_000);
+    assert.equal(b.initialMs, 500);
+    assert.equal(b.maxMs, 3000);
+    // The whole schedule of a long outage, with the largest jitter: never above 3 s.
+    const worst = new Backoff({}, () => 1);
+    assert.deepEqual(Array.from({ length: 8 }, () => worst.next()), [500, 1000, 2000, 3000, 3000, 3000, 3000, 3000]);
+    const least = new Backoff({}, () => 0);
+    assert.deepEqual(Array.from({ length: 5 }, () => least.next()), [250, 500, 1000, 1500, 1500], 'jitter: half to all of the ceiling');
     assert.throws(() => new Backoff({ initialMs: 0 }), RangeError);
     assert.throws(() => new Backoff({ initialMs: 10, maxMs: 5 }), RangeError);
   });
