@@ -90,15 +90,8 @@ export class RedisStore implements Store {
   }
 
   async removeAccount(jid: string): Promise<boolean> {
-    const removed = await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid]);
-    // Revoke even without an account: leftover grants of a removed user must not survive.
-    const ids = await this.client.smembers(this.k.userGrants(jid));
-    if (ids.length > 0) {
-      const results = await Promise.all(ids.map((id) => this.revokeGrantSlot(id)));
-      await this.unindexGrants(jid, ids);
-      await Promise.all(ids.filter((_, i) => results[i]!.existed).map((grantId) => this.publishRevocation({ grantId, jid, at: Date.now() })));
-    }
-    return removed === 1;
+    // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
+    return (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid])) === 1;
   }
 
   async listAccounts(): Promise<string[]> {
