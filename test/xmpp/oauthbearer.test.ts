@@ -10,7 +10,7 @@ import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
-import { oauthbearerMessage, plainLogin, rawSasl, xoauth2Login } from '../helpers/xmpp-client.js';
+import { libraryOauthbearerLogin, oauthbearerMessage, plainLogin, rawSasl, xoauth2Login } from '../helpers/xmpp-client.js';
 
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'alice password 1234';
@@ -121,6 +121,19 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
         sasl.close();
       }
     }
+  });
+
+  it('a real client library (@xmpp/client) logs in with OAUTHBEARER, and is refused with not-authorized after the challenge', async () => {
+    const { access_token, refresh_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const ok = await libraryOauthbearerLogin(target(), access_token);
+    assert.equal(ok.mechanism, 'OAUTHBEARER');
+    assert.match(ok.jid ?? String(ok.condition), /^alice@localhost\//);
+    await revoke(server.url, refresh_token);
+    assert.deepEqual(await libraryOauthbearerLogin(target(), access_token), {
+      mechanism: 'OAUTHBEARER',
+      condition: 'not-authorized',
+      challenge: { status: 'invalid_token', scope: 'xmpp:client:normal', 'openid-configuration': `${server.url}/.well-known/openid-configuration` },
+    });
   });
 
   it('an openid-only token is refused with the error challenge', async () => {
