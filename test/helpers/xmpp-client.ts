@@ -194,6 +194,8 @@ export interface RawSasl {
   respond(data: string | Buffer): Promise<SaslReply>;
   /** After success: restarts the stream, binds a resource, returns the bound full JID. */
   bind(): Promise<string>;
+  /** Writes raw XML, resolves with the first match of `until` in what comes back. */
+  exchange(data: string, until: RegExp): Promise<RegExpExecArray>;
   close(): void;
 }
 
@@ -256,6 +258,10 @@ export async function rawSasl({ port, domain }: LoginTarget): Promise<RawSasl> {
       await read(/<\/stream:features>/, 'stream features after SASL');
       sock.write(`<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>`);
       return (await read(/<jid>([^<]+)<\/jid>/, 'bound JID'))[1]!;
+    },
+    exchange(data, until) {
+      sock.write(data);
+      return read(until, `an answer matching ${until}`);
     },
     close() {
       sock.destroy();

@@ -2,7 +2,9 @@
 // through contrib/prosody/mod_auth_xmpp_oauth/, byte for byte on a raw stream,
 // against a real component and Redis (issue 13; issue 12 #13).
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
 import { pluginDirWithModule } from '../helpers/prosody-module.js';
@@ -12,6 +14,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
 import { libraryOauthbearerLogin, oauthbearerMessage, plainLogin, rawSasl, xoauth2Login } from '../helpers/xmpp-client.js';
 
+const FIXTURES = fileURLToPath(new URL('../fixtures/prosody', import.meta.url));
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'alice password 1234';
 const BOB_PASSWORD = 'bob password 1234';
@@ -47,9 +50,13 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
 
   before(async () => {
     pluginDir = pluginDirWithModule();
+    // A test-only module that shows what the auth module recorded on the session.
+    copyFileSync(join(FIXTURES, 'mod_xmpp_oauth_session_probe.lua'), join(pluginDir, 'mod_xmpp_oauth_session_probe.lua'));
+    chmodSync(join(pluginDir, 'mod_xmpp_oauth_session_probe.lua'), 0o644);
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
+      modules: ['xmpp_oauth_session_probe'],
       virtualHosts: [
         { host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 3 } },
       ],
@@ -134,6 +141,32 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
       condition: 'not-authorized',
       challenge: { status: 'invalid_token', scope: 'xmpp:client:normal', 'openid-configuration': `${server.url}/.well-known/openid-configuration` },
     });
+  });
+
+  it('contract 2: after login the session carries session.xmpp_oauth (via, grant, scope) before resource binding', async () => {
+    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const claims = await server.app.core.signer.verifyAccessToken(access_token);
+    assert.ok(claims);
+    const probe = async (mechanism: string, message: string) => {
+      const sasl = await rawSasl(target());
+      try {
+        assert.equal((await sasl.auth(mechanism, message)).name, 'success', mechanism);
+        await sasl.bind();
+        const [query] = await sasl.exchange(
+          `<iq type='get' id='probe' to='localhost'><query xmlns='urn:xmpp-oauth:test:session'/></iq>`,
+          /<query [^>]*xmlns=['"]urn:xmpp-oauth:test:session['"][^>]*\/>/,
+        );
+        const attr = (name: string) => new RegExp(`${name}=['"]([^'"]*)['"]`).exec(query)?.[1];
+        return { present: attr('present'), via: attr('via'), grant: attr('grant'), scope: attr('scope') };
+      } finally {
+        sasl.close();
+      }
+    };
+    const token = { present: 'true', via: 'token', grant: claims.gid, scope: claims.scope };
+    assert.deepEqual(await probe('OAUTHBEARER', oauthbearerMessage(access_token)), token);
+    assert.deepEqual(await probe('X-OAUTH2', `\0alice\0${access_token}`), token);
+    assert.deepEqual(await probe('PLAIN', `\0alice\0${access_token}`), token);
+    assert.deepEqual(await probe('PLAIN', `\0alice\0${PASSWORD}`), { present: 'true', via: 'password', grant: undefined, scope: undefined });
   });
 
   it('an openid-only token is refused with the error challenge', async () => {
