@@ -220,6 +220,9 @@ export async function rawSasl({ port, domain }: LoginTarget): Promise<RawSasl> {
           clearTimeout(timer);
           buf = buf.slice(m.index + m[0].length);
           resolve(m);
+        } else if (/<stream:error>[\s\S]*?<\/stream:error>/.test(buf)) {
+          clearTimeout(timer);
+          reject(new Error(`the server ended the stream while waiting for ${what}: ${buf.slice(-500)}`));
         } else waiters.push(check);
       };
       check();

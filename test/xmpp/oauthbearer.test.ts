@@ -2,7 +2,7 @@
 // through contrib/prosody/mod_auth_xmpp_oauth/, byte for byte on a raw stream,
 // against a real component and Redis (issue 13; issue 12 #13).
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -348,5 +348,35 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
     const log = prosody.log();
     assert.ok(issued.length > 10);
     for (const token of issued) assert.equal(log.includes(token.slice(-32)), false, 'a token is in the log');
+  });
+});
+
+describe('prosody-example.cfg.lua keeps bearer mechanisms off unencrypted streams', () => {
+  let prosody: ProsodyInstance;
+  let pluginDir: string;
+
+  before(async () => {
+    // The example's own line, so this test follows the example.
+    const example = readFileSync(new URL('../../prosody-example.cfg.lua', import.meta.url), 'utf8');
+    const line = /^insecure_sasl_mechanisms = .*$/m.exec(example)?.[0];
+    assert.ok(line, 'the example sets insecure_sasl_mechanisms');
+    pluginDir = pluginDirWithModule();
+    prosody = await startProsody({
+      components: [COMPONENT],
+      pluginDir,
+      extraConfig: line,
+      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain } }],
+    });
+  });
+  after(async () => {
+    await prosody?.stop();
+    rmSync(pluginDir, { recursive: true, force: true });
+  });
+
+  it('offers none of PLAIN, OAUTHBEARER, X-OAUTH2 without TLS: Prosody ends the stream, and says why', async () => {
+    await assert.rejects(rawSasl({ port: prosody.c2sPort, domain: 'localhost' }), /No stream features to proceed with/);
+    const warning = /All SASL mechanisms provided by authentication module 'xmpp_oauth' are forbidden on insecure connections \(([^)]*)\)/.exec(prosody.log());
+    assert.ok(warning, prosody.log().slice(-2000));
+    for (const mechanism of ['PLAIN', 'OAUTHBEARER', 'X-OAUTH2']) assert.match(warning[1]!, new RegExp(mechanism));
   });
 });
