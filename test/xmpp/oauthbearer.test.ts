@@ -267,6 +267,20 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
     }
   });
 
+  it('without an initial response: an empty challenge, then the client response is read as the initial one', async () => {
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const sasl = await rawSasl(target());
+    try {
+      const empty = await sasl.auth('OAUTHBEARER');
+      assert.equal(empty.name, 'challenge', empty.raw);
+      assert.equal(empty.data, '');
+      const reply = await sasl.respond(oauthbearerMessage(access_token));
+      assert.equal(reply.name, 'success', reply.raw);
+    } finally {
+      sasl.close();
+    }
+  });
+
   it('X-OAUTH2: a valid token logs in, a revoked one does not', async () => {
     const { access_token, refresh_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
     assert.equal(await xoauth2Login(target(), 'alice', access_token), true);
