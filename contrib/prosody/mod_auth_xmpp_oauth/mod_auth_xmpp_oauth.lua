@@ -60,3 +60,6 @@ module:provides("auth", module:require("provider").new({
 	known_users = known_users;
 	sasl_handler = sasl_handler;
 }));
+
+-- Further concerns (session tracking, XEP-0494, restricted sessions) are wired
+-- here with module:require; they read session.xmpp_oauth and may use `ask`.
