@@ -54,7 +54,7 @@ function M.new(opts)
 				return nil, condition, true;
 			end
 			local reason = type(err) == "table" and (err.text or condition) or condition;
-			module:log("info", "xmpp-oauth refused an %s query: %s", name, reason);
+			module:log("info", "xmpp-oauth refused the %s query: %s", name, reason);
 			return nil, reason, type(err) == "table" and err.type == "wait";
 		end
 		local payload = event.stanza:get_child(name, NS);
