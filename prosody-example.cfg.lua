@@ -1,8 +1,10 @@
 -- Prosody 0.12 configuration example for xmpp-oauth.
 --
--- Users of example.org log in with their password or with an access token
--- issued by xmpp-oauth (as the SASL PLAIN password). Prosody asks xmpp-oauth
--- over the component link, through contrib/prosody/mod_auth_xmpp_oauth/.
+-- Users of example.org log in with their password (SASL PLAIN) or with an
+-- access token issued by xmpp-oauth: SASL OAUTHBEARER (RFC 7628, XEP-0493),
+-- X-OAUTH2, or as the PLAIN password for legacy clients. Prosody asks
+-- xmpp-oauth over the component link, through contrib/prosody/mod_auth_xmpp_oauth/.
+-- Client developers: docs/xmpp-clients.md.
 -- The matching xmpp-oauth configuration is contrib/prosody/xmpp-oauth.example.yml;
 -- the operator guide is docs/xmpp-servers.md.
 --
@@ -22,7 +24,7 @@ plugin_paths = { "/usr/local/lib/prosody/modules" }
 modules_enabled = {
 	"disco";        -- Service discovery (also lists the component to clients)
 	"roster";
-	"saslauth";     -- SASL; the auth provider below offers PLAIN only
+	"saslauth";     -- SASL; the auth provider below offers PLAIN, OAUTHBEARER and X-OAUTH2
 	"tls";
 	"dialback";
 	"blocklist";
@@ -58,10 +60,13 @@ log = {
 
 certificates = "certs"
 
--- Passwords and access tokens travel as SASL PLAIN: never without TLS.
--- (Both are Prosody's defaults; spelled out because they matter here.)
+-- Passwords and access tokens are bearer secrets: never without TLS.
+-- (Prosody's defaults; spelled out because they matter here.)
 c2s_require_encryption = true
 allow_unencrypted_plain_auth = false
+-- Should c2s_require_encryption ever be relaxed, these mechanisms are still
+-- refused on an unencrypted stream: each one carries a password or a token.
+insecure_sasl_mechanisms = { "PLAIN", "LOGIN", "OAUTHBEARER", "X-OAUTH2" }
 s2s_secure_auth = true
 
 -- Where xmpp-oauth connects (its xmpp.service: xmpp://127.0.0.1:5347).
@@ -87,8 +92,11 @@ VirtualHost "example.org"
 	xmpp_oauth_component = "oauth.example.org"
 
 	-- Seconds to wait for an answer (default 5). If the component is not
-	-- attached, Prosody answers at once and the login fails with the log line
+	-- attached, Prosody answers at once and the login fails with
+	-- temporary-auth-failure (never as a wrong password) and the log line
 	--   xmpp-oauth component oauth.example.org did not answer (...): is it running and attached?
+	-- The issuer a XEP-0493 client is pointed to comes from xmpp-oauth's own
+	-- `issuer` setting (with every refused token): nothing to set here.
 	xmpp_oauth_timeout = 5
 	-- Accounts remembered as existing, so that while the component is away a
 	-- message to an offline user who exists is stored (mod_offline), not bounced.

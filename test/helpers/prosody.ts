@@ -172,7 +172,9 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyInstanc
     };
     proc.stdout?.on('data', collect);
     proc.stderr?.on('data', collect);
+    // Both listeners: Prosody opens them one after the other.
     await waitForPort(componentPort, proc, () => output, opts.startTimeoutMs ?? 15_000);
+    await waitForPort(c2sPort, proc, () => output, opts.startTimeoutMs ?? 15_000);
   };
 
   const halt = async (): Promise<void> => {

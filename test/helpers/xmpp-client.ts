@@ -89,6 +89,63 @@ export async function chatSession(
   };
 }
 
+/**
+ * SASL OAUTHBEARER (RFC 7628) as a mechanism for @xmpp/client's SASL factory
+ * (the saslmechanisms interface): the token travels as the password.
+ */
+let lastOauthbearer: { failed: boolean; error?: unknown } | undefined;
+function OAuthBearerMechanism(this: { failed: boolean; error?: unknown }) {
+  this.failed = false;
+  lastOauthbearer = this;
+}
+/** The mechanism instance of the latest login (set by the SASL factory, outside TypeScript's sight). */
+const usedOauthbearer = (): { failed: boolean; error?: unknown } | undefined => lastOauthbearer;
+OAuthBearerMechanism.prototype.name = 'OAUTHBEARER';
+OAuthBearerMechanism.prototype.clientFirst = true;
+OAuthBearerMechanism.prototype.response = function (this: { failed: boolean }, cred: { password: string; host: string; authzid?: string }) {
+  // After the error challenge the client answers %x01 (RFC 7628 section 3.2.3).
+  if (this.failed) return '\x01';
+  return oauthbearerMessage(cred.password, { authzid: cred.authzid, pairs: [['host', cred.host], ['auth', `Bearer ${cred.password}`]] });
+};
+OAuthBearerMechanism.prototype.challenge = function (this: { failed: boolean; error?: unknown }, challenge: string) {
+  this.failed = true;
+  this.error = JSON.parse(challenge);
+  return this;
+};
+
+/**
+ * Logs in with @xmpp/client 0.13 using OAUTHBEARER; resolves with the bound
+ * JID, or with the SASL condition on failure.
+ */
+export async function libraryOauthbearerLogin(
+  { port, domain }: LoginTarget,
+  token: string,
+): Promise<{ mechanism?: string; jid?: string; condition?: string; challenge?: unknown }> {
+  lastOauthbearer = undefined;
+  const xmpp = client({
+    service: `xmpp://127.0.0.1:${port}`,
+    domain,
+    credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username: '', password: token }),
+  });
+  // 0.13's sasl.use() hands back its SASL factory; mechanisms are tried in
+  // factory order, so put OAUTHBEARER ahead of PLAIN (0.14 calls this saslFactory).
+  const factory = (xmpp as unknown as { sasl: { use(m: unknown): { _mechs: unknown[] } } }).sasl.use(OAuthBearerMechanism);
+  factory._mechs.unshift(factory._mechs.pop());
+  xmpp.on('error', () => {});
+  xmpp.reconnect.stop();
+  try {
+    const jid = await withTimeout(xmpp.start(), 15_000);
+    return { mechanism: usedOauthbearer() && 'OAUTHBEARER', jid: String(jid) };
+  } catch (err) {
+    if ((err as { name?: string }).name === 'SASLError') {
+      return { mechanism: usedOauthbearer() && 'OAUTHBEARER', condition: (err as { condition?: string }).condition, challenge: usedOauthbearer()?.error };
+    }
+    throw err;
+  } finally {
+    await xmpp.stop().catch(() => {});
+  }
+}
+
 export { xml };
 
 /** SASL X-OAUTH2 (user + token in one PLAIN-like initial response) on a raw stream. */
@@ -158,6 +215,8 @@ export interface RawSasl {
   respond(data: string | Buffer): Promise<SaslReply>;
   /** After success: restarts the stream, binds a resource, returns the bound full JID. */
   bind(): Promise<string>;
+  /** Writes raw XML, resolves with the first match of `until` in what comes back. */
+  exchange(data: string, until: RegExp): Promise<RegExpExecArray>;
   close(): void;
 }
 
@@ -182,6 +241,9 @@ export async function rawSasl({ port, domain }: LoginTarget): Promise<RawSasl> {
           clearTimeout(timer);
           buf = buf.slice(m.index + m[0].length);
           resolve(m);
+        } else if (/<stream:error>[\s\S]*?<\/stream:error>/.test(buf)) {
+          clearTimeout(timer);
+          reject(new Error(`the server ended the stream while waiting for ${what}: ${buf.slice(-500)}`));
         } else waiters.push(check);
       };
       check();
@@ -220,6 +282,10 @@ export async function rawSasl({ port, domain }: LoginTarget): Promise<RawSasl> {
       await read(/<\/stream:features>/, 'stream features after SASL');
       sock.write(`<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>`);
       return (await read(/<jid>([^<]+)<\/jid>/, 'bound JID'))[1]!;
+    },
+    exchange(data, until) {
+      sock.write(data);
+      return read(until, `an answer matching ${until}`);
     },
     close() {
       sock.destroy();

@@ -62,7 +62,7 @@ describe('DynamicClients (stateless client_ids)', () => {
     assert.deepEqual(client.redirectUris, ['https://app.example/cb']);
     assert.deepEqual(client.grantTypes, ['authorization_code', 'refresh_token']);
     assert.deepEqual(client.responseTypes, ['code']);
-    assert.deepEqual(client.scope, ['openid', 'profile', 'offline_access', 'xmpp']);
+    assert.deepEqual(client.scope, ['openid', 'profile', 'offline_access', 'xmpp:client:normal', 'xmpp', 'xmpp:account:read', 'xmpp:account:write']);
     assert.equal(client.applicationType, 'web');
     assert.equal(client.clientUri, 'https://app.example/');
   });

@@ -255,7 +255,7 @@ const RULES: Rule[] = [
   {
     rule: 'scope: space-separated, unknown scopes dropped, default all known',
     accept: [
-      { body: BASE, check: (m) => assert.equal(m.scope, 'openid profile offline_access xmpp') },
+      { body: BASE, check: (m) => assert.equal(m.scope, 'openid profile offline_access xmpp:client:normal xmpp xmpp:account:read xmpp:account:write') },
       { body: patch(BASE, { scope: 'xmpp  openid nonsense' }), check: (m) => assert.equal(m.scope, 'openid xmpp') },
     ],
     refuse: [
@@ -336,7 +336,7 @@ describe('registration rules (pure validator)', () => {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'openid profile offline_access xmpp',
+      scope: 'openid profile offline_access xmpp:client:normal xmpp xmpp:account:read xmpp:account:write',
     });
   });
 

@@ -84,7 +84,7 @@ describe('dynamic client registration over HTTP', () => {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'openid profile offline_access xmpp',
+      scope: 'openid profile offline_access xmpp:client:normal xmpp xmpp:account:read xmpp:account:write',
       logo_uri: 'https://app.example/logo.png',
       software_id: 'dyn-chat',
       software_version: '1.0',

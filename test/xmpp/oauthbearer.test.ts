@@ -2,7 +2,9 @@
 // through contrib/prosody/mod_auth_xmpp_oauth/, byte for byte on a raw stream,
 // against a real component and Redis (issue 13; issue 12 #13).
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
 import { pluginDirWithModule } from '../helpers/prosody-module.js';
@@ -10,8 +12,9 @@ import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
-import { oauthbearerMessage, plainLogin, rawSasl, xoauth2Login } from '../helpers/xmpp-client.js';
+import { libraryOauthbearerLogin, oauthbearerMessage, plainLogin, rawSasl, xoauth2Login } from '../helpers/xmpp-client.js';
 
+const FIXTURES = fileURLToPath(new URL('../fixtures/prosody', import.meta.url));
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'alice password 1234';
 const BOB_PASSWORD = 'bob password 1234';
@@ -24,6 +27,13 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   let pluginDir: string;
   let httpPort: number;
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
+  // Every token of the suite, to check at the end that none reached Prosody's (debug) log.
+  const issued: string[] = [];
+  const issue: typeof tokensFor = async (...args) => {
+    const tokens = await tokensFor(...args);
+    issued.push(tokens.access_token, tokens.refresh_token);
+    return tokens;
+  };
 
   const startOurServer = async () => {
     server = await startServer(
@@ -47,9 +57,13 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
 
   before(async () => {
     pluginDir = pluginDirWithModule();
+    // A test-only module that shows what the auth module recorded on the session.
+    copyFileSync(join(FIXTURES, 'mod_xmpp_oauth_session_probe.lua'), join(pluginDir, 'mod_xmpp_oauth_session_probe.lua'));
+    chmodSync(join(pluginDir, 'mod_xmpp_oauth_session_probe.lua'), 0o644);
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
+      modules: ['xmpp_oauth_session_probe'],
       virtualHosts: [
         { host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 3 } },
       ],
@@ -94,7 +108,7 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   });
 
   it('a valid xmpp:client:normal token logs in without an authzid, as the token\u2019s account', async () => {
-    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
     const sasl = await rawSasl(target());
     try {
       const reply = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token));
@@ -106,7 +120,7 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   });
 
   it('a valid token logs in with an authzid and host/port pairs in any order, unknown keys ignored', async () => {
-    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
     const orders: Array<Array<[string, string]>> = [
       [['host', 'localhost'], ['port', String(prosody.c2sPort)], ['auth', `Bearer ${access_token}`]],
       [['auth', `Bearer ${access_token}`], ['host', 'localhost'], ['xfuture', 'x y z'], ['port', '5222']],
@@ -123,8 +137,47 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
     }
   });
 
+  it('a real client library (@xmpp/client) logs in with OAUTHBEARER, and is refused with not-authorized after the challenge', async () => {
+    const { access_token, refresh_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const ok = await libraryOauthbearerLogin(target(), access_token);
+    assert.equal(ok.mechanism, 'OAUTHBEARER');
+    assert.match(ok.jid ?? String(ok.condition), /^alice@localhost\//);
+    await revoke(server.url, refresh_token);
+    assert.deepEqual(await libraryOauthbearerLogin(target(), access_token), {
+      mechanism: 'OAUTHBEARER',
+      condition: 'not-authorized',
+      challenge: { status: 'invalid_token', scope: 'xmpp:client:normal', 'openid-configuration': `${server.url}/.well-known/openid-configuration` },
+    });
+  });
+
+  it('contract 2: after login the session carries session.xmpp_oauth (via, grant, scope) before resource binding', async () => {
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const claims = await server.app.core.signer.verifyAccessToken(access_token);
+    assert.ok(claims);
+    const probe = async (mechanism: string, message: string) => {
+      const sasl = await rawSasl(target());
+      try {
+        assert.equal((await sasl.auth(mechanism, message)).name, 'success', mechanism);
+        await sasl.bind();
+        const [query] = await sasl.exchange(
+          `<iq type='get' id='probe' to='localhost'><query xmlns='urn:xmpp-oauth:test:session'/></iq>`,
+          /<query [^>]*xmlns=['"]urn:xmpp-oauth:test:session['"][^>]*\/>/,
+        );
+        const attr = (name: string) => new RegExp(`${name}=['"]([^'"]*)['"]`).exec(query)?.[1];
+        return { present: attr('present'), via: attr('via'), grant: attr('grant'), scope: attr('scope') };
+      } finally {
+        sasl.close();
+      }
+    };
+    const token = { present: 'true', via: 'token', grant: claims.gid, scope: claims.scope };
+    assert.deepEqual(await probe('OAUTHBEARER', oauthbearerMessage(access_token)), token);
+    assert.deepEqual(await probe('X-OAUTH2', `\0alice\0${access_token}`), token);
+    assert.deepEqual(await probe('PLAIN', `\0alice\0${access_token}`), token);
+    assert.deepEqual(await probe('PLAIN', `\0alice\0${PASSWORD}`), { present: 'true', via: 'password', grant: undefined, scope: undefined });
+  });
+
   it('an openid-only token is refused with the error challenge', async () => {
-    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, 'openid offline_access');
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, 'openid offline_access');
     const sasl = await rawSasl(target());
     try {
       await assertErrorChallenge(sasl, oauthbearerMessage(access_token));
@@ -134,7 +187,7 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   });
 
   it('a revoked token and an expired one get the error challenge, then failure', async () => {
-    const { access_token, refresh_token } = await tokensFor(server.url, 'bob@localhost', BOB_PASSWORD, LOGIN_SCOPE);
+    const { access_token, refresh_token } = await issue(server.url, 'bob@localhost', BOB_PASSWORD, LOGIN_SCOPE);
     const live = await server.app.core.signer.verifyAccessToken(access_token);
     assert.ok(live);
     const { token: expired } = await server.app.core.signer.accessToken(
@@ -152,7 +205,7 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   });
 
   it('another account\u2019s token under this authzid gives invalid-authzid', async () => {
-    const { access_token } = await tokensFor(server.url, 'bob@localhost', BOB_PASSWORD, LOGIN_SCOPE);
+    const { access_token } = await issue(server.url, 'bob@localhost', BOB_PASSWORD, LOGIN_SCOPE);
     const sasl = await rawSasl(target());
     try {
       const reply = await sasl.auth('OAUTHBEARER', oauthbearerMessage(access_token, { authzid: 'alice@localhost' }));
@@ -187,7 +240,7 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   });
 
   it('a malformed message gives malformed-request, and the stream stays usable', async () => {
-    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
     const malformed = [
       'not a gs2 header',
       `n,,auth=Bearer ${access_token}\x01\x01`, // no kvsep after the header
@@ -214,8 +267,22 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
     }
   });
 
+  it('without an initial response: an empty challenge, then the client response is read as the initial one', async () => {
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const sasl = await rawSasl(target());
+    try {
+      const empty = await sasl.auth('OAUTHBEARER');
+      assert.equal(empty.name, 'challenge', empty.raw);
+      assert.equal(empty.data, '');
+      const reply = await sasl.respond(oauthbearerMessage(access_token));
+      assert.equal(reply.name, 'success', reply.raw);
+    } finally {
+      sasl.close();
+    }
+  });
+
   it('X-OAUTH2: a valid token logs in, a revoked one does not', async () => {
-    const { access_token, refresh_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const { access_token, refresh_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
     assert.equal(await xoauth2Login(target(), 'alice', access_token), true);
     assert.equal(await xoauth2Login(target(), 'bob', access_token), false, 'not for another account');
     // A token is never tried as a password here, nor the password as a token.
@@ -225,12 +292,12 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   });
 
   it('PLAIN with a token still works for legacy clients, with the new scope too', async () => {
-    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
     assert.equal(await plainLogin(target(), 'alice', access_token), true);
   });
 
   it('issue 12 #13: a Redis outage gives temporary-auth-failure, for PLAIN as for OAUTHBEARER', async () => {
-    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
     await redis.kill();
     try {
       const sasl = await rawSasl(target());
@@ -249,7 +316,7 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
 
   // Leaves the component stopped for a while and starts a new server instance: keep it last.
   it('issue 12 #13: with the component stopped, temporary-auth-failure (PLAIN too), and logins work again when it returns', async () => {
-    const { access_token } = await tokensFor(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
+    const { access_token } = await issue(server.url, 'alice@localhost', PASSWORD, LOGIN_SCOPE);
     await server.stop();
     const sasl = await rawSasl(target());
     try {
@@ -271,7 +338,6 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
     } finally {
       again.close();
     }
-    assert.doesNotMatch(prosody.log(), new RegExp(access_token.split('.')[2]!.slice(0, 20).replace(/[-+/]/g, '.')), 'no token in Prosody\u2019s log');
   });
 
   // Blocks 127.0.0.1 for password logins: keep it last.
@@ -290,5 +356,41 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
     } finally {
       sasl.close();
     }
+  });
+
+  it('no token reached Prosody\u2019s log, at debug level, in this whole suite', () => {
+    const log = prosody.log();
+    assert.ok(issued.length > 10);
+    for (const token of issued) assert.equal(log.includes(token.slice(-32)), false, 'a token is in the log');
+  });
+});
+
+describe('prosody-example.cfg.lua keeps bearer mechanisms off unencrypted streams', () => {
+  let prosody: ProsodyInstance;
+  let pluginDir: string;
+
+  before(async () => {
+    // The example's own line, so this test follows the example.
+    const example = readFileSync(new URL('../../prosody-example.cfg.lua', import.meta.url), 'utf8');
+    const line = /^insecure_sasl_mechanisms = .*$/m.exec(example)?.[0];
+    assert.ok(line, 'the example sets insecure_sasl_mechanisms');
+    pluginDir = pluginDirWithModule();
+    prosody = await startProsody({
+      components: [COMPONENT],
+      pluginDir,
+      extraConfig: line,
+      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain } }],
+    });
+  });
+  after(async () => {
+    await prosody?.stop();
+    rmSync(pluginDir, { recursive: true, force: true });
+  });
+
+  it('offers none of PLAIN, OAUTHBEARER, X-OAUTH2 without TLS: Prosody ends the stream, and says why', async () => {
+    await assert.rejects(rawSasl({ port: prosody.c2sPort, domain: 'localhost' }), /No stream features to proceed with/);
+    const warning = /All SASL mechanisms provided by authentication module 'xmpp_oauth' are forbidden on insecure connections \(([^)]*)\)/.exec(prosody.log());
+    assert.ok(warning, prosody.log().slice(-2000));
+    for (const mechanism of ['PLAIN', 'OAUTHBEARER', 'X-OAUTH2']) assert.match(warning[1]!, new RegExp(mechanism));
   });
 });

@@ -76,6 +76,11 @@ describe('issue 13: the XEP-0493 sequence end to end', () => {
       assert.match(await w.page.content(), /Sign in to your XMPP account as you/);
       await w.page.getByRole('button', { name: 'Allow' }).click();
       await w.page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
+      await tokens;
+      // The account page lists the new grant with the scope in the same words.
+      await w.page.goto(`${server.url}/account`);
+      await w.page.getByText('XEP-0493 example client').waitFor();
+      assert.match(await w.page.content(), /Sign in to your XMPP account as you/);
     } finally {
       await w.context.close();
     }

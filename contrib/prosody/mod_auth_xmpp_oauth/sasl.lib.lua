@@ -84,7 +84,14 @@ function M.new(login, host)
 			end
 			local outcome, answer, node = login.check(session, "token", user, token);
 			if outcome == "ok" then
-				return node, true, { grant = answer.attr.grant, scope = answer.attr.scope };
+				-- The account comes from the token: make it a node Prosody accepts.
+				local prepped = nodeprep(node);
+				if not prepped then
+					if session then session.xmpp_oauth = nil; end
+					module:log("warn", "xmpp-oauth accepted a token for %s, which is not a valid localpart here", tostring(node));
+					return nil, nil, { failure = "not-authorized", text = "The token's account cannot log in here." };
+				end
+				return prepped, true, { grant = answer.attr.grant, scope = answer.attr.scope };
 			elseif outcome == "other-account" or outcome == "bad-request" then
 				return nil, nil, { failure = "invalid-authzid", text = "The token is not for this authzid." };
 			elseif outcome == "unavailable" then
