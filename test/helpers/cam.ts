@@ -27,12 +27,10 @@ export const APP = {
   software_version: '2.5.1',
 };
 
-/**
- * Token logins to test, by method. The lead adds OAUTHBEARER after merging the
- * xep0493 branch (it has the SASL mechanism): one entry here, every test runs for it.
- */
+/** Token logins to test, by method: one entry here, every test runs for it. */
 export const TOKEN_LOGINS: Record<string, (target: LoginTarget, user: string, token: string) => Promise<ChatSession>> = {
   'PLAIN-as-token': (target, user, token) => chatSession(target, user, token, resource()),
+  OAUTHBEARER: (target, user, token) => chatSession(target, user, token, resource(), { mechanism: 'OAUTHBEARER' }),
 };
 
 let resources = 0;

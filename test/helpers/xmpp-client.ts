@@ -53,7 +53,10 @@ export async function chatSession(
   secret: string,
   // Sessions of one account need resources of their own, or each login replaces the last.
   resource = 'test',
+  /** OAUTHBEARER: log in with `secret` as a bearer token instead of SASL PLAIN. */
+  opts: { mechanism?: 'OAUTHBEARER' } = {},
 ): Promise<ChatSession> {
+  if (opts.mechanism) lastOauthbearer = undefined;
   const xmpp = client({
     service: `xmpp://127.0.0.1:${port}`,
     domain,
@@ -71,7 +74,9 @@ export async function chatSession(
   xmpp.reconnect.stop();
   const received: xmlModule.Element[] = [];
   xmpp.on('stanza', (stanza: xmlModule.Element) => received.push(stanza));
+  if (opts.mechanism === 'OAUTHBEARER') preferOauthbearer(xmpp);
   const bound = await withTimeout(xmpp.start(), 15_000);
+  if (opts.mechanism === 'OAUTHBEARER' && !usedOauthbearer()) throw new Error('the session did not log in with OAUTHBEARER');
   return {
     jid: String(bound),
     iq: async (to, type, payload) => {
@@ -113,6 +118,13 @@ OAuthBearerMechanism.prototype.challenge = function (this: { failed: boolean; er
   return this;
 };
 
+// 0.13's sasl.use() hands back its SASL factory; mechanisms are tried in
+// factory order, so put OAUTHBEARER ahead of PLAIN (0.14 calls this saslFactory).
+function preferOauthbearer(xmpp: ReturnType<typeof client>): void {
+  const factory = (xmpp as unknown as { sasl: { use(m: unknown): { _mechs: unknown[] } } }).sasl.use(OAuthBearerMechanism);
+  factory._mechs.unshift(factory._mechs.pop());
+}
+
 /**
  * Logs in with @xmpp/client 0.13 using OAUTHBEARER; resolves with the bound
  * JID, or with the SASL condition on failure.
@@ -127,10 +139,7 @@ export async function libraryOauthbearerLogin(
     domain,
     credentials: (auth: (c: { username: string; password: string }) => Promise<void>) => auth({ username: '', password: token }),
   });
-  // 0.13's sasl.use() hands back its SASL factory; mechanisms are tried in
-  // factory order, so put OAUTHBEARER ahead of PLAIN (0.14 calls this saslFactory).
-  const factory = (xmpp as unknown as { sasl: { use(m: unknown): { _mechs: unknown[] } } }).sasl.use(OAuthBearerMechanism);
-  factory._mechs.unshift(factory._mechs.pop());
+  preferOauthbearer(xmpp);
   xmpp.on('error', () => {});
   xmpp.reconnect.stop();
   try {

@@ -291,19 +291,6 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal(typeof got[0]!.at, 'number');
       });
 
-      it('issue 14: removing an account announces each of its grants', async () => {
-        const a = account();
-        await s().createAccount(a);
-        const g1 = grant(a.jid);
-        const g2 = grant(a.jid);
-        await s().saveGrant(g1);
-        await s().saveGrant(g2);
-        const events = heard([g1.id, g2.id], 2);
-        await settle();
-        await s().removeAccount(a.jid);
-        assert.deepEqual((await events).map((e) => e.grantId).sort(), [g1.id, g2.id].sort());
-      });
-
       it('issue 14: a refresh-token replay announces the grant it revoked', async () => {
         const g = grant(`${uid('u')}@example.org`);
         await s().saveGrant(g);

@@ -13,6 +13,8 @@ import { pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
+import { silentLogger } from '../../src/log.js';
+import { removeAccount } from '../../src/oauth/account-lifecycle.js';
 
 const PW = { alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234', dave: 'dave password 1234', admin: 'admin password 1234' };
 
@@ -187,7 +189,7 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
   it('issue 14: removing the account (as `user remove` does) closes its token sessions', async () => {
     const g = await grantFor(server.url, server, 'dave@localhost', PW.dave);
     const session = track(await chatSession(target(), 'dave', g.access_token, resource()));
-    await server.app.accounts.remove('dave@localhost');
+    await removeAccount({ accounts: server.app.accounts, store: server.app.store, log: silentLogger }, 'dave@localhost', 'cli');
     assertRevokedClose(await closedWithin(session, 5000));
   });
 
