@@ -21,6 +21,10 @@ const clientSchema = z
       .optional()
       .describe('SHA-256 digest of the client secret; absent for a public client'),
     public: z.boolean().default(false).describe('Public client (no secret, PKCE mandatory)'),
+    token_endpoint_auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post'])
+      .optional()
+      .describe('How a confidential client must present its secret (absent: either way)'),
     redirect_uris: z.array(z.string().min(1)).default([]).describe('Exact redirect URIs'),
     grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code', 'refresh_token']),
     scope: z.string().default('openid profile offline_access xmpp').describe('Space-separated scopes this client may receive'),
@@ -32,6 +36,10 @@ const clientSchema = z
   })
   .refine((c) => c.public !== Boolean(c.secret_hash), {
     message: 'a client needs exactly one of secret_hash or public: true',
+  })
+  .refine((c) => !(c.public && c.token_endpoint_auth_method), {
+    message: 'a public client has no secret: token_endpoint_auth_method does not apply',
+    path: ['token_endpoint_auth_method'],
   })
   .refine((c) => !c.grant_types.includes('authorization_code') || c.redirect_uris.length > 0, {
     message: 'a client using authorization_code needs at least one redirect_uris entry',

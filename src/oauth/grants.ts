@@ -22,7 +22,7 @@ export async function coveredByGrant(store: Store, jid: string, clientId: string
  * Records the user's consent: one grant per user and client, widened to the
  * union of what was ever approved, so the account page shows one entry per app.
  */
-export async function recordConsent(store: Store, jid: string, client: Client, scope: string[]): Promise<Grant> {
+export async function recordConsent(store: Store, jid: string, client: Client, scope: string[], newId = newGrantId()): Promise<Grant> {
   const now = Date.now();
   const existing = await store.findGrant(jid, client.id);
   if (existing) {
@@ -31,7 +31,7 @@ export async function recordConsent(store: Store, jid: string, client: Client, s
     if (await store.updateGrant(widened)) return widened;
   }
   const grant: Grant = {
-    id: newGrantId(),
+    id: newId,
     jid,
     clientId: client.id,
     scope,
@@ -43,6 +43,31 @@ export async function recordConsent(store: Store, jid: string, client: Client, s
   };
   await store.saveGrant(grant);
   return grant;
+}
+
+/**
+ * Consent to a device grant, in the order that keeps a failed decision from
+ * widening anything: the device is decided first, naming the grant the
+ * consent will be recorded under (the user's existing grant for the client,
+ * or a new id), and only a decision that took effect records the consent.
+ * false when the device grant was gone or decided already.
+ */
+export async function approveDevice(
+  store: Store,
+  userCode: string,
+  auth: { jid: string; authTime: number },
+  client: Client,
+  scope: string[],
+): Promise<boolean> {
+  const existing = await store.findGrant(auth.jid, client.id);
+  const grantId = existing?.id ?? newGrantId();
+  const decided = await store.decideDevice(userCode, { status: 'approved', jid: auth.jid, grantId, authTime: auth.authTime });
+  if (!decided) return false;
+  // An id once revoked is never reused (its old codes would come back): only a new id is handed on.
+  const grant = await recordConsent(store, auth.jid, client, scope, existing ? undefined : grantId);
+  // Revoked or created elsewhere between the two steps: the approval names no live grant,
+  // and the device's poll says so (invalid_grant) rather than receive another grant's tokens.
+  return grant.id === grantId;
 }
 
 /** Approves an authorization request: grant, single-use code, redirect with `code`, `state`, `iss`. */

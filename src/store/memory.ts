@@ -301,10 +301,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async pollDevice(id: string, deviceDigest: string, now: number): Promise<PollDeviceResult> {
+  async pollDevice(id: string, deviceDigest: string, now: number, clientId: string): Promise<PollDeviceResult> {
     const e = this.devices.get(id, now);
     if (!e || e.digest !== deviceDigest) return { status: 'missing' };
     const d = e.device;
+    if (d.clientId !== clientId) return { status: 'wrong_client' };
     if (d.status !== 'pending') {
       // Decided: answer once, then forget both the grant and its user code.
       this.devices.delete(id);

@@ -246,14 +246,17 @@ end
 return 1`,
   },
 
-  // KEYS: device  ARGV: digest, now
+  // KEYS: device  ARGV: digest, now, clientId
   // Decided grants are answered once and deleted; the caller then deletes the
   // user-code key (another slot). slow_down only applies while pending.
+  // A poll by another client changes nothing (records written before the
+  // clientId field existed are checked by the caller, as before).
   xoPollDevice: {
     keys: 1,
     lua: `
-local r = redis.call('hmget', KEYS[1], 'digest', 'status', 'interval', 'lastPollAt', 'expiresAt', 'userCode')
+local r = redis.call('hmget', KEYS[1], 'digest', 'status', 'interval', 'lastPollAt', 'expiresAt', 'userCode', 'clientId')
 if not r[1] or r[1] ~= ARGV[1] then return {'missing'} end
+if r[7] and r[7] ~= ARGV[3] then return {'wrong_client'} end
 local now = tonumber(ARGV[2])
 if (tonumber(r[5]) or 0) <= now then return {'missing'} end
 if r[2] == 'approved' then

@@ -265,6 +265,7 @@ export class RedisStore implements Store {
     const fields: Arg[] = [
       'data', JSON.stringify({ id, userCode, clientId, scope, createdAt, expiresAt }),
       'digest', deviceDigest,
+      'clientId', clientId,
       'userCode', userCode,
       'expiresAt', expiresAt,
       'status', device.status,
@@ -308,9 +309,11 @@ export class RedisStore implements Store {
     return (await this.run('xoDecideDevice', [this.k.device(id)], args)) === 1;
   }
 
-  async pollDevice(id: string, deviceDigest: string, now: number): Promise<PollDeviceResult> {
-    const r = strings(await this.run('xoPollDevice', [this.k.device(id)], [deviceDigest, now]));
+  async pollDevice(id: string, deviceDigest: string, now: number, clientId: string): Promise<PollDeviceResult> {
+    const r = strings(await this.run('xoPollDevice', [this.k.device(id)], [deviceDigest, now, clientId]));
     switch (r[0]) {
+      case 'wrong_client':
+        return { status: 'wrong_client' };
       case 'pending':
       case 'slow_down':
         return { status: r[0], interval: Number(r[1]) };

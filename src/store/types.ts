@@ -108,6 +108,8 @@ export type PollDeviceResult =
   /** Approved: returned exactly once, the record is gone afterwards. */
   | { status: 'approved'; device: DeviceGrant }
   | { status: 'denied' }
+  /** The device code is right but was issued to another client: nothing changed. */
+  | { status: 'wrong_client' }
   /** Unknown, expired, or already redeemed. */
   | { status: 'missing' };
 
@@ -221,7 +223,8 @@ export interface Store {
   findDeviceByUserCode(userCode: string): Promise<DeviceGrant | null>;
   /** Approve or deny a pending grant; false when it is gone or already decided. */
   decideDevice(userCode: string, decision: { status: 'approved'; jid: string; grantId: string; authTime: number } | { status: 'denied' }): Promise<boolean>;
-  pollDevice(id: string, deviceDigest: string, now: number): Promise<PollDeviceResult>;
+  /** A poll by `clientId`; a poll by any other client reads as `wrong_client` and changes nothing. */
+  pollDevice(id: string, deviceDigest: string, now: number, clientId: string): Promise<PollDeviceResult>;
 
   // login sessions
   saveSession(session: LoginSession): Promise<void>;

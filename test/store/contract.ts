@@ -421,11 +421,11 @@ export function storeContract(name: string, make: MakeStore): void {
         const dd = digest();
         await s().createDevice(dv, dd);
         const t = Date.now();
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t), { status: 'pending', interval: 5 });
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 1000), { status: 'slow_down', interval: 10 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t, dv.clientId), { status: 'pending', interval: 5 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 1000, dv.clientId), { status: 'slow_down', interval: 10 });
         assert.equal((await s().findDeviceByUserCode(dv.userCode))?.interval, 10);
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 5000), { status: 'slow_down', interval: 15 });
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 15_000), { status: 'pending', interval: 15 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 5000, dv.clientId), { status: 'slow_down', interval: 15 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 15_000, dv.clientId), { status: 'pending', interval: 15 });
         assert.equal((await s().findDeviceByUserCode(dv.userCode))?.lastPollAt, t + 15_000);
       });
 
@@ -434,19 +434,19 @@ export function storeContract(name: string, make: MakeStore): void {
         const dd = digest();
         await s().createDevice(dv, dd);
         const t = Date.now();
-        assert.equal((await s().pollDevice(dv.id, dd, t)).status, 'pending');
+        assert.equal((await s().pollDevice(dv.id, dd, t, dv.clientId)).status, 'pending');
         const decision = { status: 'approved' as const, jid: 'alice@example.org', grantId: uid('g'), authTime: 1_700_000_000 };
         assert.equal(await s().decideDevice(dv.userCode, decision), true);
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false, 'decided once');
         assert.equal((await s().findDeviceByUserCode(dv.userCode))?.status, 'approved');
 
-        const r = await s().pollDevice(dv.id, dd, t + 6000);
+        const r = await s().pollDevice(dv.id, dd, t + 6000, dv.clientId);
         assert.equal(r.status, 'approved');
         assert.ok(r.status === 'approved');
         assert.deepEqual(r.device, {
           ...dv, status: 'approved', jid: decision.jid, grantId: decision.grantId, authTime: decision.authTime, lastPollAt: t,
         });
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 12_000), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 12_000, dv.clientId), { status: 'missing' });
         assert.equal(await s().findDeviceByUserCode(dv.userCode), null);
       });
 
@@ -455,8 +455,8 @@ export function storeContract(name: string, make: MakeStore): void {
         const dd = digest();
         await s().createDevice(dv, dd);
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), true);
-        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now()), { status: 'denied' });
-        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now() + 6000), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now(), dv.clientId), { status: 'denied' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now() + 6000, dv.clientId), { status: 'missing' });
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false);
       });
 
@@ -465,9 +465,19 @@ export function storeContract(name: string, make: MakeStore): void {
         const dd = digest();
         await s().createDevice(dv, dd);
         await s().decideDevice(dv.userCode, { status: 'approved', jid: 'a@example.org', grantId: 'g', authTime: 1 });
-        assert.deepEqual(await s().pollDevice(dv.id, digest(), Date.now()), { status: 'missing' });
-        assert.deepEqual(await s().pollDevice('unknown', dd, Date.now()), { status: 'missing' });
-        assert.equal((await s().pollDevice(dv.id, dd, Date.now())).status, 'approved');
+        assert.deepEqual(await s().pollDevice(dv.id, digest(), Date.now(), dv.clientId), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice('unknown', dd, Date.now(), dv.clientId), { status: 'missing' });
+        assert.equal((await s().pollDevice(dv.id, dd, Date.now(), dv.clientId)).status, 'approved');
+      });
+
+      it('issue 12 #9: a poll by another client changes nothing: the approval waits for its own client', async () => {
+        const dv = device();
+        const dd = digest();
+        await s().createDevice(dv, dd);
+        await s().decideDevice(dv.userCode, { status: 'approved', jid: 'a@example.org', grantId: 'g', authTime: 1 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now(), 'another-client'), { status: 'wrong_client' });
+        assert.equal((await s().findDeviceByUserCode(dv.userCode))?.status, 'approved', 'still there');
+        assert.equal((await s().pollDevice(dv.id, dd, Date.now(), dv.clientId)).status, 'approved');
       });
 
       it('expires', async () => {
@@ -478,7 +488,7 @@ export function storeContract(name: string, make: MakeStore): void {
         await sleep(450);
         assert.equal(await s().findDeviceByUserCode(dv.userCode), null);
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false);
-        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now()), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now(), dv.clientId), { status: 'missing' });
         assert.equal(await s().createDevice({ ...device(), userCode: dv.userCode }, digest()), true, 'user code free again');
       });
     });

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
 import { formatUserCode, normaliseUserCode, startDeviceAuthorization } from '../../oauth/device.js';
-import { recordConsent } from '../../oauth/grants.js';
+import { approveDevice } from '../../oauth/grants.js';
 import type { Client } from '../../oauth/clients.js';
 import type { DeviceGrant, LoginSession, RateLimiter } from '../../store/types.js';
 import { clientGate } from '../client-gate.js';
@@ -72,12 +72,7 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
     if (!session) return pages.login(req, res, loginForm(device, client), { status: 401, error: 'login.expired' });
     const approve = (req.body as Record<string, unknown>).decision === 'approve';
     const decided = approve
-      ? await store.decideDevice(device.userCode, {
-          status: 'approved',
-          jid: session.jid,
-          grantId: (await recordConsent(store, session.jid, client, device.scope)).id,
-          authTime: session.authTime,
-        })
+      ? await approveDevice(store, device.userCode, session, client, device.scope)
       : await store.decideDevice(device.userCode, { status: 'denied' });
     if (!decided) return pages.message(res, 410, { title: 'device.title', heading: 'device.gone_heading', text: 'device.used' });
     log.info({ jid: session.jid, client: client.id.slice(0, 64), approve }, 'device authorization decided');
