@@ -25,6 +25,10 @@ const clientSchema = z
       .enum(['client_secret_basic', 'client_secret_post'])
       .optional()
       .describe('How a confidential client must present its secret (absent: either way)'),
+    login_proxy: z
+      .boolean()
+      .optional()
+      .describe("Sends other people's password grants from one address (an XMPP server's mod_auth_oauth_external): throttled per account, not per address"),
     redirect_uris: z.array(z.string().min(1)).default([]).describe('Exact redirect URIs'),
     grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code', 'refresh_token']),
     scope: z.string().default('openid profile offline_access xmpp').describe('Space-separated scopes this client may receive'),
@@ -36,6 +40,10 @@ const clientSchema = z
   })
   .refine((c) => c.public !== Boolean(c.secret_hash), {
     message: 'a client needs exactly one of secret_hash or public: true',
+  })
+  .refine((c) => !(c.public && c.login_proxy), {
+    message: 'only a confidential client (with secret_hash) can be a login proxy',
+    path: ['login_proxy'],
   })
   .refine((c) => !(c.public && c.token_endpoint_auth_method), {
     message: 'a public client has no secret: token_endpoint_auth_method does not apply',

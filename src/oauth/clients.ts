@@ -25,6 +25,12 @@ export interface Client {
    * present its secret either way (what configs before the key relied on).
    */
   anySecretMethod?: boolean;
+  /**
+   * A static confidential client the operator marked `login_proxy`: it relays
+   * many users' password grants from one address, so those are throttled per
+   * account only, never as one address.
+   */
+  loginProxy?: boolean;
   /** Registered dynamically (RFC 7591) rather than in the config file. */
   dynamic: boolean;
   /** Checks a presented secret; absent for public clients. */
@@ -48,6 +54,7 @@ export class StaticClients implements ClientSource {
         public: c.public,
         authMethod: c.public ? 'none' : (c.token_endpoint_auth_method ?? 'client_secret_basic'),
         anySecretMethod: !c.public && c.token_endpoint_auth_method === undefined,
+        loginProxy: !c.public && c.login_proxy === true,
         redirectUris: c.redirect_uris,
         grantTypes: c.grant_types,
         responseTypes: ['code'],
