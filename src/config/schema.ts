@@ -133,6 +133,15 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Throttling of the back-channel endpoints'),
 
+  address_throttle: z
+    .strictObject({
+      registrations: z.number().int().positive().default(20).describe('Dynamic client registrations per caller address per window'),
+      device_authorizations: z.number().int().positive().default(60).describe('Device authorization requests per caller address per window'),
+      window: seconds(600, 'Throttle window, seconds'),
+    })
+    .prefault({})
+    .describe('Throttling of endpoints that anyone may call, per caller address'),
+
   clients: z.array(clientSchema).default([]).describe('Statically registered clients'),
   resource_servers: z.array(resourceServerSchema).default([]).describe('Credentials allowed to introspect any token'),
   admins: z

@@ -55,7 +55,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline 
   app.use(healthRoutes({ store, xmppOnline }));
   app.use(metadataRoutes(config, keys, views));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
-  if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients }));
+  if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients, store: core.store }));
   app.use(tokenRoutes(core));
   if (config.ejabberd_lookup.enabled) app.use(ejabberdLookupRoutes(core));
   // Cookies matter only to the browser pages; the back-channel endpoints above skip the parse.

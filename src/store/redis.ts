@@ -9,6 +9,7 @@ import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
+import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
   RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, SigningKey, Store,
@@ -160,6 +161,10 @@ export class RedisStore implements Store {
     return found.filter((g): g is Grant => g !== null && g.jid === jid).sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  async countGrants(jid: string): Promise<number> {
+    return this.client.scard(this.k.userGrants(jid));
+  }
+
   async touchGrant(id: string, at: number): Promise<void> {
     await this.run('xoTouchGrant', [this.k.grant(id)], [at]);
   }
@@ -223,6 +228,7 @@ export class RedisStore implements Store {
       token.expiresAt,
       this.k.refreshPrefix(g),
       Date.now(),
+      MAX_REFRESH_PER_GRANT,
     ]);
   }
 
@@ -243,7 +249,7 @@ export class RedisStore implements Store {
       await this.run(
         'xoRotateRefresh',
         [this.k.grant(grantId), this.k.refresh(grantId, oldDigest), this.k.refresh(grantId, newDigest), this.k.grantRefreshSet(grantId)],
-        [Date.now(), JSON.stringify({ ...data, grantId }), Math.max(1, ttlUntil(next.expiresAt)), newDigest, this.k.refreshPrefix(grantId)],
+        [Date.now(), JSON.stringify({ ...data, grantId }), Math.max(1, ttlUntil(next.expiresAt)), newDigest, this.k.refreshPrefix(grantId), MAX_REFRESH_PER_GRANT],
       ),
     );
     if (r[0] === 'replayed') {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, beforeEach } from 'node:test';
+import { MAX_REFRESH_PER_GRANT } from '../../src/store/types.js';
 import type {
   Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, SigningKey, Store,
 } from '../../src/store/types.js';
@@ -185,6 +186,17 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal(await s().updateGrant(wider), false);
         assert.equal(await s().grantExists(g.id), false);
         assert.equal(await s().getGrant(g.id), null);
+      });
+
+      it('counts a user’s grants', async () => {
+        const jid = `${uid('u')}@example.org`;
+        assert.equal(await s().countGrants(jid), 0);
+        const g1 = grant(jid);
+        await s().saveGrant(g1);
+        await s().saveGrant(grant(jid));
+        assert.equal(await s().countGrants(jid), 2);
+        await s().revokeGrant(g1.id);
+        assert.equal(await s().countGrants(jid), 1);
       });
 
       it('saves, gets, finds and lists', async () => {
@@ -375,6 +387,27 @@ export function storeContract(name: string, make: MakeStore): void {
         const { g: g2, d: d2 } = await withToken();
         await s().revokeGrant(g2.id);
         assert.deepEqual(await s().rotateRefresh(g2.id, d2, digest(), refresh(g2)), { status: 'missing' });
+      });
+
+      it('issue 12 #11: a grant keeps at most MAX_REFRESH_PER_GRANT tokens, forgetting those that expire first', async () => {
+        const g = grant(`${uid('u')}@example.org`);
+        await s().saveGrant(g);
+        const now = Date.now();
+        const digests: string[] = [];
+        for (let i = 0; i < MAX_REFRESH_PER_GRANT + 10; i++) {
+          const d = digest();
+          digests.push(d);
+          // expiring later and later: the first ten expire first
+          await s().saveRefresh(d, { ...refresh(g), expiresAt: now + 60_000 + i * 10 });
+        }
+        for (const d of digests.slice(0, 10)) assert.equal(await s().getRefresh(g.id, d), null);
+        assert.notEqual(await s().getRefresh(g.id, digests[10]!), null);
+        // rotation is capped too
+        const next = digest();
+        assert.equal((await s().rotateRefresh(g.id, digests[10]!, next, { ...refresh(g), expiresAt: now + 600_000 })).status, 'ok');
+        assert.equal(await s().getRefresh(g.id, digests[10]!), null, 'the earliest-expiring (the rotated one) went');
+        assert.notEqual(await s().getRefresh(g.id, next), null);
+        assert.notEqual(await s().getRefresh(g.id, digests.at(-1)!), null);
       });
 
       it('is not stored for a grant that does not exist', async () => {

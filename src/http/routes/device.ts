@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
+import { OAuthError } from '../../oauth/errors.js';
 import { formatUserCode, normaliseUserCode, startDeviceAuthorization } from '../../oauth/device.js';
 import { approveDevice } from '../../oauth/grants.js';
 import type { Client } from '../../oauth/clients.js';
@@ -36,7 +37,18 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
   const authenticate = clientGate(core);
   const guesses: RateLimiter = store.rateLimiter({ name: 'device-code-guess', points: 20, duration: 600 });
 
+  // Each request stores a device grant for device_code_ttl: one address gets only so many (issue 12 #11).
+  const { device_authorizations, window } = core.config.address_throttle;
+  const starts = store.rateLimiter({ name: 'device-start-address', points: device_authorizations, duration: window });
+
   router.post('/oauth2/device', noStore, formBody, oauthEndpoint(log, async (req, res) => {
+    const counted = await starts.consume(req.ip ?? 'unknown');
+    if (!counted.allowed) {
+      log.info({ address: req.ip }, 'device authorization refused: throttled');
+      throw new OAuthError('temporarily_unavailable', 'too many device authorization requests from this address; retry later', 429).withHeaders({
+        'Retry-After': String(Math.max(1, Math.ceil(counted.retryAfterMs / 1000))),
+      });
+    }
     const params = oauthParams(req);
     const client = await authenticate(req, params);
     res.json(await startDeviceAuthorization(core, client, params));

@@ -1,7 +1,7 @@
 import type { Client } from '../clients.js';
 import type { CoreDeps } from '../context.js';
 import { OAuthError, invalidGrant, invalidRequest, invalidScope } from '../errors.js';
-import { recordConsent } from '../grants.js';
+import { TooManyGrantsError, recordConsent } from '../grants.js';
 import { issueTokens, type TokenResponse } from '../issue.js';
 import { parseScope } from '../scopes.js';
 import { nowSeconds } from '../tokens.js';
@@ -29,6 +29,8 @@ export async function passwordGrant(
     }
     throw invalidGrant('wrong username or password');
   }
-  const grant = await recordConsent(deps.store, result.jid, client, scope);
+  const grant = await recordConsent(deps.store, result.jid, client, scope).catch((err: unknown) => {
+    throw err instanceof TooManyGrantsError ? invalidGrant(err.message) : err;
+  });
   return issueTokens(deps, { grant, client, scope, authTime: nowSeconds(), amr: ['pwd'], mayIssueRefresh: true, withIdToken: false });
 }
