@@ -126,8 +126,8 @@ export const configSchema = z.strictObject({
 
   token_throttle: z
     .strictObject({
-      per_client: z.number().int().positive().default(6000).describe('Token, revocation and introspection requests per client per window'),
-      failed_auth: z.number().int().positive().default(20).describe('Failed client authentications per client_id per window'),
+      per_client: z.number().int().positive().default(6000).describe('Token, revocation and introspection requests per client per window (public clients: per client and caller address)'),
+      failed_auth: z.number().int().positive().default(20).describe('Failed client or resource-server authentications per credential id and caller address per window'),
       window: seconds(60, 'Throttle window, seconds'),
     })
     .prefault({})
