@@ -77,7 +77,7 @@ export async function inspectToken(deps: CoreDeps, token: string): Promise<Token
   const valid = await validateAccountToken(deps.signer, deps.store, token);
   if (!valid) return { active: false };
   // Long client ids travel in the token as a digest; the grant has the real one.
-  const clientId = valid.clientId.startsWith('h:') ? ((await deps.store.getGrant(valid.grantId))?.clientId ?? valid.clientId) : valid.clientId;
+  const clientId = valid.clientId.startsWith('h:') ? valid.grant.clientId : valid.clientId;
   return {
     active: true,
     jid: valid.jid,

@@ -117,9 +117,13 @@ describe('account lifecycle: sessions and grants', () => {
     assert.deepEqual(await bridgeAnswers(config, [`auth:dave:localhost:${tokens.access_token}`]), ['0']);
     const info = await fetch(`${server.url}/oauth2/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     assert.equal(info.status, 401);
-    // Re-created by someone else: still refused (the token predates the account).
+    assert.equal(await introspect(tokens.access_token), false);
+    assert.equal(await introspect(tokens.refresh_token), false);
+    // Re-created by someone else: still refused (the grant predates the account).
     await server.app.accounts.create('dave@localhost', 'a different owner pw');
     assert.deepEqual(await bridgeAnswers(config, [`auth:dave:localhost:${tokens.access_token}`]), ['0']);
+    assert.equal(await introspect(tokens.access_token), false, 'not active as the new owner either');
+    assert.equal(await introspect(tokens.refresh_token), false);
   });
 
   it('issue 12 #1: /account signs out everywhere else, keeping this browser', async () => {
