@@ -3,7 +3,7 @@
 // a Redis outage surfaces as StoreUnavailableError for the front door to map.
 import { AccountError } from '../accounts/accounts.js';
 import { makeBareJid } from '../accounts/jid.js';
-import { changePassword, removeAccount } from './account-lifecycle.js';
+import { changePassword, createAccount, removeAccount } from './account-lifecycle.js';
 import type { CoreDeps } from './context.js';
 import { validateAccountToken } from './validate-token.js';
 import { authenticate, type LoginResult } from './xmpp-login.js';
@@ -44,7 +44,7 @@ export async function setPassword(deps: CoreDeps, user: string, host: string, pa
 export async function registerUser(deps: CoreDeps, user: string, host: string, password: string): Promise<ChangeResult> {
   const jid = servedJid(deps, user, host);
   if (!jid) return { ok: false, reason: 'bad-request' };
-  return change(() => deps.accounts.create(jid, password));
+  return change(() => createAccount(deps, jid, password, 'xmpp register'));
 }
 
 /**

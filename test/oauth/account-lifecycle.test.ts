@@ -126,6 +126,17 @@ describe('account lifecycle: sessions and grants', () => {
     assert.equal(await introspect(tokens.refresh_token), false);
   });
 
+  it('issue 12 #1: adding a JID again revokes grants an interrupted removal left behind', async () => {
+    await server.app.accounts.create('hank@localhost', PASSWORD);
+    const tokens = await signIn(new FormBrowser(), 'hank@localhost');
+    assert.equal(await server.app.store.removeAccount('hank@localhost'), true); // the account record only
+    const added = await cli(['add', 'hank@localhost', '--password-stdin'], 'the next owner pw');
+    assert.equal(added.code, 0, added.stderr);
+    assert.deepEqual(await server.app.store.listGrants('hank@localhost'), []);
+    const refreshed = await tokenCall(server.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    assert.equal(refreshed.body.error, 'invalid_grant', 'the old refresh token is dead');
+  });
+
   it('issue 12 #1: /account signs out everywhere else, keeping this browser', async () => {
     await server.app.accounts.create('erin@localhost', PASSWORD);
     const here = new FormBrowser();
