@@ -149,8 +149,12 @@ describe('account lifecycle: sessions and grants', () => {
     // CSRF-protected like every form.
     assert.equal((await here.post(`${server.url}/account/sessions/end-others`, { csrf: 'forged' })).status, 403);
     assert.equal(await signedInAs(elsewhere), 'erin@localhost');
+    const stolenCopy = new FormBrowser();
+    stolenCopy.copyCookiesFrom(here);
+    assert.equal(await signedInAs(stolenCopy), 'erin@localhost');
     const res = await here.submit(server.url, form, { csrf });
     assert.equal(res.status, 303);
+    assert.equal(await signedInAs(stolenCopy), null, 'a copy of this browser\u2019s old cookie is signed out too');
     assert.equal(res.headers.get('location'), '/account?notice=account.notice.others_signed_out');
     assert.equal(await signedInAs(here), 'erin@localhost');
     assert.equal(await signedInAs(elsewhere), null);
