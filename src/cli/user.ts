@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { Accounts, AccountError } from '../accounts/accounts.js';
 import { silentLogger } from '../log.js';
-import { changePassword, removeAccount } from '../oauth/account-lifecycle.js';
+import { changePassword, createAccount, removeAccount } from '../oauth/account-lifecycle.js';
 import type { Store } from '../store/types.js';
 import { configFrom, sharedStore } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -17,8 +17,8 @@ export function userCommand(): Command {
     .option('--password-stdin', 'read the password from standard input instead of prompting')
     .action(async (jid: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
       const password = await readPassword(opts);
-      await withAccounts(cmd, async (accounts) => {
-        const bare = await accounts.create(jid, password);
+      await withAccounts(cmd, async (accounts, store) => {
+        const bare = await createAccount({ accounts, store, log: silentLogger }, jid, password, 'cli');
         process.stdout.write(`created ${bare}\n`);
       });
     });

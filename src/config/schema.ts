@@ -21,6 +21,14 @@ const clientSchema = z
       .optional()
       .describe('SHA-256 digest of the client secret (`xmpp-oauth client new-secret`); a confidential client needs it, a public one must not have it'),
     public: z.boolean().default(false).describe('Public client: no secret, PKCE mandatory, authenticates with client_id alone'),
+    token_endpoint_auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post'])
+      .optional()
+      .describe('How a confidential client must present its secret (absent: either way)'),
+    login_proxy: z
+      .boolean()
+      .optional()
+      .describe("Sends other people's password grants from one address (an XMPP server's mod_auth_oauth_external): throttled per account, not per address"),
     redirect_uris: z
       .array(
         z
@@ -46,6 +54,14 @@ const clientSchema = z
   })
   .refine((c) => c.public !== Boolean(c.secret_hash), {
     message: 'a client needs exactly one of secret_hash or public: true',
+  })
+  .refine((c) => !(c.public && c.login_proxy), {
+    message: 'only a confidential client (with secret_hash) can be a login proxy',
+    path: ['login_proxy'],
+  })
+  .refine((c) => !(c.public && c.token_endpoint_auth_method), {
+    message: 'a public client has no secret: token_endpoint_auth_method does not apply',
+    path: ['token_endpoint_auth_method'],
   })
   .refine((c) => !c.grant_types.includes('authorization_code') || c.redirect_uris.length > 0, {
     message: 'a client using authorization_code needs at least one redirect_uris entry',
@@ -127,12 +143,21 @@ export const configSchema = z.strictObject({
 
   token_throttle: z
     .strictObject({
-      per_client: z.number().int().positive().default(6000).describe('Token, revocation and introspection requests per client per window'),
-      failed_auth: z.number().int().positive().default(20).describe('Failed client authentications per client_id per window'),
+      per_client: z.number().int().positive().default(6000).describe('Token, revocation and introspection requests per client per window (public clients: per client and caller address)'),
+      failed_auth: z.number().int().positive().default(20).describe('Failed client or resource-server authentications per credential id and caller address per window'),
       window: seconds(60, 'Throttle window, seconds'),
     })
     .prefault({})
     .describe('Throttling of the back-channel endpoints'),
+
+  address_throttle: z
+    .strictObject({
+      registrations: z.number().int().positive().default(20).describe('Dynamic client registrations per caller address per window'),
+      device_authorizations: z.number().int().positive().default(60).describe('Device authorization requests per caller address per window'),
+      window: seconds(600, 'Throttle window, seconds'),
+    })
+    .prefault({})
+    .describe('Throttling of endpoints that anyone may call, per caller address'),
 
   clients: z.array(clientSchema).default([]).describe('Statically registered clients'),
   resource_servers: z.array(resourceServerSchema).default([]).describe('Credentials allowed to introspect any token'),

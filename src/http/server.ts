@@ -61,7 +61,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   app.use(metadataRoutes(config, keys, views));
   app.use(homeRoutes({ config, views, trial }));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
-  if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients }));
+  if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients, store: core.store }));
   app.use(tokenRoutes(core));
   if (config.ejabberd_lookup.enabled) app.use(ejabberdLookupRoutes(core));
   // Cookies matter only to the browser pages; the back-channel endpoints above skip the parse.

@@ -59,9 +59,18 @@ export class Sessions {
     return session;
   }
 
-  /** Keeps `session` alive under the account's new epoch (after the user ended their other sessions). */
-  async rebind(session: LoginSession, epoch: string): Promise<void> {
-    await this.store.saveSession({ ...session, epoch });
+  /**
+   * Carries `session` on under the account's new epoch (after the user ended
+   * their other sessions or changed the password), under a new id and cookie:
+   * a stolen copy of this browser's cookie ends with the others.
+   */
+  async renew(res: Response, session: LoginSession, epoch: string): Promise<LoginSession> {
+    const next: LoginSession = { ...session, id: randomToken(24), epoch };
+    await this.store.saveSession(next);
+    await this.store.deleteSession(session.id);
+    const maxAge = Math.max(0, next.expiresAt - Date.now());
+    res.cookie(SESSION_COOKIE, `${next.id}.${this.signer.sign('session', next.id)}`, this.cookie(maxAge));
+    return next;
   }
 
   async end(req: Request, res: Response): Promise<void> {

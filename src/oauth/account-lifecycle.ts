@@ -9,6 +9,18 @@ import { revokeAllGrantsOf } from './grant-management.js';
 type Deps = Pick<CoreDeps, 'store' | 'log'> & { accounts: Accounts };
 
 /**
+ * Creates an account. Grants still indexed under the JID (left by a removal
+ * that was interrupted) are revoked first, through the grant-management core:
+ * the new owner starts with none of the old owner's applications.
+ */
+export async function createAccount(deps: Deps, jidInput: string, password: string, by: string): Promise<string> {
+  const jid = await deps.accounts.create(jidInput, password);
+  const leftovers = await revokeAllGrantsOf(deps, jid, by);
+  if (leftovers.length) deps.log.warn({ jid, grants: leftovers.length }, 'grants left from a previous account of this JID revoked');
+  return jid;
+}
+
+/**
  * Removes the account: its login sessions end at once (the store drops the
  * account and with it the epoch every session is checked against), then every
  * grant is revoked through the grant-management core, so its tokens are

@@ -23,6 +23,17 @@ export interface Client {
   /** RFC 7591 software_id / software_version, shown in XEP-0494 listings. */
   softwareId?: string;
   softwareVersion?: string;
+  /**
+   * A static client without `token_endpoint_auth_method` in the config: it may
+   * present its secret either way (what configs before the key relied on).
+   */
+  anySecretMethod?: boolean;
+  /**
+   * A static confidential client the operator marked `login_proxy`: it relays
+   * many users' password grants from one address, so those are throttled per
+   * account only, never as one address.
+   */
+  loginProxy?: boolean;
   /** Registered dynamically (RFC 7591) rather than in the config file. */
   dynamic: boolean;
   /** Checks a presented secret; absent for public clients. */
@@ -44,7 +55,9 @@ export class StaticClients implements ClientSource {
         id: c.id,
         name: c.name,
         public: c.public,
-        authMethod: c.public ? 'none' : 'client_secret_basic',
+        authMethod: c.public ? 'none' : (c.token_endpoint_auth_method ?? 'client_secret_basic'),
+        anySecretMethod: !c.public && c.token_endpoint_auth_method === undefined,
+        loginProxy: !c.public && c.login_proxy === true,
         redirectUris: c.redirect_uris,
         grantTypes: c.grant_types,
         responseTypes: ['code'],
@@ -96,6 +109,11 @@ export class ClientRegistry {
     if (client.public) {
       if (secret) throw invalidClient('this is a public client: it has no secret to present');
       return client;
+    }
+    // RFC 7591 2: the client uses the method it registered, and no other.
+    const used: AuthMethod = creds.basic ? 'client_secret_basic' : 'client_secret_post';
+    if (secret && used !== client.authMethod && !client.anySecretMethod) {
+      throw invalidClient(`this client is registered for ${client.authMethod}, not ${used}`);
     }
     if (!secret || !client.checkSecret?.(secret)) throw invalidClient('client authentication failed');
     return client;

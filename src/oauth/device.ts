@@ -85,8 +85,11 @@ export async function deviceCodeGrant(deps: CoreDeps, client: Client, params: Re
   const m = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/.exec(deviceCode);
   if (!m) throw invalidGrant('the device code is invalid');
 
-  const result = await deps.store.pollDevice(m[1]!, sha256Hex(deviceCode), Date.now());
+  const result = await deps.store.pollDevice(m[1]!, sha256Hex(deviceCode), Date.now(), client.id);
   switch (result.status) {
+    case 'wrong_client':
+      // Answered without touching the grant: a poll by someone else must not end the user's approval.
+      throw invalidGrant('the device code was issued to another client');
     case 'pending':
       throw new OAuthError('authorization_pending', 'the user has not yet approved this device');
     case 'slow_down':
@@ -100,7 +103,7 @@ export async function deviceCodeGrant(deps: CoreDeps, client: Client, params: Re
   }
   const device = result.device;
   if (device.clientId !== client.id) throw invalidGrant('the device code was issued to another client');
-  const grant = device.grantId ? await deps.store.getGrant(device.grantId) : null;
+  const grant = device.grantId ? await grantOfApproval(deps, device.grantId) : null;
   if (!grant) throw invalidGrant('the grant behind this device code has been revoked');
   return issueTokens(deps, {
     grant,
@@ -111,4 +114,17 @@ export async function deviceCodeGrant(deps: CoreDeps, client: Client, params: Re
     mayIssueRefresh: true,
     withIdToken: true,
   });
+}
+
+/**
+ * The grant an approval names. The consent page decides the device first and
+ * records the grant right after (so a failed decision never widens a grant);
+ * a poll landing between the two steps waits for the second, briefly.
+ */
+async function grantOfApproval(deps: CoreDeps, grantId: string) {
+  for (let attempt = 0; ; attempt++) {
+    const grant = await deps.store.getGrant(grantId);
+    if (grant || attempt === 3) return grant;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

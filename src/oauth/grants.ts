@@ -19,10 +19,25 @@ export async function coveredByGrant(store: Store, jid: string, clientId: string
 }
 
 /**
+ * Grants one account may hold: one per application, and registration is open,
+ * so without a bound an account's index (and its account page) could grow
+ * without limit (issue 12 #11). Far above any real person's list of apps.
+ */
+export const MAX_GRANTS_PER_ACCOUNT = 200;
+
+export class TooManyGrantsError extends Error {
+  override name = 'TooManyGrantsError';
+  constructor() {
+    super(`this account has authorized ${MAX_GRANTS_PER_ACCOUNT} applications, the most it may; revoke some on the account page first`);
+  }
+}
+
+/**
  * Records the user's consent: one grant per user and client, widened to the
  * union of what was ever approved, so the account page shows one entry per app.
+ * A new grant beyond MAX_GRANTS_PER_ACCOUNT throws TooManyGrantsError.
  */
-export async function recordConsent(store: Store, jid: string, client: Client, scope: string[]): Promise<Grant> {
+export async function recordConsent(store: Store, jid: string, client: Client, scope: string[], newId = newGrantId()): Promise<Grant> {
   const now = Date.now();
   const existing = await store.findGrant(jid, client.id);
   if (existing) {
@@ -30,8 +45,9 @@ export async function recordConsent(store: Store, jid: string, client: Client, s
     // Revoked since we read it? Then this consent starts a new grant.
     if (await store.updateGrant(widened)) return widened;
   }
+  if ((await store.countGrants(jid)) >= MAX_GRANTS_PER_ACCOUNT) throw new TooManyGrantsError();
   const grant: Grant = {
-    id: newGrantId(),
+    id: newId,
     jid,
     clientId: client.id,
     scope,
@@ -45,9 +61,47 @@ export async function recordConsent(store: Store, jid: string, client: Client, s
   return grant;
 }
 
+/**
+ * Consent to a device grant, in the order that keeps a failed decision from
+ * widening anything: the device is decided first, naming the grant the
+ * consent will be recorded under (the user's existing grant for the client,
+ * or a new id), and only a decision that took effect records the consent.
+ * false when the device grant was gone or decided already.
+ */
+export async function approveDevice(
+  store: Store,
+  userCode: string,
+  auth: { jid: string; authTime: number },
+  client: Client,
+  scope: string[],
+): Promise<boolean> {
+  const existing = await store.findGrant(auth.jid, client.id);
+  const grantId = existing?.id ?? newGrantId();
+  const decided = await store.decideDevice(userCode, { status: 'approved', jid: auth.jid, grantId, authTime: auth.authTime });
+  if (!decided) return false;
+  // An id once revoked is never reused (its old codes would come back): only a new id is handed on.
+  let grant: Grant;
+  try {
+    grant = await recordConsent(store, auth.jid, client, scope, existing ? undefined : grantId);
+  } catch (err) {
+    if (err instanceof TooManyGrantsError) return false; // the approval names no grant: the poll gets invalid_grant
+    throw err;
+  }
+  // Revoked or created elsewhere between the two steps: the approval names no live grant,
+  // and the device's poll says so (invalid_grant) rather than receive another grant's tokens.
+  return grant.id === grantId;
+}
+
 /** Approves an authorization request: grant, single-use code, redirect with `code`, `state`, `iss`. */
 export async function approveAuthorization(deps: CoreDeps, req: AuthorizationRequest, auth: Authentication): Promise<string> {
-  const grant = await recordConsent(deps.store, auth.jid, req.client, req.scope);
+  let grant: Grant;
+  try {
+    grant = await recordConsent(deps.store, auth.jid, req.client, req.scope);
+  } catch (err) {
+    if (!(err instanceof TooManyGrantsError)) throw err;
+    deps.log.info({ jid: auth.jid, client: req.client.id.slice(0, 64) }, 'authorization refused: too many grants');
+    return errorLocation(deps.config.issuer, req, 'access_denied', err.message);
+  }
   const { token: code, digest } = newAuthorizationCode(grant.id);
   await deps.store.saveCode(
     digest,

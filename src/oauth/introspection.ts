@@ -2,7 +2,7 @@ import type { Client } from './clients.js';
 import type { CoreDeps } from './context.js';
 import { invalidRequest } from './errors.js';
 import { parseRefreshToken, subjectOf, tokenClientId } from './tokens.js';
-import { validateAccessToken } from './validate-token.js';
+import { grantOfAccount, validateAccountToken } from './validate-token.js';
 
 /** Who is asking: a client (may see only its own tokens) or a resource server (may see any). */
 export type Introspector = { kind: 'client'; client: Client } | { kind: 'resource-server'; id: string };
@@ -22,12 +22,12 @@ export async function introspect(
   const maySee = (clientId: string) =>
     caller.kind === 'resource-server' || tokenClientId(caller.client.id) === tokenClientId(clientId);
 
-  const access = await validateAccessToken(deps.signer, deps.store, token);
+  const access = await validateAccountToken(deps.signer, deps.store, token);
   if (access) {
     if (!maySee(access.clientId)) return INACTIVE;
     const c = access.claims;
     // Only a long client id travels as a digest; then the grant has the real one.
-    const clientId = c.client_id.startsWith('h:') ? ((await deps.store.getGrant(access.grantId))?.clientId ?? c.client_id) : c.client_id;
+    const clientId = c.client_id.startsWith('h:') ? access.grant.clientId : c.client_id;
     return {
       active: true,
       token_type: 'Bearer',
@@ -46,11 +46,12 @@ export async function introspect(
 
   const parsed = parseRefreshToken(token);
   if (!parsed) return INACTIVE;
-  const [record, alive] = await Promise.all([
+  const [record, grant] = await Promise.all([
     deps.store.getRefresh(parsed.grantId, parsed.digest),
-    deps.store.grantExists(parsed.grantId),
+    deps.store.getGrant(parsed.grantId),
   ]);
-  if (!record || !alive || record.rotatedAt || record.expiresAt <= Date.now() || !maySee(record.clientId)) return INACTIVE;
+  if (!record || !grant || record.rotatedAt || record.expiresAt <= Date.now() || !maySee(record.clientId)) return INACTIVE;
+  if (!grantOfAccount(grant, await deps.store.getAccount(record.jid), record.jid)) return INACTIVE;
   return {
     active: true,
     token_type: 'refresh_token',

@@ -70,7 +70,11 @@ export function describeScopes(scope: readonly string[]): { name: string; descri
   return scope.filter(isKnownScope).map((name) => ({ name, description: SCOPES[name] }));
 }
 
-/** Scopes that make a refresh token worth issuing: long-lived access was asked for. */
+/**
+ * A refresh token only with `offline_access` (OIDC Core 11, as mod_http_oauth2
+ * does): the consent page's "keep access while you are away" is then exactly
+ * what a refresh token is; without it access ends with the access token.
+ */
 export function wantsRefresh(scope: readonly string[]): boolean {
-  return scope.includes('offline_access') || scope.includes('xmpp');
+  return scope.includes('offline_access');
 }

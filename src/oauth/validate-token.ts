@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import type { Account, Grant, Store } from '../store/types.js';
 import type { AccessTokenClaims, TokenSigner } from './tokens.js';
 
 export interface ValidToken {
@@ -31,16 +31,37 @@ export async function validateAccessToken(signer: TokenSigner, store: Store, tok
 }
 
 /**
- * For logins and user data: as validateAccessToken, and the account the token
- * names still exists and is the one it was issued to (created before the
- * token), so a token outlives neither a removal nor a re-created JID, even if
- * a revocation was missed.
+ * A grant belongs to the account of its JID only if the account existed when
+ * the grant was made: a grant left behind by an interrupted removal never
+ * passes to the next owner of the JID.
  */
-export async function validateAccountToken(signer: TokenSigner, store: Store, token: string): Promise<ValidToken | null> {
-  const valid = await validateAccessToken(signer, store, token);
-  if (!valid) return null;
-  const account = await store.getAccount(valid.jid);
-  // iat has whole seconds; createdAt milliseconds.
-  if (!account || account.createdAt > valid.claims.iat * 1000 + 999) return null;
-  return valid;
+export function grantOfAccount(grant: Grant | null, account: Account | null, jid: string): boolean {
+  return grant !== null && account !== null && grant.jid === jid && grant.createdAt >= account.createdAt;
+}
+
+/**
+ * For logins, user data and introspection: as validateAccessToken, and the
+ * account the token names still exists and made the grant behind it, so a
+ * token outlives neither a removal nor a re-created JID, even if a revocation
+ * was missed. Both reads go out together (one round trip with Redis
+ * auto-pipelining); the grant is handed back for callers that need it.
+ */
+export async function validateAccountToken(
+  signer: TokenSigner,
+  store: Store,
+  token: string,
+): Promise<(ValidToken & { grant: Grant }) | null> {
+  const claims = await signer.verifyAccessToken(token);
+  if (!claims) return null;
+  const [grant, account] = await Promise.all([store.getGrant(claims.gid), store.getAccount(claims.jid)]);
+  if (!grantOfAccount(grant, account, claims.jid)) return null;
+  return {
+    grant: grant!,
+    jid: claims.jid,
+    scope: claims.scope.split(' ').filter(Boolean),
+    clientId: claims.client_id,
+    grantId: claims.gid,
+    exp: claims.exp,
+    claims,
+  };
 }

@@ -3,7 +3,7 @@
 // a Redis outage surfaces as StoreUnavailableError for the front door to map.
 import { AccountError } from '../accounts/accounts.js';
 import { makeBareJid } from '../accounts/jid.js';
-import { changePassword, removeAccount } from './account-lifecycle.js';
+import { changePassword, createAccount, removeAccount } from './account-lifecycle.js';
 import type { CoreDeps } from './context.js';
 import { validateAccountToken } from './validate-token.js';
 import { authenticate, type LoginOptions, type LoginResult } from './xmpp-login.js';
@@ -44,7 +44,7 @@ export async function setPassword(deps: CoreDeps, user: string, host: string, pa
 export async function registerUser(deps: CoreDeps, user: string, host: string, password: string): Promise<ChangeResult> {
   const jid = servedJid(deps, user, host);
   if (!jid) return { ok: false, reason: 'bad-request' };
-  return change(() => deps.accounts.create(jid, password));
+  return change(() => createAccount(deps, jid, password, 'xmpp register'));
 }
 
 /**
@@ -77,7 +77,7 @@ export async function inspectToken(deps: CoreDeps, token: string): Promise<Token
   const valid = await validateAccountToken(deps.signer, deps.store, token);
   if (!valid) return { active: false };
   // Long client ids travel in the token as a digest; the grant has the real one.
-  const clientId = valid.clientId.startsWith('h:') ? ((await deps.store.getGrant(valid.grantId))?.clientId ?? valid.clientId) : valid.clientId;
+  const clientId = valid.clientId.startsWith('h:') ? valid.grant.clientId : valid.clientId;
   return {
     active: true,
     jid: valid.jid,

@@ -5,6 +5,7 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
+import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
   GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshResult, ServerInfo, SigningKey, Store,
@@ -39,6 +40,12 @@ class TtlMap<K, V> {
   }
   get size(): number {
     return this.m.size;
+  }
+  deleteEarliest(): void {
+    let first: K | undefined;
+    let exp = Infinity;
+    for (const [k, e] of this.m) if (e.exp < exp) [first, exp] = [k, e.exp];
+    if (first !== undefined) this.m.delete(first);
   }
   sweep(now: number): void {
     for (const [k, e] of this.m) if (e.exp <= now) this.m.delete(k);
@@ -196,6 +203,12 @@ export class MemoryStore implements Store {
       .map(clone);
   }
 
+  async countGrants(jid: string): Promise<number> {
+    let n = 0;
+    for (const g of this.grants.values()) if (g.jid === jid) n++;
+    return n;
+  }
+
   async touchGrant(id: string, at: number): Promise<void> {
     const g = this.grants.get(id);
     if (g && at > g.lastUsedAt) g.lastUsedAt = at;
@@ -269,7 +282,14 @@ export class MemoryStore implements Store {
   async saveRefresh(digest: string, token: RefreshToken): Promise<void> {
     // A token for a revoked grant would be an orphan: drop it (same as Redis).
     if (!this.grants.has(token.grantId)) return;
-    this.tokensOf(token.grantId).set(digest, clone(token), token.expiresAt);
+    this.addToken(this.tokensOf(token.grantId), digest, clone(token), token.expiresAt);
+  }
+
+  /** Adds a token, forgetting the one that expires first when the grant is full. */
+  private addToken(tokens: TtlMap<string, RefreshToken>, digest: string, token: RefreshToken, exp: number): void {
+    tokens.set(digest, token, exp);
+    tokens.sweep(Date.now());
+    while (tokens.size > MAX_REFRESH_PER_GRANT) tokens.deleteEarliest();
   }
 
   async getRefresh(grantId: string, digest: string): Promise<RefreshToken | null> {
@@ -288,7 +308,7 @@ export class MemoryStore implements Store {
     const previous = clone(old);
     const now = Date.now();
     old.rotatedAt = now;
-    tokens.set(newDigest, { ...clone(next), grantId }, next.expiresAt);
+    this.addToken(tokens, newDigest, { ...clone(next), grantId }, next.expiresAt);
     const grant = this.grants.get(grantId)!;
     if (grant.lastUsedAt < now) grant.lastUsedAt = now;
     return { status: 'ok', previous };
@@ -334,10 +354,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async pollDevice(id: string, deviceDigest: string, now: number): Promise<PollDeviceResult> {
+  async pollDevice(id: string, deviceDigest: string, now: number, clientId: string): Promise<PollDeviceResult> {
     const e = this.devices.get(id, now);
     if (!e || e.digest !== deviceDigest) return { status: 'missing' };
     const d = e.device;
+    if (d.clientId !== clientId) return { status: 'wrong_client' };
     if (d.status !== 'pending') {
       // Decided: answer once, then forget both the grant and its user code.
       this.devices.delete(id);

@@ -17,6 +17,13 @@ export interface ScriptDef {
 // version in place (scores from the tokens' own TTLs), so an upgrade, even a
 // rolling one, needs no migration step. Arguments: index key, token prefix, now.
 const ZINDEX = `
+-- keep at most \`cap\` tokens in a grant's index: forget those expiring first
+local function cap(k, prefix, max)
+  local over = redis.call('zcard', k) - tonumber(max)
+  if over <= 0 then return end
+  for _, d in ipairs(redis.call('zrange', k, 0, over - 1)) do redis.call('del', prefix .. d) end
+  redis.call('zremrangebyrank', k, 0, over - 1)
+end
 local function zindex(k, prefix, now)
   if redis.call('type', k).ok ~= 'set' then return end
   local members = redis.call('smembers', k)
@@ -172,7 +179,7 @@ if redis.call('exists', KEYS[2]) == 0 then return {'revoked', r[1], r[2] or ''} 
 return {'ok', r[1], r[2] or ''}`,
   },
 
-  // KEYS: grant, token, refreshSet  ARGV: data, ttlMs, digest, expiresAt, refreshPrefix, now
+  // KEYS: grant, token, refreshSet  ARGV: data, ttlMs, digest, expiresAt, refreshPrefix, now, max tokens
   // A token for a grant revoked meanwhile is not stored (it would be an orphan).
   // The grant's index is a sorted set scored by expiry, so pruning is one
   // range removal instead of a walk over every digest.
@@ -187,11 +194,12 @@ redis.call('hset', KEYS[2], 'data', ARGV[1])
 redis.call('pexpire', KEYS[2], ARGV[2])
 redis.call('zremrangebyscore', KEYS[3], '-inf', ARGV[6])
 redis.call('zadd', KEYS[3], ARGV[4], ARGV[3])
+cap(KEYS[3], ARGV[5], ARGV[7])
 return 1`,
   },
 
   // KEYS: grant, oldToken, newToken, refreshSet
-  // ARGV: now, newData, newTtlMs, newDigest, refreshPrefix
+  // ARGV: now, newData, newTtlMs, newDigest, refreshPrefix, max tokens
   xoRotateRefresh: {
     keys: 4,
     lua: `
@@ -215,6 +223,7 @@ redis.call('del', KEYS[3])
 redis.call('hset', KEYS[3], 'data', ARGV[2])
 redis.call('pexpire', KEYS[3], ARGV[3])
 redis.call('zadd', KEYS[4], tonumber(ARGV[1]) + tonumber(ARGV[3]), ARGV[4])
+cap(KEYS[4], ARGV[5], ARGV[6])
 -- the grant was used now (the account page's "last used"), in the same round trip
 local last = redis.call('hget', KEYS[1], 'lastUsedAt')
 if (tonumber(last) or 0) < tonumber(ARGV[1]) then redis.call('hset', KEYS[1], 'lastUsedAt', ARGV[1]) end
@@ -246,14 +255,17 @@ end
 return 1`,
   },
 
-  // KEYS: device  ARGV: digest, now
+  // KEYS: device  ARGV: digest, now, clientId
   // Decided grants are answered once and deleted; the caller then deletes the
   // user-code key (another slot). slow_down only applies while pending.
+  // A poll by another client changes nothing (records written before the
+  // clientId field existed are checked by the caller, as before).
   xoPollDevice: {
     keys: 1,
     lua: `
-local r = redis.call('hmget', KEYS[1], 'digest', 'status', 'interval', 'lastPollAt', 'expiresAt', 'userCode')
+local r = redis.call('hmget', KEYS[1], 'digest', 'status', 'interval', 'lastPollAt', 'expiresAt', 'userCode', 'clientId')
 if not r[1] or r[1] ~= ARGV[1] then return {'missing'} end
+if r[7] and r[7] ~= ARGV[3] then return {'wrong_client'} end
 local now = tonumber(ARGV[2])
 if (tonumber(r[5]) or 0) <= now then return {'missing'} end
 if r[2] == 'approved' then

@@ -9,6 +9,7 @@ import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
+import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
   GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshResult, ServerInfo, SigningKey, Store,
@@ -178,6 +179,10 @@ export class RedisStore implements Store {
     return found.filter((g): g is Grant => g !== null && g.jid === jid).sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  async countGrants(jid: string): Promise<number> {
+    return this.client.scard(this.k.userGrants(jid));
+  }
+
   async touchGrant(id: string, at: number): Promise<void> {
     await this.run('xoTouchGrant', [this.k.grant(id)], [at]);
   }
@@ -294,6 +299,7 @@ export class RedisStore implements Store {
       token.expiresAt,
       this.k.refreshPrefix(g),
       Date.now(),
+      MAX_REFRESH_PER_GRANT,
     ]);
   }
 
@@ -314,7 +320,7 @@ export class RedisStore implements Store {
       await this.run(
         'xoRotateRefresh',
         [this.k.grant(grantId), this.k.refresh(grantId, oldDigest), this.k.refresh(grantId, newDigest), this.k.grantRefreshSet(grantId)],
-        [Date.now(), JSON.stringify({ ...data, grantId }), Math.max(1, ttlUntil(next.expiresAt)), newDigest, this.k.refreshPrefix(grantId)],
+        [Date.now(), JSON.stringify({ ...data, grantId }), Math.max(1, ttlUntil(next.expiresAt)), newDigest, this.k.refreshPrefix(grantId), MAX_REFRESH_PER_GRANT],
       ),
     );
     if (r[0] === 'replayed') {
@@ -338,6 +344,7 @@ export class RedisStore implements Store {
     const fields: Arg[] = [
       'data', JSON.stringify({ id, userCode, clientId, scope, createdAt, expiresAt }),
       'digest', deviceDigest,
+      'clientId', clientId,
       'userCode', userCode,
       'expiresAt', expiresAt,
       'status', device.status,
@@ -381,9 +388,11 @@ export class RedisStore implements Store {
     return (await this.run('xoDecideDevice', [this.k.device(id)], args)) === 1;
   }
 
-  async pollDevice(id: string, deviceDigest: string, now: number): Promise<PollDeviceResult> {
-    const r = strings(await this.run('xoPollDevice', [this.k.device(id)], [deviceDigest, now]));
+  async pollDevice(id: string, deviceDigest: string, now: number, clientId: string): Promise<PollDeviceResult> {
+    const r = strings(await this.run('xoPollDevice', [this.k.device(id)], [deviceDigest, now, clientId]));
     switch (r[0]) {
+      case 'wrong_client':
+        return { status: 'wrong_client' };
       case 'pending':
       case 'slow_down':
         return { status: r[0], interval: Number(r[1]) };

@@ -122,6 +122,8 @@ export type PollDeviceResult =
   /** Approved: returned exactly once, the record is gone afterwards. */
   | { status: 'approved'; device: DeviceGrant }
   | { status: 'denied' }
+  /** The device code is right but was issued to another client: nothing changed. */
+  | { status: 'wrong_client' }
   /** Unknown, expired, or already redeemed. */
   | { status: 'missing' };
 
@@ -180,6 +182,13 @@ export interface RateLimiter {
   reset(key: string): Promise<void>;
 }
 
+/**
+ * Bound on one grant's refresh tokens: a chain rotated hourly for a week, for
+ * a dozen devices of one user on one app, fits; a client minting tokens in a
+ * loop cannot grow the grant without limit (issue 12 #11).
+ */
+export const MAX_REFRESH_PER_GRANT = 500;
+
 export interface Store {
   readonly kind: 'redis' | 'memory';
 
@@ -227,6 +236,8 @@ export interface Store {
   grantExists(id: string): Promise<boolean>;
   findGrant(jid: string, clientId: string): Promise<Grant | null>;
   listGrants(jid: string): Promise<Grant[]>;
+  /** How many grants `jid` has (may briefly count one revoked a moment ago). */
+  countGrants(jid: string): Promise<number>;
   touchGrant(id: string, at: number): Promise<void>;
   /**
    * Deletes the grant and every refresh token issued under it. false when absent.
@@ -253,6 +264,11 @@ export interface Store {
   consumeCode(grantId: string, digest: string): Promise<ConsumeCodeResult>;
 
   // refresh tokens (rotated)
+  /**
+   * Each grant keeps at most MAX_REFRESH_PER_GRANT tokens (live or rotated,
+   * the latter kept to recognise a replay): saving one more forgets the one
+   * that expires first.
+   */
   saveRefresh(digest: string, token: RefreshToken): Promise<void>;
   /** Live or already-rotated (then `rotatedAt` is set) token; null when unknown, expired or revoked. */
   getRefresh(grantId: string, digest: string): Promise<RefreshToken | null>;
@@ -266,7 +282,8 @@ export interface Store {
   findDeviceByUserCode(userCode: string): Promise<DeviceGrant | null>;
   /** Approve or deny a pending grant; false when it is gone or already decided. */
   decideDevice(userCode: string, decision: { status: 'approved'; jid: string; grantId: string; authTime: number } | { status: 'denied' }): Promise<boolean>;
-  pollDevice(id: string, deviceDigest: string, now: number): Promise<PollDeviceResult>;
+  /** A poll by `clientId`; a poll by any other client reads as `wrong_client` and changes nothing. */
+  pollDevice(id: string, deviceDigest: string, now: number, clientId: string): Promise<PollDeviceResult>;
 
   // login sessions
   saveSession(session: LoginSession): Promise<void>;

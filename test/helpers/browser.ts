@@ -41,6 +41,11 @@ export class FormBrowser {
   dropCookie(name: string): void {
     this.cookies.delete(name);
   }
+
+  /** Takes over another browser's cookies, as a thief of its cookie jar would. */
+  copyCookiesFrom(other: FormBrowser): void {
+    for (const [k, v] of other.cookies) this.cookies.set(k, v);
+  }
 }
 
 export function parseForm(html: string): { action: string; hidden: Record<string, string> } {

@@ -117,9 +117,24 @@ describe('account lifecycle: sessions and grants', () => {
     assert.deepEqual(await bridgeAnswers(config, [`auth:dave:localhost:${tokens.access_token}`]), ['0']);
     const info = await fetch(`${server.url}/oauth2/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     assert.equal(info.status, 401);
-    // Re-created by someone else: still refused (the token predates the account).
+    assert.equal(await introspect(tokens.access_token), false);
+    assert.equal(await introspect(tokens.refresh_token), false);
+    // Re-created by someone else: still refused (the grant predates the account).
     await server.app.accounts.create('dave@localhost', 'a different owner pw');
     assert.deepEqual(await bridgeAnswers(config, [`auth:dave:localhost:${tokens.access_token}`]), ['0']);
+    assert.equal(await introspect(tokens.access_token), false, 'not active as the new owner either');
+    assert.equal(await introspect(tokens.refresh_token), false);
+  });
+
+  it('issue 12 #1: adding a JID again revokes grants an interrupted removal left behind', async () => {
+    await server.app.accounts.create('hank@localhost', PASSWORD);
+    const tokens = await signIn(new FormBrowser(), 'hank@localhost');
+    assert.equal(await server.app.store.removeAccount('hank@localhost'), true); // the account record only
+    const added = await cli(['add', 'hank@localhost', '--password-stdin'], 'the next owner pw');
+    assert.equal(added.code, 0, added.stderr);
+    assert.deepEqual(await server.app.store.listGrants('hank@localhost'), []);
+    const refreshed = await tokenCall(server.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    assert.equal(refreshed.body.error, 'invalid_grant', 'the old refresh token is dead');
   });
 
   it('issue 12 #1: /account signs out everywhere else, keeping this browser', async () => {
@@ -134,8 +149,12 @@ describe('account lifecycle: sessions and grants', () => {
     // CSRF-protected like every form.
     assert.equal((await here.post(`${server.url}/account/sessions/end-others`, { csrf: 'forged' })).status, 403);
     assert.equal(await signedInAs(elsewhere), 'erin@localhost');
+    const stolenCopy = new FormBrowser();
+    stolenCopy.copyCookiesFrom(here);
+    assert.equal(await signedInAs(stolenCopy), 'erin@localhost');
     const res = await here.submit(server.url, form, { csrf });
     assert.equal(res.status, 303);
+    assert.equal(await signedInAs(stolenCopy), null, 'a copy of this browser\u2019s old cookie is signed out too');
     assert.equal(res.headers.get('location'), '/account?notice=account.notice.others_signed_out');
     assert.equal(await signedInAs(here), 'erin@localhost');
     assert.equal(await signedInAs(elsewhere), null);

@@ -114,3 +114,46 @@ describe('issue 12: client authentication throttles', () => {
     assert.equal(((await poll.json()) as { error: string }).error, 'authorization_pending');
   });
 });
+
+describe('issue 12 #20: a login proxy (Prosody 13 mod_auth_oauth_external) is not throttled as one address', () => {
+  const PROXY_SECRET = 'prosody-proxy-secret-0123456789abcd';
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({
+      clients: [
+        ...CLIENTS,
+        { id: 'prosody', name: 'Prosody', secret_hash: secretHash(PROXY_SECRET), grant_types: ['password'], scope: 'openid profile', login_proxy: true },
+      ],
+      allowed_grant_types: ['authorization_code', 'refresh_token', 'device_code', 'password'],
+      login_throttle: { per_account: 5, per_address: 30, window: 900 },
+    });
+    for (const u of ['alice', 'bob', 'carol']) await server.app.accounts.create(`${u}@localhost`, PASSWORD);
+  });
+  after(() => server.stop());
+
+  const viaProxy = (username: string, password: string) =>
+    fetch(`${server.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', username, password, scope: 'openid profile', client_id: 'prosody', client_secret: PROXY_SECRET }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+
+  it('issue 12 #20: 32 wrong passwords for unknown users through the proxy do not lock out a real user; the per-account limit still holds', async () => {
+    for (let i = 0; i < 32; i++) {
+      const r = await viaProxy(`nobody${i}`, 'wrong password');
+      assert.equal(r.body.error, 'invalid_grant');
+      assert.match(String(r.body.error_description), /wrong username or password/);
+    }
+    const alice = await viaProxy('alice', PASSWORD);
+    assert.equal(alice.status, 200, JSON.stringify(alice.body));
+
+    for (let i = 0; i < 5; i++) await viaProxy('bob', 'wrong password');
+    const bob = await viaProxy('bob', PASSWORD);
+    assert.match(String(bob.body.error_description), /too many failed attempts/, 'guessing one account is still throttled');
+
+    // The same spray through an ordinary client is one address: it locks that address out.
+    for (let i = 0; i < 32; i++) await tokenCall(server.url, { grant_type: 'password', username: `nobody${i}`, password: 'wrong password', scope: 'openid' });
+    const carol = await tokenCall(server.url, { grant_type: 'password', username: 'carol', password: PASSWORD, scope: 'openid' });
+    assert.match(String(carol.body.error_description), /too many failed attempts/);
+  });
+});

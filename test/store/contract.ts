@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, beforeEach } from 'node:test';
+import { MAX_REFRESH_PER_GRANT } from '../../src/store/types.js';
 import type {
   Account, AuthorizationCode, DeviceGrant, Grant, GrantRevokedEvent, LoginSession, RefreshToken, SigningKey, Store,
 } from '../../src/store/types.js';
@@ -185,6 +186,17 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal(await s().updateGrant(wider), false);
         assert.equal(await s().grantExists(g.id), false);
         assert.equal(await s().getGrant(g.id), null);
+      });
+
+      it('counts a user’s grants', async () => {
+        const jid = `${uid('u')}@example.org`;
+        assert.equal(await s().countGrants(jid), 0);
+        const g1 = grant(jid);
+        await s().saveGrant(g1);
+        await s().saveGrant(grant(jid));
+        assert.equal(await s().countGrants(jid), 2);
+        await s().revokeGrant(g1.id);
+        assert.equal(await s().countGrants(jid), 1);
       });
 
       it('saves, gets, finds and lists', async () => {
@@ -442,6 +454,27 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.deepEqual(await s().rotateRefresh(g2.id, d2, digest(), refresh(g2)), { status: 'missing' });
       });
 
+      it('issue 12 #11: a grant keeps at most MAX_REFRESH_PER_GRANT tokens, forgetting those that expire first', async () => {
+        const g = grant(`${uid('u')}@example.org`);
+        await s().saveGrant(g);
+        const now = Date.now();
+        const digests: string[] = [];
+        for (let i = 0; i < MAX_REFRESH_PER_GRANT + 10; i++) {
+          const d = digest();
+          digests.push(d);
+          // expiring later and later: the first ten expire first
+          await s().saveRefresh(d, { ...refresh(g), expiresAt: now + 60_000 + i * 10 });
+        }
+        for (const d of digests.slice(0, 10)) assert.equal(await s().getRefresh(g.id, d), null);
+        assert.notEqual(await s().getRefresh(g.id, digests[10]!), null);
+        // rotation is capped too
+        const next = digest();
+        assert.equal((await s().rotateRefresh(g.id, digests[10]!, next, { ...refresh(g), expiresAt: now + 600_000 })).status, 'ok');
+        assert.equal(await s().getRefresh(g.id, digests[10]!), null, 'the earliest-expiring (the rotated one) went');
+        assert.notEqual(await s().getRefresh(g.id, next), null);
+        assert.notEqual(await s().getRefresh(g.id, digests.at(-1)!), null);
+      });
+
       it('is not stored for a grant that does not exist', async () => {
         const g = grant('ghost@example.org');
         const d = digest();
@@ -486,11 +519,11 @@ export function storeContract(name: string, make: MakeStore): void {
         const dd = digest();
         await s().createDevice(dv, dd);
         const t = Date.now();
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t), { status: 'pending', interval: 5 });
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 1000), { status: 'slow_down', interval: 10 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t, dv.clientId), { status: 'pending', interval: 5 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 1000, dv.clientId), { status: 'slow_down', interval: 10 });
         assert.equal((await s().findDeviceByUserCode(dv.userCode))?.interval, 10);
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 5000), { status: 'slow_down', interval: 15 });
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 15_000), { status: 'pending', interval: 15 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 5000, dv.clientId), { status: 'slow_down', interval: 15 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 15_000, dv.clientId), { status: 'pending', interval: 15 });
         assert.equal((await s().findDeviceByUserCode(dv.userCode))?.lastPollAt, t + 15_000);
       });
 
@@ -499,19 +532,19 @@ export function storeContract(name: string, make: MakeStore): void {
         const dd = digest();
         await s().createDevice(dv, dd);
         const t = Date.now();
-        assert.equal((await s().pollDevice(dv.id, dd, t)).status, 'pending');
+        assert.equal((await s().pollDevice(dv.id, dd, t, dv.clientId)).status, 'pending');
         const decision = { status: 'approved' as const, jid: 'alice@example.org', grantId: uid('g'), authTime: 1_700_000_000 };
         assert.equal(await s().decideDevice(dv.userCode, decision), true);
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false, 'decided once');
         assert.equal((await s().findDeviceByUserCode(dv.userCode))?.status, 'approved');
 
-        const r = await s().pollDevice(dv.id, dd, t + 6000);
+        const r = await s().pollDevice(dv.id, dd, t + 6000, dv.clientId);
         assert.equal(r.status, 'approved');
         assert.ok(r.status === 'approved');
         assert.deepEqual(r.device, {
           ...dv, status: 'approved', jid: decision.jid, grantId: decision.grantId, authTime: decision.authTime, lastPollAt: t,
         });
-        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 12_000), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, t + 12_000, dv.clientId), { status: 'missing' });
         assert.equal(await s().findDeviceByUserCode(dv.userCode), null);
       });
 
@@ -520,8 +553,8 @@ export function storeContract(name: string, make: MakeStore): void {
         const dd = digest();
         await s().createDevice(dv, dd);
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), true);
-        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now()), { status: 'denied' });
-        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now() + 6000), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now(), dv.clientId), { status: 'denied' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now() + 6000, dv.clientId), { status: 'missing' });
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false);
       });
 
@@ -530,9 +563,19 @@ export function storeContract(name: string, make: MakeStore): void {
         const dd = digest();
         await s().createDevice(dv, dd);
         await s().decideDevice(dv.userCode, { status: 'approved', jid: 'a@example.org', grantId: 'g', authTime: 1 });
-        assert.deepEqual(await s().pollDevice(dv.id, digest(), Date.now()), { status: 'missing' });
-        assert.deepEqual(await s().pollDevice('unknown', dd, Date.now()), { status: 'missing' });
-        assert.equal((await s().pollDevice(dv.id, dd, Date.now())).status, 'approved');
+        assert.deepEqual(await s().pollDevice(dv.id, digest(), Date.now(), dv.clientId), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice('unknown', dd, Date.now(), dv.clientId), { status: 'missing' });
+        assert.equal((await s().pollDevice(dv.id, dd, Date.now(), dv.clientId)).status, 'approved');
+      });
+
+      it('issue 12 #9: a poll by another client changes nothing: the approval waits for its own client', async () => {
+        const dv = device();
+        const dd = digest();
+        await s().createDevice(dv, dd);
+        await s().decideDevice(dv.userCode, { status: 'approved', jid: 'a@example.org', grantId: 'g', authTime: 1 });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now(), 'another-client'), { status: 'wrong_client' });
+        assert.equal((await s().findDeviceByUserCode(dv.userCode))?.status, 'approved', 'still there');
+        assert.equal((await s().pollDevice(dv.id, dd, Date.now(), dv.clientId)).status, 'approved');
       });
 
       it('expires', async () => {
@@ -543,7 +586,7 @@ export function storeContract(name: string, make: MakeStore): void {
         await sleep(450);
         assert.equal(await s().findDeviceByUserCode(dv.userCode), null);
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false);
-        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now()), { status: 'missing' });
+        assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now(), dv.clientId), { status: 'missing' });
         assert.equal(await s().createDevice({ ...device(), userCode: dv.userCode }, digest()), true, 'user code free again');
       });
     });

@@ -7,8 +7,8 @@ import { revokeGrantOf } from '../../oauth/grant-management.js';
 import { describeScopes } from '../../oauth/scopes.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
-import { noStore } from '../security-headers.js';
 import type { LoginSession } from '../../store/types.js';
+import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Views } from '../views.js';
 
@@ -79,7 +79,7 @@ export function accountRoutes({
     const session = await sessions.current(req);
     if (!session) return res.redirect(303, '/account');
     try {
-      await sessions.rebind(session, await core.accounts.endSessions(session.jid));
+      await sessions.renew(res, session, await core.accounts.endSessions(session.jid));
     } catch (err) {
       if (err instanceof AccountError && err.code === 'missing') return res.redirect(303, '/account');
       throw err;
@@ -108,8 +108,8 @@ export function accountRoutes({
     }
     try {
       await changePassword(core, session.jid, password, { revokeGrants: revokeGrants === 'on', by: 'account page' });
-      // The change ended every session of the account; this one carries on under a new epoch.
-      await sessions.rebind(session, await core.accounts.endSessions(session.jid));
+      // The change ended every session of the account; this one carries on under a new epoch and id.
+      await sessions.renew(res, session, await core.accounts.endSessions(session.jid));
     } catch (err) {
       if (err instanceof AccountError && err.code === 'bad-password') {
         return render(req, res, session, { status: 400, key: 'account.password.weak' });

@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
+import { OAuthError } from '../../oauth/errors.js';
 import { formatUserCode, normaliseUserCode, startDeviceAuthorization } from '../../oauth/device.js';
-import { recordConsent } from '../../oauth/grants.js';
+import { approveDevice } from '../../oauth/grants.js';
 import type { Client } from '../../oauth/clients.js';
 import type { DeviceGrant, LoginSession, RateLimiter } from '../../store/types.js';
 import { clientGate } from '../client-gate.js';
@@ -36,7 +37,18 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
   const authenticate = clientGate(core);
   const guesses: RateLimiter = store.rateLimiter({ name: 'device-code-guess', points: 20, duration: 600 });
 
+  // Each request stores a device grant for device_code_ttl: one address gets only so many (issue 12 #11).
+  const { device_authorizations, window } = core.config.address_throttle;
+  const starts = store.rateLimiter({ name: 'device-start-address', points: device_authorizations, duration: window });
+
   router.post('/oauth2/device', noStore, formBody, oauthEndpoint(log, async (req, res) => {
+    const counted = await starts.consume(req.ip ?? 'unknown');
+    if (!counted.allowed) {
+      log.info({ address: req.ip }, 'device authorization refused: throttled');
+      throw new OAuthError('temporarily_unavailable', 'too many device authorization requests from this address; retry later', 429).withHeaders({
+        'Retry-After': String(Math.max(1, Math.ceil(counted.retryAfterMs / 1000))),
+      });
+    }
     const params = oauthParams(req);
     const client = await authenticate(req, params);
     res.json(await startDeviceAuthorization(core, client, params));
@@ -72,12 +84,7 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
     if (!session) return pages.login(req, res, loginForm(device, client), { status: 401, error: 'login.expired' });
     const approve = (req.body as Record<string, unknown>).decision === 'approve';
     const decided = approve
-      ? await store.decideDevice(device.userCode, {
-          status: 'approved',
-          jid: session.jid,
-          grantId: (await recordConsent(store, session.jid, client, device.scope)).id,
-          authTime: session.authTime,
-        })
+      ? await approveDevice(store, device.userCode, session, client, device.scope)
       : await store.decideDevice(device.userCode, { status: 'denied' });
     if (!decided) return pages.message(res, 410, { title: 'device.title', heading: 'device.gone_heading', text: 'device.used' });
     log.info({ jid: session.jid, client: client.id.slice(0, 64), approve }, 'device authorization decided');

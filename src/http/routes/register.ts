@@ -1,6 +1,7 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
+import type { Store } from '../../store/types.js';
 import { OAuthError } from '../../oauth/errors.js';
 import type { DynamicClients } from '../../oauth/registration/dynamic-clients.js';
 import { invalidClientMetadata } from '../../oauth/registration/errors.js';
@@ -16,8 +17,8 @@ export const MAX_REGISTRATION_BODY = 16 * 1024;
  * GET returns the JSON Schema of the accepted metadata. Mounted before any
  * body parser, so it parses its own JSON, with a size limit.
  */
-export function registrationRoutes(deps: { config: Config; log: Logger; clients: DynamicClients }): Router {
-  const { config, log, clients } = deps;
+export function registrationRoutes(deps: { config: Config; log: Logger; clients: DynamicClients; store: Store }): Router {
+  const { config, log, clients, store } = deps;
   const router = Router();
   // Not enabled: behave like any unknown endpoint.
   if (!config.registration_key) return router;
@@ -29,7 +30,22 @@ export function registrationRoutes(deps: { config: Config; log: Logger; clients:
     res.set('Cache-Control', 'public, max-age=3600').type('application/schema+json').send(schema);
   });
 
-  router.post('/oauth2/register', noStore, jsonBody(log), oauthEndpoint(log, async (req, res) => {
+  // Registration writes nothing, but each new client is a fresh per-client
+  // budget everywhere else: one address gets only so many (issue 12 #11).
+  const { registrations, window } = config.address_throttle;
+  const perAddress = store.rateLimiter({ name: 'register-address', points: registrations, duration: window });
+  const throttle: RequestHandler = (req, res, next) => {
+    perAddress.consume(req.ip ?? 'unknown').then((counted) => {
+      if (counted.allowed) return next();
+      log.info({ address: req.ip }, 'client registration refused: throttled');
+      const err = new OAuthError('temporarily_unavailable', 'too many registrations from this address; retry later', 429).withHeaders({
+        'Retry-After': String(Math.max(1, Math.ceil(counted.retryAfterMs / 1000))),
+      });
+      sendOAuthError(res, err, log, req);
+    }, next);
+  };
+
+  router.post('/oauth2/register', noStore, throttle, jsonBody(log), oauthEndpoint(log, async (req, res) => {
     const meta = validateClientMetadata(req.body, policy);
     const registered = await clients.register(meta);
     log.info({ client_name: meta.client_name, client_uri: meta.client_uri, public: meta.token_endpoint_auth_method === 'none' }, 'client registered');

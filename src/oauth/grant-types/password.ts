@@ -1,7 +1,7 @@
 import type { Client } from '../clients.js';
 import type { CoreDeps } from '../context.js';
 import { OAuthError, invalidGrant, invalidRequest, invalidScope } from '../errors.js';
-import { recordConsent } from '../grants.js';
+import { TooManyGrantsError, recordConsent } from '../grants.js';
 import { issueTokens, type TokenResponse } from '../issue.js';
 import { grantScope } from '../scopes.js';
 import { nowSeconds } from '../tokens.js';
@@ -21,13 +21,16 @@ export async function passwordGrant(
 
   const jid = usernameToJid(username, deps.config);
   if (!jid) throw invalidGrant(deps.config.expect_username_jid ? 'username must be a full JID (user@domain)' : 'unknown username');
-  const result = await deps.accounts.verify(jid, password, address);
+  // A login proxy's address is everyone's: counting it would let 32 wrong guesses lock out every user behind it.
+  const result = await deps.accounts.verify(jid, password, client.loginProxy ? undefined : address);
   if (!result.ok) {
     if (result.reason === 'throttled') {
       throw new OAuthError('invalid_grant', `too many failed attempts; try again in ${Math.ceil(result.retryAfterMs / 1000)} seconds`);
     }
     throw invalidGrant('wrong username or password');
   }
-  const grant = await recordConsent(deps.store, result.jid, client, scope);
+  const grant = await recordConsent(deps.store, result.jid, client, scope).catch((err: unknown) => {
+    throw err instanceof TooManyGrantsError ? invalidGrant(err.message) : err;
+  });
   return issueTokens(deps, { grant, client, scope, authTime: nowSeconds(), amr: ['pwd'], mayIssueRefresh: true, withIdToken: false });
 }
