@@ -142,7 +142,19 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
     const timer = setTimeout(() => killGroup(proc, 'SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);
-    // The Erlang VM may outlive the shell wrapper for a moment: wait for the port to free.
+    // The Erlang VM may outlive the shell wrapper for a moment, still holding its
+    // node name: a restart before it is gone exits at once. Wait for the group.
+    const pid = proc.pid!;
+    const groupAlive = () => {
+      try {
+        process.kill(-pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && groupAlive(); i++) await new Promise((r) => setTimeout(r, 100));
+    if (groupAlive()) process.kill(-pid, 'SIGKILL');
     for (let i = 0; i < 100 && (await portOpen(c2sPort)); i++) await new Promise((r) => setTimeout(r, 100));
   };
 

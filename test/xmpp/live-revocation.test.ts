@@ -38,6 +38,8 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
     });
     server = await startServer({
       registration_key: REGISTRATION_KEY,
+      // Every test registers its own client, from one address.
+      address_throttle: { registrations: 1000 },
       admins: ['admin@localhost'],
       xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
     });
