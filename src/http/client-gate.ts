@@ -19,9 +19,10 @@ const tooMany = (retryAfterMs: number, what: string) =>
 
 /**
  * Failed authentications (secret guessing) are counted per credential id
- * *and* caller address: the budget is consulted before the secret is looked
- * at, so a throttled caller gets 429 whether its guess is right or wrong (no
- * oracle), and one anonymous caller cannot lock a client out for everyone.
+ * *and* caller address. The budget decides the answer before the secret's
+ * verdict does, so a throttled caller gets 429 whether its guess is right or
+ * wrong (no oracle), and one anonymous caller cannot lock a client out for
+ * everyone.
  */
 function failureGate(core: CoreDeps) {
   const { failed_auth, window } = core.config.token_throttle;
@@ -55,15 +56,22 @@ export function clientGate(core: CoreDeps): ClientGate {
     const id = creds.basic?.id ?? creds.postId ?? '';
     const address = addressOf(req);
     const failKey = `${keyOf(id)}@${address}`;
-    if (id) await gate.before(failKey);
     let client: Client;
     try {
+      // In-process and constant-time; nothing is answered before the budget is consulted below.
       client = await core.clients.authenticate(creds);
     } catch (err) {
-      if (err instanceof OAuthError && err.error === 'invalid_client' && id) await gate.failed(failKey);
+      if (err instanceof OAuthError && err.error === 'invalid_client' && id) {
+        await gate.before(failKey);
+        await gate.failed(failKey);
+      }
       throw err;
     }
-    const counted = await requests.consume(client.public ? `${keyOf(client.id)}@${address}` : keyOf(client.id));
+    // The budget and the request count in one round trip: the success path stays as cheap as before.
+    const [, counted] = await Promise.all([
+      gate.before(failKey),
+      requests.consume(client.public ? `${keyOf(client.id)}@${address}` : keyOf(client.id)),
+    ]);
     if (!counted.allowed) throw tooMany(counted.retryAfterMs, 'requests from this client');
     return client;
   };
