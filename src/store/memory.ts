@@ -5,8 +5,8 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import type {
-  Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
-  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, SigningKey, Store,
+  Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
+  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, SigningKey, Store, UpstreamOrigin, UpstreamState,
 } from './types.js';
 
 const SWEEP_MS = 60_000;
@@ -66,6 +66,9 @@ export class MemoryStore implements Store {
   private readonly devices = new TtlMap<string, { device: DeviceGrant; digest: string }>();
   private readonly userCodes = new TtlMap<string, string>();
   private readonly sessions = new TtlMap<string, LoginSession>();
+  /** `${iss}\n${sub}` → jid */
+  private readonly subjects = new Map<string, string>();
+  private readonly upstreamStates = new TtlMap<string, UpstreamState>();
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly timer: NodeJS.Timeout;
 
@@ -80,6 +83,7 @@ export class MemoryStore implements Store {
     this.devices.sweep(now);
     this.userCodes.sweep(now);
     this.sessions.sweep(now);
+    this.upstreamStates.sweep(now);
     for (const [id, tokens] of this.refresh) {
       tokens.sweep(now);
       if (tokens.size === 0) this.refresh.delete(id);
@@ -111,6 +115,8 @@ export class MemoryStore implements Store {
   }
 
   async removeAccount(jid: string): Promise<boolean> {
+    const up = this.accounts.get(jid)?.upstream;
+    if (up && this.subjects.get(`${up.iss}\n${up.sub}`) === jid) this.subjects.delete(`${up.iss}\n${up.sub}`);
     const existed = this.accounts.delete(jid);
     // Revoke even without an account: leftover grants of a removed user must not survive.
     for (const g of [...this.grants.values()]) if (g.jid === jid) this.dropGrant(g.id);
@@ -119,6 +125,55 @@ export class MemoryStore implements Store {
 
   async listAccounts(): Promise<string[]> {
     return [...this.accounts.keys()];
+  }
+
+  async setAccountDisabled(jid: string, disabled: boolean): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    if (!a) return false;
+    if (disabled) a.disabled = true;
+    else delete a.disabled;
+    return true;
+  }
+
+  // upstream identities
+
+  async findAccountBySubject(iss: string, sub: string): Promise<string | null> {
+    return this.subjects.get(`${iss}\n${sub}`) ?? null;
+  }
+
+  async createUpstreamAccount(account: Account & { upstream: UpstreamOrigin }): Promise<CreateUpstreamAccountResult> {
+    const key = `${account.upstream.iss}\n${account.upstream.sub}`;
+    if (this.subjects.has(key)) return 'subject-taken';
+    if (this.accounts.has(account.jid)) return 'jid-taken';
+    this.accounts.set(account.jid, clone(account));
+    this.subjects.set(key, account.jid);
+    return 'created';
+  }
+
+  async linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    const key = `${origin.iss}\n${origin.sub}`;
+    if (!a || a.upstream || this.subjects.has(key)) return false;
+    a.upstream = clone(origin);
+    this.subjects.set(key, jid);
+    return true;
+  }
+
+  async touchUpstreamLogin(jid: string, at: number): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    if (!a?.upstream) return false;
+    if (at > a.upstream.lastLoginAt) a.upstream.lastLoginAt = at;
+    return true;
+  }
+
+  async saveUpstreamState(id: string, state: UpstreamState, ttl: number): Promise<void> {
+    this.upstreamStates.set(id, clone(state), Date.now() + ttl * 1000);
+  }
+
+  async takeUpstreamState(id: string): Promise<UpstreamState | null> {
+    const s = this.upstreamStates.get(id);
+    this.upstreamStates.delete(id);
+    return s ? clone(s) : null;
   }
 
   // signing keys

@@ -4,12 +4,13 @@
 // stale index entries, which readers detect and clean.
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeSession, decodeSigningKey, parseJson, toNum } from './codec.js';
+import { createHash } from 'node:crypto';
+import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeSession, decodeSigningKey, decodeUpstreamState, parseJson, toNum } from './codec.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
 import type {
-  Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
+  Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, UpstreamOrigin, UpstreamState, Grant, LoginSession, PollDeviceResult,
   RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, SigningKey, Store,
 } from './types.js';
 
@@ -61,8 +62,51 @@ export class RedisStore implements Store {
   }
 
   async getAccount(jid: string): Promise<Account | null> {
-    const a = decodeAccount(await this.client.hgetall(this.k.account(jid)));
+    const h = await this.client.hgetall(this.k.account(jid));
+    const a = decodeAccount(h);
+    const at = toNum(h.upstreamLoginAt);
+    if (a?.upstream && at !== undefined) a.upstream.lastLoginAt = at;
     return a && a.jid === jid ? a : null;
+  }
+
+  private subjectKey(iss: string, sub: string): string {
+    return this.k.subject(createHash('sha256').update(`${iss}\n${sub}`).digest('hex'));
+  }
+
+  async setAccountDisabled(jid: string, disabled: boolean): Promise<boolean> {
+    return (await this.run('xoSetDisabled', [this.k.account(jid)], [disabled ? '1' : '0'])) === 1;
+  }
+
+  async findAccountBySubject(iss: string, sub: string): Promise<string | null> {
+    return this.client.get(this.subjectKey(iss, sub));
+  }
+
+  async createUpstreamAccount(account: Account & { upstream: UpstreamOrigin }): Promise<CreateUpstreamAccountResult> {
+    const { upstream } = account;
+    const r = await this.run('xoCreateUpstreamAccount', [this.k.account(account.jid), this.k.accountList(), this.subjectKey(upstream.iss, upstream.sub)], [
+      account.jid,
+      account.createdAt,
+      JSON.stringify(upstream),
+      upstream.lastLoginAt,
+    ]);
+    return r === 'created' || r === 'jid-taken' || r === 'subject-taken' ? r : 'jid-taken';
+  }
+
+  async linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean> {
+    const r = await this.run('xoLinkUpstream', [this.k.account(jid), this.subjectKey(origin.iss, origin.sub)], [jid, JSON.stringify(origin), origin.lastLoginAt]);
+    return r === 1;
+  }
+
+  async touchUpstreamLogin(jid: string, at: number): Promise<boolean> {
+    return (await this.run('xoTouchUpstream', [this.k.account(jid)], [at])) === 1;
+  }
+
+  async saveUpstreamState(id: string, state: UpstreamState, ttl: number): Promise<void> {
+    await this.client.set(this.k.upstreamState(id), JSON.stringify(state), 'EX', Math.max(1, Math.round(ttl)));
+  }
+
+  async takeUpstreamState(id: string): Promise<UpstreamState | null> {
+    return decodeUpstreamState(parseJson(await this.client.getdel(this.k.upstreamState(id))));
   }
 
   async accountExists(jid: string): Promise<boolean> {
@@ -74,7 +118,9 @@ export class RedisStore implements Store {
   }
 
   async removeAccount(jid: string): Promise<boolean> {
-    const removed = await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid]);
+    const up = (await this.getAccount(jid))?.upstream;
+    const subject = up ? this.subjectKey(up.iss, up.sub) : this.k.subject('none');
+    const removed = await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList(), subject], [jid]);
     // Revoke even without an account: leftover grants of a removed user must not survive.
     const ids = await this.client.smembers(this.k.userGrants(jid));
     if (ids.length > 0) {

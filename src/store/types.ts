@@ -6,7 +6,33 @@
 
 export interface Account {
   jid: string; // bare JID, already normalised
-  passwordHash: string; // argon2id PHC string
+  /** argon2id PHC string; '' for an account with no local password (upstream sign-in only). */
+  passwordHash: string;
+  createdAt: number;
+  /** Set when the account signs in through an upstream OpenID Connect provider. */
+  upstream?: UpstreamOrigin;
+  /** An admin disabled the account: no login of any kind until enabled again. */
+  disabled?: boolean;
+}
+
+/** Who vouches for an account upstream: the provider's issuer and subject are the binding, never the user name. */
+export interface UpstreamOrigin {
+  provider: string;
+  iss: string;
+  sub: string;
+  /** Last successful sign-in through that provider (unix ms). */
+  lastLoginAt: number;
+}
+
+export type CreateUpstreamAccountResult = 'created' | 'jid-taken' | 'subject-taken';
+
+/** What the browser left with when it went to the upstream provider: single use, short-lived. */
+export interface UpstreamState {
+  provider: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Local path to go back to after sign-in. */
+  returnTo: string;
   createdAt: number;
 }
 
@@ -35,6 +61,12 @@ export interface Grant {
   clientName?: string;
   clientUri?: string;
   logoUri?: string;
+  /** Absent: consent to an OAuth client. `app_password`: a password for a chat client (contract 4). */
+  kind?: 'app_password';
+  /** App passwords: what the user called it ("Dino on laptop"). */
+  label?: string;
+  /** App passwords: SHA-256 (hex) of the secret; the secret itself is never stored. */
+  secretDigest?: string;
 }
 
 export interface AuthorizationCode {
@@ -151,6 +183,21 @@ export interface Store {
   /** Removes the account and revokes all its grants. false when absent. */
   removeAccount(jid: string): Promise<boolean>;
   listAccounts(): Promise<string[]>;
+  /** false when there is no such account. */
+  setAccountDisabled(jid: string, disabled: boolean): Promise<boolean>;
+
+  // upstream (OpenID Connect) identities
+  /** The account bound to this upstream issuer + subject, or null. */
+  findAccountBySubject(iss: string, sub: string): Promise<string | null>;
+  /** Atomically creates an account with no local password, bound to `account.upstream`. */
+  createUpstreamAccount(account: Account & { upstream: UpstreamOrigin }): Promise<CreateUpstreamAccountResult>;
+  /** Binds an existing account to an upstream subject; false when the account is gone or already bound elsewhere. */
+  linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean>;
+  /** Records a fresh upstream sign-in. false when the account is gone. */
+  touchUpstreamLogin(jid: string, at: number): Promise<boolean>;
+  saveUpstreamState(id: string, state: UpstreamState, ttl: number): Promise<void>;
+  /** Atomic read-and-delete: a state works once. */
+  takeUpstreamState(id: string): Promise<UpstreamState | null>;
 
   // signing keys
   listSigningKeys(): Promise<SigningKey[]>;
