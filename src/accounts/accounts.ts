@@ -25,7 +25,7 @@ export class AccountError extends Error {
   override name = 'AccountError';
   constructor(
     message: string,
-    readonly code: 'exists' | 'missing' | 'bad-jid' | 'bad-password',
+    readonly code: 'exists' | 'missing' | 'bad-jid' | 'bad-password' | 'refused',
   ) {
     super(message);
   }
@@ -60,6 +60,10 @@ export class Accounts {
   async setPassword(jidInput: string, password: string): Promise<void> {
     const jid = this.jid(jidInput);
     this.checkPassword(password);
+    const account = await this.store.getAccount(jid);
+    if (account?.upstream && !account.passwordHash) {
+      throw new AccountError(`${jid} signs in through ${account.upstream.provider}; it has no local password (use an app password)`, 'refused');
+    }
     if (!(await this.store.setPasswordHash(jid, await hashPassword(password)))) {
       throw new AccountError(`no account ${jid}`, 'missing');
     }
@@ -98,7 +102,9 @@ export class Accounts {
       return { ok: false, reason: 'throttled', retryAfterMs };
     }
     const account = normalise(jidInput) ? await this.store.getAccount(jid) : null;
-    const ok = await verifyPassword(account?.passwordHash, password);
+    // No local password (upstream-only) or disabled: the same dummy-hash work as an unknown account.
+    const usable = account && !account.disabled && account.passwordHash ? account.passwordHash : undefined;
+    const ok = (await verifyPassword(usable, password)) && usable !== undefined;
     if (ok) {
       await this.perAccount.reset(jid);
       return { ok: true, jid };

@@ -15,6 +15,8 @@ export interface GrantSummary {
   scope: string[];
   createdAt: number;
   lastUsedAt: number;
+  /** `app_password` for an app password (contract 4); absent for an OAuth client. */
+  kind?: 'app_password';
 }
 
 export function summarise(g: Grant): GrantSummary {
@@ -34,6 +36,7 @@ export function summarise(g: Grant): GrantSummary {
     scope: g.scope,
     createdAt: g.createdAt,
     lastUsedAt: g.lastUsedAt,
+    ...(g.kind ? { kind: g.kind } : {}),
   };
 }
 
@@ -59,4 +62,15 @@ export async function revokeGrantOf(
   if (!(await deps.store.revokeGrant(grant.id))) return null;
   deps.log.info({ jid, client: grant.clientId.slice(0, 64), by }, 'grant revoked');
   return summarise(grant);
+}
+
+/**
+ * Revokes every grant of `jid`, app passwords included (admin disable, removal).
+ * One grant at a time through revokeGrantOf, so each revocation is announced
+ * like any other. Returns how many were revoked.
+ */
+export async function revokeAllGrantsOf(deps: Pick<CoreDeps, 'store' | 'log'>, jid: string, by: string): Promise<number> {
+  let n = 0;
+  for (const g of await deps.store.listGrants(jid)) if (await revokeGrantOf(deps, jid, g.id, by)) n++;
+  return n;
 }

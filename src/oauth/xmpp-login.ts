@@ -1,9 +1,11 @@
 import { makeBareJid } from '../accounts/jid.js';
+import { findAppPassword, normaliseAppPassword } from './app-passwords.js';
 import type { CoreDeps } from './context.js';
+import { needsUpstreamSignIn } from './upstream-freshness.js';
 import { validateAccessToken, type ValidToken } from './validate-token.js';
 
 export type LoginResult =
-  | { ok: true; jid: string; via: 'password' | 'token'; token?: ValidToken }
+  | { ok: true; jid: string; via: 'password' | 'token' | 'app-password'; token?: ValidToken; grantId?: string; scope?: string[] }
   | { ok: false; reason: 'invalid' | 'throttled' | 'bad-request'; retryAfterMs?: number };
 
 /** Scope a token needs to stand in for the password at an XMPP login. */
@@ -44,8 +46,34 @@ export async function authenticate(
     deps.metrics?.login('token', 'failed');
     return { ok: false, reason: 'invalid' };
   }
+  if (normaliseAppPassword(secret)) {
+    const appPassword = await appPasswordLogin(deps, jid, secret);
+    if (appPassword) return appPassword;
+    // Not one of the account's app passwords: it may still be the password itself.
+  }
   const result = await deps.accounts.verify(jid, secret, address);
   deps.metrics?.login('password', result.ok ? 'ok' : result.reason === 'throttled' ? 'throttled' : 'failed');
   if (result.ok) return { ok: true, jid, via: 'password' };
   return result.reason === 'throttled' ? { ok: false, reason: 'throttled', retryAfterMs: result.retryAfterMs } : { ok: false, reason: 'invalid' };
+}
+
+/** An app password of `jid`: null when none matches, a refusal when it matches but may not be used now. */
+async function appPasswordLogin(deps: CoreDeps, jid: string, secret: string): Promise<LoginResult | null> {
+  const grant = await findAppPassword(deps, jid, secret);
+  if (!grant) return null;
+  const account = await deps.store.getAccount(jid);
+  if (!account || account.disabled) {
+    deps.log.info({ jid, via: 'app-password', grant: grant.id }, 'xmpp login refused: account missing or disabled');
+    deps.metrics?.login('app-password', 'refused');
+    return { ok: false, reason: 'invalid' };
+  }
+  if (needsUpstreamSignIn(deps, account)) {
+    deps.log.info({ jid, via: 'app-password', grant: grant.id, provider: account.upstream?.provider }, 'xmpp login refused: app password lapsed until the next upstream sign-in');
+    deps.metrics?.login('app-password', 'lapsed');
+    return { ok: false, reason: 'invalid' };
+  }
+  void deps.store.touchGrant(grant.id, Date.now()).catch(() => {});
+  deps.log.info({ jid, via: 'app-password', grant: grant.id }, 'xmpp login accepted');
+  deps.metrics?.login('app-password', 'ok');
+  return { ok: true, jid, via: 'app-password', grantId: grant.id, scope: grant.scope };
 }

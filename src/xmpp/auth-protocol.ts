@@ -30,7 +30,11 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
   on('get', 'auth', async ({ user, host, text }) => {
     const result = await api.checkLogin(core, user, host, text);
     core.metrics?.xmppQuery('auth', result.ok ? 'ok' : result.reason);
-    if (result.ok) return reply('auth', { result: 'ok', jid: result.jid, via: result.via });
+    if (result.ok) {
+      // Contract 2: a login that used a grant names it, so the XMPP server can tie the session to it.
+      const grant: Record<string, string> = result.grantId ? { grant: result.grantId, scope: (result.scope ?? []).join(' ') } : {};
+      return reply('auth', { result: 'ok', jid: result.jid, via: result.via, ...grant });
+    }
     if (result.reason === 'throttled') {
       return reply('auth', { result: 'throttled', 'retry-after': Math.ceil((result.retryAfterMs ?? 1000) / 1000) });
     }

@@ -1,6 +1,8 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
+import { APP_PASSWORD_SCOPES, AppPasswordError, createAppPassword } from '../../oauth/app-passwords.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { grantsOf, revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
+import { lapsesAt, needsUpstreamSignIn } from '../../oauth/upstream-freshness.js';
 import { describeScopes } from '../../oauth/scopes.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
@@ -19,19 +21,51 @@ export function accountRoutes({ core, sessions, pages, views }: { core: CoreDeps
   const router = Router();
   const loginForm = { action: LOGIN, interaction: '', clientName: '' };
 
+  /** The page; `extra` carries a just-created app password (shown this once) or a form error. */
+  async function render(req: Request, res: Response, jid: string, extra: Record<string, unknown> = {}, status = 200) {
+    const grants = await grantsOf(core, jid);
+    const account = await core.store.getAccount(jid);
+    const upstream = account?.upstream;
+    const provider = upstream ? core.config.upstream.providers.find((p) => p.id === upstream.provider) : undefined;
+    const lapse = account ? lapsesAt(core, account) : undefined;
+    res.status(status).type('html').send(
+      views.render('account', {
+        title: 'account.title',
+        jid,
+        csrf: sessions.csrfToken(req, res),
+        grants: grants.filter((g) => g.kind !== 'app_password').map(grantView),
+        appPasswords: grants.filter((g) => g.kind === 'app_password').map(appPasswordView),
+        scopes: APP_PASSWORD_SCOPES.map((value, i) => ({ value, text: `account.app_passwords.scope.${value.replace(/:/g, '_')}`, checked: i === 0 })),
+        upstream: upstream ? { name: provider?.name ?? upstream.provider, lastLogin: when(upstream.lastLoginAt) } : undefined,
+        lapsed: account ? needsUpstreamSignIn(core, account) : false,
+        lapsesAt: lapse !== undefined ? when(lapse) : undefined,
+        notice: typeof req.query.notice === 'string' && /^account\.notice\.\w+$/.test(req.query.notice) ? req.query.notice : undefined,
+        ...extra,
+      }),
+    );
+  }
+
   router.get('/account', noStore, async (req, res) => {
     const session = await sessions.current(req);
     if (!session) return pages.login(req, res, { ...loginForm, intro: 'account.login_intro' });
-    const grants = await grantsOf(core, session.jid);
-    res.type('html').send(
-      views.render('account', {
-        title: 'account.title',
-        jid: session.jid,
-        csrf: sessions.csrfToken(req, res),
-        grants: grants.map(grantView),
-        notice: typeof req.query.notice === 'string' && /^account\.notice\.\w+$/.test(req.query.notice) ? req.query.notice : undefined,
-      }),
-    );
+    await render(req, res, session.jid);
+  });
+
+  // Answered with the page itself, never a redirect: the new secret must not
+  // travel in a URL or be shown again on reload (no-store).
+  router.post('/account/app-passwords', noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    const session = await sessions.current(req);
+    if (!session) return res.redirect(303, '/account');
+    const body = req.body as Record<string, unknown>;
+    try {
+      const { password, grant } = await createAppPassword(core, session.jid, { label: body.label, scope: body.scope });
+      await render(req, res, session.jid, { created: { password, label: grant.label } });
+    } catch (err) {
+      if (!(err instanceof AppPasswordError)) throw err;
+      core.log.info({ jid: session.jid, reason: err.code }, 'app password refused');
+      await render(req, res, session.jid, { appPasswordError: err.message }, 400);
+    }
   });
 
   router.post(LOGIN, noStore, formBody, async (req, res) => {
@@ -76,5 +110,15 @@ function grantView(g: GrantSummary) {
     scopes: describeScopes(g.scope),
     grantedAt: when(g.createdAt),
     lastUsed: when(g.lastUsedAt),
+  };
+}
+
+function appPasswordView(g: GrantSummary) {
+  return {
+    id: g.id,
+    name: g.clientName,
+    scope: g.scope.join(' '),
+    createdAt: when(g.createdAt),
+    lastUsed: g.lastUsedAt > g.createdAt ? when(g.lastUsedAt) : undefined,
   };
 }
