@@ -54,7 +54,11 @@ const upstreamProviderSchema = z
       .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected 1-32 lowercase letters, digits, "-" or "_" (it is part of the redirect URI)')
       .describe('Short name, part of the redirect URI <issuer>/upstream/<id>/callback'),
     name: z.string().min(1).max(60).describe('Button label: "Sign in with <name>"'),
-    issuer: url.describe("The provider's issuer URL (OpenID Connect discovery is used)"),
+    issuer: url
+      .refine((u) => u.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(u), {
+        message: 'must be https (plain http only for a provider on this machine)',
+      })
+      .describe("The provider's issuer URL (OpenID Connect discovery is used; https, or http on loopback)"),
     client_id: z.string().min(1).describe('Our client_id at the provider'),
     client_secret: z.string().min(1).optional().describe('Our client secret at the provider (absent: a public client with PKCE)'),
     scope: z

@@ -47,7 +47,7 @@ export function decodeUpstreamOrigin(o: Obj | null): UpstreamOrigin | null {
 
 export function decodeUpstreamState(o: Obj | null): UpstreamState | null {
   if (!o) return null;
-  const ok = isStr(o.provider) && isStr(o.nonce) && isStr(o.codeVerifier) && isStr(o.returnTo) && isNum(o.createdAt);
+  const ok = isStr(o.provider) && isStr(o.nonce) && isStr(o.codeVerifier) && isStr(o.returnTo) && isStr(o.browser) && isNum(o.createdAt);
   return ok ? (o as unknown as UpstreamState) : null;
 }
 

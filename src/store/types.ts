@@ -33,6 +33,8 @@ export interface UpstreamState {
   codeVerifier: string;
   /** Local path to go back to after sign-in. */
   returnTo: string;
+  /** SHA-256 of the browser's binding cookie: a callback from another browser (login CSRF) is refused. */
+  browser: string;
   createdAt: number;
 }
 

@@ -227,7 +227,7 @@ export function storeContract(name: string, make: MakeStore): void {
       });
 
       it('issue 18: upstream state is taken once and expires', async () => {
-        const state: UpstreamState = { provider: 'idp', nonce: uid(), codeVerifier: uid(), returnTo: '/account', createdAt: Date.now() };
+        const state: UpstreamState = { provider: 'idp', nonce: uid(), codeVerifier: uid(), returnTo: '/account', browser: digest(), createdAt: Date.now() };
         const id = uid('st');
         await s().saveUpstreamState(id, state, 60);
         const [first, second] = await Promise.all([s().takeUpstreamState(id), s().takeUpstreamState(id)]);
