@@ -33,6 +33,9 @@ function rows(shape: Record<string, z.ZodType>, prefix = ''): Row[] {
       continue;
     }
     out.push({ key, type: typeName(s), def: def === undefined ? '' : JSON.stringify(def), doc });
+    // A list of records (upstream.providers): one row per field of an entry, as `key[].field`.
+    const item = d.type === 'array' && d.element ? defOf(d.element) : undefined;
+    if (item?.type === 'object' && item.shape && name !== 'clients') out.push(...rows(item.shape, `${key}[].`));
   }
   return out;
 }

@@ -40,7 +40,7 @@ const clientSchema = z
 
 const resourceServerSchema = z.strictObject({
   id: z.string().min(1).describe('Credential name used with HTTP Basic at /oauth2/introspect'),
-  secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" followed by 64 hex digits'),
+  secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" followed by 64 hex digits').describe('SHA-256 digest of its secret'),
 });
 
 // A claim must equal one of the listed values, or (an array claim such as
