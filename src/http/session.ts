@@ -35,7 +35,10 @@ export class Sessions {
     const id = this.readSigned(req, SESSION_COOKIE, 'session');
     if (!id) return null;
     const session = await this.store.getSession(id);
-    return session && session.expiresAt > Date.now() ? session : null;
+    if (!session || session.expiresAt <= Date.now()) return null;
+    // A disabled (or removed) account's browser sessions end with it.
+    const account = await this.store.getAccount(session.jid);
+    return account && !account.disabled ? session : null;
   }
 
   async start(res: Response, jid: string, amr: string[]): Promise<LoginSession> {
