@@ -104,6 +104,18 @@ describe('app passwords', () => {
     assert.equal((await grantsOf(server.app.core, 'dave@localhost')).length, 1);
   });
 
+  it('issue 18 app passwords: logins are counted in the metrics', async () => {
+    const browser = await signedIn('alice');
+    const { password } = await createAppPassword(browser, server.url, 'Metrics check');
+    const count = async (outcome: string) => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(new RegExp(`xmpp_oauth_logins_total\\{via="app-password",outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    const before = await count('ok');
+    assert.equal((await login('alice', password)).ok, true);
+    assert.equal(await count('ok'), before + 1);
+  });
+
   it('issue 18 app passwords: the account password still works and is not mistaken for an app password', async () => {
     await server.app.accounts.create('eve@localhost', 'abcd efgh ijkl mnop qrst');
     const result = await login('eve', 'abcd efgh ijkl mnop qrst');
