@@ -60,7 +60,7 @@ describe('app passwords', () => {
     assert.match(grant.secretDigest!, /^[0-9a-f]{64}$/);
     assert.ok(!JSON.stringify(grant).includes(password.replace(/ /g, '')), 'the secret itself is not stored');
     const listed = await grantsOf(server.app.core, 'bob@localhost');
-    assert.deepEqual(listed.map((g) => [g.clientName, g.kind]), [['Conversations', 'app_password']]);
+    assert.deepEqual(listed.map((g) => [g.clientName, g.kind, g.label]), [['App password: Conversations', 'app_password', 'Conversations']]);
     assert.match(await (await browser.get(`${server.url}/account`)).text(), /never used/);
     await new Promise((r) => setTimeout(r, 5));
     assert.equal((await login('bob', password)).ok, true);

@@ -62,3 +62,15 @@ describe('upstream provisioning (issue 18)', () => {
     }
   });
 });
+
+describe('upstream sign-in: where it returns to (issue 18)', () => {
+  it('issue 18: only our own browser pages, never another site', async () => {
+    const { safeReturnTo } = await import('../../src/upstream/sign-in.js');
+    assert.equal(safeReturnTo('/oauth2/authorize?client_id=x&state=1'), '/oauth2/authorize?client_id=x&state=1');
+    assert.equal(safeReturnTo('/oauth2/device?user_code=ABCDEFGH'), '/oauth2/device?user_code=ABCDEFGH');
+    assert.equal(safeReturnTo('/account'), '/account');
+    for (const bad of ['//evil.example/', 'https://evil.example/account', '/\\evil.example', '/accountx', '/metrics', '', undefined, 42, `/account?${'x'.repeat(9000)}`]) {
+      assert.equal(safeReturnTo(bad), '/account', String(bad).slice(0, 40));
+    }
+  });
+});

@@ -116,7 +116,7 @@ function grantView(g: GrantSummary) {
 function appPasswordView(g: GrantSummary) {
   return {
     id: g.id,
-    name: g.clientName,
+    name: g.label ?? g.clientName,
     scope: g.scope.join(' '),
     createdAt: when(g.createdAt),
     lastUsed: g.lastUsedAt > g.createdAt ? when(g.lastUsedAt) : undefined,
