@@ -38,7 +38,9 @@ describe('browser: sign in with an upstream OpenID Connect provider', () => {
       },
       clients: [
         { id: 'webapp', name: 'Test Web App', secret_hash: secretHash(CLIENT_SECRET), redirect_uris: [client.redirectUri], client_uri: 'https://app.example/' },
+        { id: 'tv', name: 'Test TV App', public: true, grant_types: ['device_code', 'refresh_token'] },
       ],
+      device_poll_interval: 1,
     });
     await server.app.accounts.create('alice@localhost', PASSWORD);
   });
@@ -124,6 +126,41 @@ describe('browser: sign in with an upstream OpenID Connect provider', () => {
     assert.ok(after!.upstream!.lastLoginAt >= before.upstream!.lastLoginAt);
     assert.equal(await server.app.store.accountExists('erin-renamed@localhost'), false);
     idp.accounts.set('erin', { ...idp.accounts.get('erin'), preferred_username: 'Erin' });
+    await w.finish();
+  });
+
+  it('issue 18: the device flow works for an upstream account: sign-in upstream returns to the code page, then consent, then the device polls tokens', async () => {
+    const started = await fetch(`${server.url}/oauth2/device`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: 'tv', scope: 'openid offline_access xmpp' }),
+    });
+    const device = (await started.json()) as { device_code: string; user_code: string; verification_uri_complete: string };
+    const w = await openPage(browser);
+    const { page } = w;
+    await page.goto(device.verification_uri_complete);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await signInUpstream(page, 'erin');
+    // Back on the code page with the code filled in.
+    assert.equal(new URL(page.url()).pathname, '/oauth2/device');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    assert.equal(await heading(page), 'Allow Test TV App to use your account?');
+    assert.match(await page.locator('main').innerText(), /Signed in as erin@localhost/);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    assert.equal(await heading(page), 'Device connected');
+    let result: { status: number; body: Record<string, unknown> } = { status: 0, body: {} };
+    for (let i = 0; i < 15 && result.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 1200));
+      const res = await fetch(`${server.url}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code, client_id: 'tv' }),
+      });
+      result = { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    }
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    const info = await fetch(`${server.url}/oauth2/userinfo`, { headers: { authorization: `Bearer ${result.body.access_token as string}` } });
+    assert.equal(((await info.json()) as { sub: string }).sub, 'xmpp:erin@localhost');
     await w.finish();
   });
 
