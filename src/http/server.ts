@@ -76,7 +76,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppOnline 
 /** Browser-facing paths get HTML; everything else gets JSON. */
 function wantsPage(req: Request): boolean {
   return req.method === 'GET' ? !req.path.startsWith('/oauth2/') || req.path === '/oauth2/authorize' || req.path === '/oauth2/device'
-    : /^\/(account|oauth2\/authorize|oauth2\/device\/|upstream\/)/.test(req.path);
+    : /^\/(account|oauth2\/authorize|oauth2\/device\/|upstream\/[^/]+\/login)/.test(req.path);
 }
 
 const notFound: RequestHandler = (req, res) => {

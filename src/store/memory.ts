@@ -69,6 +69,7 @@ export class MemoryStore implements Store {
   /** `${iss}\n${sub}` → jid */
   private readonly subjects = new Map<string, string>();
   private readonly upstreamStates = new TtlMap<string, UpstreamState>();
+  private readonly logoutTokens = new TtlMap<string, true>();
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly timer: NodeJS.Timeout;
 
@@ -84,6 +85,7 @@ export class MemoryStore implements Store {
     this.userCodes.sweep(now);
     this.sessions.sweep(now);
     this.upstreamStates.sweep(now);
+    this.logoutTokens.sweep(now);
     for (const [id, tokens] of this.refresh) {
       tokens.sweep(now);
       if (tokens.size === 0) this.refresh.delete(id);
@@ -163,6 +165,19 @@ export class MemoryStore implements Store {
     const a = this.accounts.get(jid);
     if (!a?.upstream) return false;
     if (at > a.upstream.lastLoginAt) a.upstream.lastLoginAt = at;
+    return true;
+  }
+
+  async forgetUpstreamLogin(jid: string): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    if (!a?.upstream) return false;
+    a.upstream.lastLoginAt = 0;
+    return true;
+  }
+
+  async firstLogoutToken(digest: string, ttl: number): Promise<boolean> {
+    if (this.logoutTokens.get(digest)) return false;
+    this.logoutTokens.set(digest, true, Date.now() + ttl * 1000);
     return true;
   }
 

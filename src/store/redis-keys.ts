@@ -21,6 +21,9 @@ export class RedisKeys {
   subject(subjectDigest: string): string {
     return `${this.prefix}{acct}:sub:${subjectDigest}`;
   }
+  logoutToken(digest: string): string {
+    return `${this.prefix}ult:${digest}`;
+  }
   upstreamState(id: string): string {
     return `${this.prefix}ups:${id}`;
   }

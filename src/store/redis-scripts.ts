@@ -93,6 +93,15 @@ redis.call('set', KEYS[2], ARGV[1])
 return 1`,
   },
 
+  // KEYS: account — a bound account's upstream sign-in is forgotten (back-channel logout)
+  xoForgetUpstream: {
+    keys: 1,
+    lua: `
+if redis.call('hexists', KEYS[1], 'upstream') == 0 then return 0 end
+redis.call('hset', KEYS[1], 'upstreamLoginAt', '0')
+return 1`,
+  },
+
   // KEYS: account  ARGV: at — only forwards, and only for a bound account
   xoTouchUpstream: {
     keys: 1,

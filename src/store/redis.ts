@@ -101,6 +101,14 @@ export class RedisStore implements Store {
     return (await this.run('xoTouchUpstream', [this.k.account(jid)], [at])) === 1;
   }
 
+  async forgetUpstreamLogin(jid: string): Promise<boolean> {
+    return (await this.run('xoForgetUpstream', [this.k.account(jid)])) === 1;
+  }
+
+  async firstLogoutToken(digest: string, ttl: number): Promise<boolean> {
+    return (await this.client.set(this.k.logoutToken(digest), '1', 'EX', Math.max(1, Math.round(ttl)), 'NX')) === 'OK';
+  }
+
   async saveUpstreamState(id: string, state: UpstreamState, ttl: number): Promise<void> {
     await this.client.set(this.k.upstreamState(id), JSON.stringify(state), 'EX', Math.max(1, Math.round(ttl)));
   }

@@ -197,6 +197,10 @@ export interface Store {
   linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean>;
   /** Records a fresh upstream sign-in. false when the account is gone. */
   touchUpstreamLogin(jid: string, at: number): Promise<boolean>;
+  /** The provider ended the person's session (back-channel logout): as if they had never signed in there. */
+  forgetUpstreamLogin(jid: string): Promise<boolean>;
+  /** true the first time `digest` (of a logout token's iss + jti) is seen within `ttl` seconds. */
+  firstLogoutToken(digest: string, ttl: number): Promise<boolean>;
   saveUpstreamState(id: string, state: UpstreamState, ttl: number): Promise<void>;
   /** Atomic read-and-delete: a state works once. */
   takeUpstreamState(id: string): Promise<UpstreamState | null>;

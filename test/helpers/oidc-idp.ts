@@ -22,6 +22,8 @@ export interface TestIdp {
   accounts: Map<string, IdpAccount>;
   /** While true, every ID token from the token endpoint has one signature byte changed. */
   tamperIdTokens: boolean;
+  /** The IdP's private signing key (JWK), for tests that forge or replay logout tokens. */
+  signingJwk: Record<string, unknown> & { kid: string };
   /** When set, the redirect back to the client is not sent: its URL goes here, the browser gets a plain page. */
   holdCallback?: (url: string) => void;
   stop(): Promise<void>;
@@ -39,7 +41,7 @@ async function formFields(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(body);
 }
 
-export async function startTestIdp(opts: { redirectUris: string[]; accounts: Record<string, IdpAccount> }): Promise<TestIdp> {
+export async function startTestIdp(opts: { redirectUris: string[]; accounts: Record<string, IdpAccount>; backchannelLogoutUri?: string }): Promise<TestIdp> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const clientId = 'xmpp-oauth';
@@ -48,7 +50,10 @@ export async function startTestIdp(opts: { redirectUris: string[]; accounts: Rec
   const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
 
   const provider = new Provider(issuer, {
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: opts.redirectUris, grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: 'ES256' }],
+    clients: [{
+      client_id: clientId, client_secret: clientSecret, redirect_uris: opts.redirectUris, grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: 'ES256',
+      ...(opts.backchannelLogoutUri ? { backchannel_logout_uri: opts.backchannelLogoutUri, backchannel_logout_session_required: false } : {}),
+    }],
     jwks: { keys: [{ ...jwk, kid: 'idp-es256', use: 'sig', alg: 'ES256' }] },
     scopes: ['openid', 'profile'],
     claims: { openid: ['sub'], profile: ['preferred_username', 'name', 'groups'] },
@@ -64,12 +69,32 @@ export async function startTestIdp(opts: { redirectUris: string[]; accounts: Rec
       await grant.save();
       return grant;
     },
-    features: { devInteractions: { enabled: false } },
+    features: {
+      devInteractions: { enabled: false },
+      backchannelLogout: { enabled: Boolean(opts.backchannelLogoutUri) },
+      // A plain confirmation page (theirs loads web fonts from the internet).
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: any, form: string) => {
+          ctx.body = page('Sign out of Test IdP', `${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>`);
+        },
+        postLogoutSuccessSource: async (ctx: any) => {
+          ctx.body = page('Signed out of Test IdP', '<p>Done.</p>');
+        },
+      },
+    },
     cookies: { keys: ['test-idp-cookie-key-0123456789abcdef'] },
+    // Its SSRF guard refuses loopback addresses, and our server is on loopback here.
+    fetch: (url: string | URL, options: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher: _guard, ...rest } = options;
+      return fetch(url, rest);
+    },
   } as any);
   provider.on('server_error', (_ctx: unknown, err: unknown) => process.stderr.write(`test IdP server_error: ${String(err)}\n`));
+  provider.on('backchannel.error', (_ctx: unknown, err: unknown) => process.stderr.write(`test IdP backchannel.error: ${String(err)} ${String((err as { cause?: unknown }).cause)}\n`));
 
-  const idp: TestIdp = { issuer, clientId, clientSecret, accounts, tamperIdTokens: false, stop: async () => {} };
+  const signingJwk = { ...jwk, kid: 'idp-es256', alg: 'ES256' } as Record<string, unknown> & { kid: string };
+  const idp: TestIdp = { issuer, clientId, clientSecret, accounts, signingJwk, tamperIdTokens: false, stop: async () => {} };
   (provider as any).use(async (ctx: any, next: () => Promise<void>) => {
     await next();
     const location: string | undefined = ctx.response.get('location') || undefined;

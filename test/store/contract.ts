@@ -207,6 +207,22 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal((await s().getAccount(local.jid))?.upstream, undefined);
       });
 
+      it('issue 18: back-channel logout forgets the upstream sign-in; a logout token counts once', async () => {
+        const a = upstreamAccount(origin({ lastLoginAt: 5_000_000 }));
+        await s().createUpstreamAccount(a);
+        assert.equal(await s().forgetUpstreamLogin(a.jid), true);
+        assert.equal((await s().getAccount(a.jid))?.upstream?.lastLoginAt, 0);
+        assert.equal(await s().touchUpstreamLogin(a.jid, 6_000_000), true);
+        assert.equal((await s().getAccount(a.jid))?.upstream?.lastLoginAt, 6_000_000, 'the next sign-in restores it');
+        const local = account();
+        await s().createAccount(local);
+        assert.equal(await s().forgetUpstreamLogin(local.jid), false);
+        const d = digest();
+        const [x, y] = await Promise.all([s().firstLogoutToken(d, 60), s().firstLogoutToken(d, 60)]);
+        assert.deepEqual([x, y].sort(), [false, true]);
+        assert.equal(await s().firstLogoutToken(digest(), 60), true);
+      });
+
       it('issue 18: removing an upstream account frees its subject', async () => {
         const a = upstreamAccount();
         await s().createUpstreamAccount(a);

@@ -15,6 +15,7 @@ import { pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { CLIENT_SECRET, secretHash, startServer, type TestServer } from '../helpers/server.js';
 import { plainLogin } from '../helpers/xmpp-client.js';
+import { SignJWT, importJWK } from 'jose';
 
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const DAY_MS = 86_400_000;
@@ -42,6 +43,7 @@ describe('issue 18: SSO sign-in, an app password at Prosody, and revalidation', 
     ]);
     idp = await startTestIdp({
       redirectUris: [`http://127.0.0.1:${port}/upstream/space/callback`],
+      backchannelLogoutUri: `http://127.0.0.1:${port}/upstream/space/backchannel-logout`,
       accounts: { erin: { preferred_username: 'erin', groups: ['members'] } },
     });
     server = await startServer({
@@ -126,5 +128,63 @@ describe('issue 18: SSO sign-in, an app password at Prosody, and revalidation', 
     assert.equal(await plainLogin(target(), 'erin', password), true, 'restored by the new sign-in');
     assert.equal((await refreshOnce()).status, 200);
     await again.finish();
+  });
+
+  it('issue 18 back-channel logout: signing out at the IdP stops the app password at once; the next sign-in restores it', async () => {
+    const w = await openPage(browser);
+    const { page } = w;
+    await page.goto(`${server.url}/account`);
+    await signInUpstream(page);
+    await page.getByLabel('Name of the app').fill('Conversations');
+    await page.getByRole('button', { name: 'Create app password' }).click();
+    const password = (await page.locator('.app-password').innerText()).trim();
+    assert.equal(await plainLogin(target(), 'erin', password), true);
+
+    // Sign out at the IdP: it POSTs a logout token to /upstream/space/backchannel-logout.
+    await page.goto(`${idp.issuer}/session/end`);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL((u) => u.href.startsWith(idp.issuer) && !u.pathname.endsWith('/session/end'));
+    let refused = false;
+    for (let i = 0; i < 20 && !refused; i++) {
+      refused = !(await plainLogin(target(), 'erin', password));
+      if (!refused) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(refused, 'the app password stopped after the back-channel logout');
+    await page.goto(`${server.url}/account`);
+    assert.match(await page.locator('main').innerText(), /paused until you sign in through Hackerspace SSO again/);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto(`${server.url}/account`);
+    await signInUpstream(page);
+    assert.doesNotMatch(await page.locator('main').innerText(), /paused/);
+    assert.equal(await plainLogin(target(), 'erin', password), true, 'restored by the new sign-in');
+    await w.finish();
+  });
+
+  it('issue 18 back-channel logout: forged, wrong-audience, nonce-carrying, event-less and replayed logout tokens are refused', async () => {
+    const key = await importJWK(idp.signingJwk, 'ES256');
+    const url = `${server.url}/upstream/space/backchannel-logout`;
+    const now = Math.floor(Date.now() / 1000);
+    const token = (claims: Record<string, unknown>, signWith = key) =>
+      new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sub: 'erin', jti: `j-${Math.random()}`, ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: idp.signingJwk.kid, typ: 'logout+jwt' })
+        .setIssuer(idp.issuer).setAudience(idp.clientId).setIssuedAt(now).sign(signWith);
+    const post = (logout_token: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token }) });
+    const other = (await import('node:crypto')).generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    for (const [name, t] of [
+      ['garbage', 'not-a-jwt'],
+      ['another key', await token({}, other as never)],
+      ['wrong audience', await new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sub: 'erin', jti: 'x1' }).setProtectedHeader({ alg: 'ES256', kid: idp.signingJwk.kid }).setIssuer(idp.issuer).setAudience('someone-else').setIssuedAt(now).sign(key)],
+      ['nonce', await token({ nonce: 'n' })],
+      ['no event', await token({ events: {} })],
+      ['no sub', await token({ sub: undefined })],
+    ] as const) {
+      const res = await post(t);
+      assert.equal(res.status, 400, name);
+      assert.equal(((await res.json()) as { error: string }).error, 'invalid_request', name);
+    }
+    const good = await token({ sub: 'nobody-here' });
+    assert.equal((await post(good)).status, 200);
+    assert.equal((await post(good)).status, 400, 'a logout token works once');
   });
 });

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
 import { nowOf } from '../../oauth/upstream-freshness.js';
+import { backchannelLogout } from '../../upstream/backchannel-logout.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import type { UpstreamProviders } from '../../upstream/providers.js';
 import { finishSignIn, newBrowserBinding, startSignIn, type SignInDeps } from '../../upstream/sign-in.js';
@@ -51,6 +52,22 @@ export function upstreamRoutes({ core, sessions, pages, providers }: { core: Cor
       res.redirect(303, done.returnTo);
     } catch (err) {
       refuse(res, id, err);
+    }
+  });
+
+  // Server to server: no cookies, no CSRF; answers as the spec says (200, or 400 with an OAuth error).
+  router.post('/upstream/:id/backchannel-logout', noStore, formBody, async (req, res) => {
+    const id = String(req.params.id);
+    try {
+      await backchannelLogout({ store: core.store, log, providers }, id, (req.body as Record<string, unknown>).logout_token);
+      res.status(200).end();
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      log.info({ provider: id.slice(0, 40), reason: err.code, detail: err.detail }, 'upstream back-channel logout refused');
+      res.status(err.code === 'unavailable' ? 503 : err.code === 'unknown-provider' ? 404 : 400).json({
+        error: 'invalid_request',
+        error_description: err.code === 'failed' ? err.detail : 'the logout request cannot be processed',
+      });
     }
   });
 
