@@ -27,7 +27,7 @@ export class AccountError extends Error {
   override name = 'AccountError';
   constructor(
     message: string,
-    readonly code: 'exists' | 'missing' | 'bad-jid' | 'bad-password',
+    readonly code: 'exists' | 'missing' | 'bad-jid' | 'bad-password' | 'refused',
   ) {
     super(message);
   }
@@ -64,6 +64,10 @@ export class Accounts {
   async setPassword(jidInput: string, password: string): Promise<void> {
     const jid = this.jid(jidInput);
     this.checkPassword(password);
+    const account = await this.store.getAccount(jid);
+    if (account?.upstream && !account.passwordHash) {
+      throw new AccountError(`${jid} signs in through ${account.upstream.provider}; it has no local password (use an app password)`, 'refused');
+    }
     if (!(await this.store.setPasswordHash(jid, await hashPassword(password)))) {
       throw new AccountError(`no account ${jid}`, 'missing');
     }
@@ -122,7 +126,9 @@ export class Accounts {
       return { ok: false, reason: 'throttled', retryAfterMs };
     }
     const account = known ? await this.store.getAccount(jid) : null;
-    const ok = await verifyPassword(account?.passwordHash, password);
+    // No local password (upstream-only) or disabled: the same dummy-hash work as an unknown account.
+    const usable = account && !account.disabled && account.passwordHash ? account.passwordHash : undefined;
+    const ok = (await verifyPassword(usable, password)) && usable !== undefined;
     if (ok) {
       // The account's failures are forgiven; the address gets this attempt back.
       await Promise.all([this.perAccount.reset(jid), address ? this.perAddress.refund(address) : undefined]);

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { Accounts, AccountError } from '../accounts/accounts.js';
 import { silentLogger } from '../log.js';
 import { changePassword, createAccount, removeAccount } from '../oauth/account-lifecycle.js';
+import { disableAccount, enableAccount } from '../oauth/account-admin.js';
 import type { Store } from '../store/types.js';
 import { configFrom, sharedStore } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -53,6 +54,30 @@ export function userCommand(): Command {
     });
 
   user
+    .command('disable')
+    .description('stop every login of an account and revoke all its grants and app passwords')
+    .argument('<jid>', 'bare JID')
+    .action(async (jid: string, _opts: unknown, cmd: Command) => {
+      await withStore(cmd, async (store) => {
+        const r = await disableAccount({ store, log: silentLogger }, jid, 'admin (command line)');
+        if (!r.ok) throw new CliError(r.reason === 'bad-jid' ? `not a bare JID: ${jid}` : `no account ${jid}`, r.reason === 'bad-jid' ? EXIT.USAGE : EXIT.FAILED);
+        process.stdout.write(`disabled ${jid}; revoked ${r.revoked} grant(s)\n`);
+      });
+    });
+
+  user
+    .command('enable')
+    .description('let a disabled account log in again (revoked grants stay revoked)')
+    .argument('<jid>', 'bare JID')
+    .action(async (jid: string, _opts: unknown, cmd: Command) => {
+      await withStore(cmd, async (store) => {
+        const r = await enableAccount({ store, log: silentLogger }, jid, 'admin (command line)');
+        if (!r.ok) throw new CliError(r.reason === 'bad-jid' ? `not a bare JID: ${jid}` : `no account ${jid}`, r.reason === 'bad-jid' ? EXIT.USAGE : EXIT.FAILED);
+        process.stdout.write(`enabled ${jid}\n`);
+      });
+    });
+
+  user
     .command('list')
     .description('list accounts, one bare JID a line')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -69,6 +94,15 @@ async function readPassword(opts: { passwordStdin?: boolean }): Promise<string> 
     return opts.passwordStdin ? await readStdinSecret() : await promptNewPassword();
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.USAGE);
+  }
+}
+
+async function withStore(cmd: Command, fn: (store: Store) => Promise<void>): Promise<void> {
+  const store: Store = await sharedStore(await configFrom(cmd));
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
   }
 }
 

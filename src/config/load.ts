@@ -104,6 +104,20 @@ export function validate(raw: Record<string, unknown>, file?: string): Config {
     if (ids.has(c.id)) throw new ConfigError(`${prefix(file)}clients.${i}.id: duplicate client id ${JSON.stringify(c.id)}`);
     ids.add(c.id);
   }
+  const hosts = config.xmpp.hosts.map((h) => h.toLowerCase());
+  const providers = new Set<string>();
+  for (const [i, p] of config.upstream.providers.entries()) {
+    const at = `${prefix(file)}upstream.providers.${i}`;
+    if (providers.has(p.id)) throw new ConfigError(`${at}.id: duplicate provider id ${JSON.stringify(p.id)}`);
+    providers.add(p.id);
+    if (p.host === undefined) p.host = hosts[0];
+    else if (!hosts.includes(p.host.toLowerCase())) {
+      throw new ConfigError(`${at}.host: ${JSON.stringify(p.host)} is not one of xmpp.hosts (${config.xmpp.hosts.join(', ')})`);
+    } else p.host = p.host.toLowerCase();
+  }
+  if (!config.local_login && config.upstream.providers.length === 0) {
+    throw new ConfigError(`${prefix(file)}local_login: false needs at least one upstream.providers entry, or nobody could sign in`);
+  }
   return config;
 }
 

@@ -76,6 +76,36 @@ const resourceServerSchema = z.strictObject({
     .describe('SHA-256 digest of its secret, from `xmpp-oauth client hash-secret` (required)'),
 });
 
+// A claim must equal one of the listed values, or (an array claim such as
+// `groups`) contain one of them. Every key of `allow` must match.
+const claimCondition = z.record(z.string().min(1), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]));
+
+const upstreamProviderSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected 1-32 lowercase letters, digits, "-" or "_" (it is part of the redirect URI)')
+      .describe('Short name, part of the redirect URI <issuer>/upstream/<id>/callback'),
+    name: z.string().min(1).max(60).describe('Button label: "Sign in with <name>"'),
+    issuer: url
+      .refine((u) => u.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(u), {
+        message: 'must be https (plain http only for a provider on this machine)',
+      })
+      .describe("The provider's issuer URL (OpenID Connect discovery is used; https, or http on loopback)"),
+    client_id: z.string().min(1).describe('Our client_id at the provider'),
+    client_secret: z.string().min(1).optional().describe('Our client secret at the provider (absent: a public client with PKCE)'),
+    scope: z
+      .string()
+      .default('openid profile')
+      .refine((s) => s.split(' ').includes('openid'), { message: 'must include openid' })
+      .describe('Scopes asked of the provider'),
+    username_claim: z.string().min(1).default('preferred_username').describe('Claim whose normalised value becomes the user part of the JID'),
+    host: z.string().min(1).optional().describe('XMPP domain of the accounts it creates, one of xmpp.hosts (default: the first)'),
+    allow: claimCondition.optional().describe('Claims a user must have, e.g. { groups: xmpp-users }; a list means any one of them'),
+    link_existing: z.boolean().default(false).describe('Let the first sign-in take over an existing local account with the same JID'),
+  })
+  .describe('An upstream OpenID Connect provider');
+
 export const configSchema = z.strictObject({
   issuer: url
     .optional()
@@ -158,6 +188,20 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Throttling of endpoints that anyone may call, per caller address'),
+
+  local_login: z.boolean().default(true).describe('Offer the password form on the login page (false: upstream providers only)'),
+  upstream: z
+    .strictObject({
+      providers: z.array(upstreamProviderSchema).default([]).describe('OpenID Connect providers people may sign in with'),
+      revalidate_days: z
+        .number()
+        .positive()
+        .default(30)
+        .describe('App passwords and refresh tokens of an upstream account lapse this many days after its last upstream sign-in'),
+      state_ttl: seconds(600, 'How long a sign-in at the provider may take, seconds'),
+    })
+    .prefault({})
+    .describe('Sign-in through upstream identity providers'),
 
   clients: z.array(clientSchema).default([]).describe('Statically registered clients'),
   resource_servers: z.array(resourceServerSchema).default([]).describe('Credentials allowed to introspect any token'),
@@ -281,6 +325,7 @@ export const configSchema = z.strictObject({
 /** The validated config; the loader always fills in `issuer`. */
 export type Config = Omit<z.infer<typeof configSchema>, 'issuer'> & { issuer: string };
 export type ClientConfig = Config['clients'][number];
+export type UpstreamProviderConfig = Config['upstream']['providers'][number];
 
 /** Keys whose values are masked when the effective config is printed. */
-export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password', 'sentinel_password', 'token']);
+export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password', 'sentinel_password', 'token', 'client_secret']);

@@ -24,6 +24,8 @@ export interface LoginForm {
   username?: string;
   /** Locale key of the sentence above the form. */
   intro?: string;
+  /** Local path an upstream sign-in returns to (the flow the login page interrupts). */
+  returnTo?: string;
 }
 
 /**
@@ -50,6 +52,9 @@ export class Pages {
         error: err?.error,
         seconds: err?.seconds,
         domain: this.config.xmpp.hosts[0],
+        localLogin: this.config.local_login,
+        providers: this.config.upstream.providers.map((p) => ({ id: p.id, name: p.name })),
+        returnTo: form.returnTo ?? '/account',
       }),
     );
   }
@@ -97,6 +102,10 @@ export class Pages {
     res: Response,
     form: LoginForm,
   ): Promise<LoginSession | null> {
+    if (!this.config.local_login) {
+      this.login(req, res, form, { status: 403, error: 'login.local_disabled' });
+      return null;
+    }
     const { username, password } = req.body as Record<string, unknown>;
     if (typeof username !== 'string' || typeof password !== 'string' || !username) {
       this.login(req, res, form, { status: 400, error: 'login.missing' });

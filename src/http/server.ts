@@ -17,6 +17,8 @@ import { metadataRoutes } from './routes/metadata.js';
 import { registrationRoutes } from './routes/register.js';
 import { tokenRoutes } from './routes/token.js';
 import { metricsHandler, metricsPlacement } from './metrics-endpoint.js';
+import { upstreamRoutes } from './routes/upstream.js';
+import { UpstreamProviders } from '../upstream/providers.js';
 import { securityHeaders } from './security-headers.js';
 import { Sessions } from './session.js';
 import { Signer } from './signing.js';
@@ -68,6 +70,9 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   app.use(cookieParser());
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
   app.use(accountRoutes({ core, sessions, pages, views, liveSessions }));
+  if (config.upstream.providers.length > 0) {
+    app.use(upstreamRoutes({ core, sessions, pages, providers: new UpstreamProviders(config, log.child({ part: 'upstream' })) }));
+  }
   if (config.allowed_grant_types.includes('device_code')) app.use(deviceRoutes({ core, sessions, signer, pages, views }));
   app.use(notFound(pages));
   app.use(errorHandler(log, pages));
@@ -77,7 +82,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
 /** Browser-facing paths get HTML; everything else gets JSON. */
 function wantsPage(req: Request): boolean {
   return req.method === 'GET' ? !req.path.startsWith('/oauth2/') || req.path === '/oauth2/authorize' || req.path === '/oauth2/device'
-    : /^\/(account|oauth2\/authorize|oauth2\/device\/)/.test(req.path);
+    : /^\/(account|oauth2\/authorize|oauth2\/device\/|upstream\/[^/]+\/login)/.test(req.path);
 }
 
 /** A browser that prefers HTML gets a page; every other caller (fetch's default is any type) gets JSON. */

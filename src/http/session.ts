@@ -35,7 +35,9 @@ export class Sessions {
     const id = this.readSigned(req, SESSION_COOKIE, 'session');
     if (!id) return null;
     const session = await this.store.getSession(id);
-    return session && session.expiresAt > Date.now() ? session : null;
+    // The store ends sessions of a removed, re-keyed or disabled account (its epoch check).
+    if (!session || session.expiresAt <= Date.now()) return null;
+    return session;
   }
 
   /**

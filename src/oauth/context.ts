@@ -3,11 +3,12 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
 import type { ClientRegistry } from './clients.js';
+import type { Clock } from './clock.js';
 import type { TokenSigner } from './tokens.js';
 
 /** Counters the core reports to; the composition root backs them with Prometheus. */
 export interface CoreMetrics {
-  login(via: 'password' | 'token' | 'web', outcome: 'ok' | 'failed' | 'throttled'): void;
+  login(via: 'password' | 'token' | 'app-password' | 'web' | 'upstream', outcome: 'ok' | 'failed' | 'throttled' | 'lapsed' | 'refused'): void;
   tokenIssued(grantType: string): void;
   xmppQuery(op: string, outcome: string): void;
 }
@@ -21,4 +22,6 @@ export interface CoreDeps {
   accounts: Accounts;
   log: Logger;
   metrics?: CoreMetrics;
+  /** Absent: the wall clock. */
+  clock?: Clock;
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import { ClientRegistry, StaticClients, type ClientSource } from './clients.js';
+import { Clock } from './clock.js';
 import type { CoreDeps } from './context.js';
 import { KeyManager } from './keys.js';
 import { largestAccessTokenBytes, XMPP_PASSWORD_BUDGET } from './token-size.js';
@@ -65,5 +66,5 @@ export async function createCore(
       'access tokens for the longest user names exceed what an XMPP password can carry; a shorter issuer URL or host name fixes it',
     );
   }
-  return { deps: { config, store, clients, signer, accounts, log }, keys, dynamicClients };
+  return { deps: { config, store, clients, signer, accounts, log, clock: new Clock() }, keys, dynamicClients };
 }

@@ -17,6 +17,10 @@ export interface GrantSummary {
   scope: string[];
   createdAt: number;
   lastUsedAt: number;
+  /** `app_password` for an app password (contract 4); absent for an OAuth client. */
+  kind?: 'app_password';
+  /** App passwords: the name the user gave it. */
+  label?: string;
 }
 
 export function summarise(g: Grant): GrantSummary {
@@ -29,13 +33,15 @@ export function summarise(g: Grant): GrantSummary {
   return {
     id: g.id,
     clientId: g.clientId,
-    clientName: g.clientName ?? g.clientId.slice(0, 40),
+    // Every listing (ad-hoc, XEP-0494) says what an app password is without knowing about them.
+    clientName: g.kind === 'app_password' ? `App password: ${g.label ?? ''}` : (g.clientName ?? g.clientId.slice(0, 40)),
     clientUri: g.clientUri,
     clientHost,
     logoUri: g.logoUri,
     scope: g.scope,
     createdAt: g.createdAt,
     lastUsedAt: g.lastUsedAt,
+    ...(g.kind ? { kind: g.kind, label: g.label } : {}),
   };
 }
 

@@ -1,10 +1,12 @@
 import { makeBareJid } from '../accounts/jid.js';
+import { findAppPassword, normaliseAppPassword } from './app-passwords.js';
 import type { CoreDeps } from './context.js';
 import { allowsXmppLogin } from './scopes.js';
+import { needsUpstreamSignIn } from './upstream-freshness.js';
 import { validateAccountToken, type ValidToken } from './validate-token.js';
 
 export type LoginResult =
-  | { ok: true; jid: string; via: 'password' | 'token'; token?: ValidToken }
+  | { ok: true; jid: string; via: 'password' | 'token' | 'app-password'; token?: ValidToken; grantId?: string; scope?: string[] }
   | {
       ok: false;
       /** `other-account`: a live login token, but for another account than the one named (token-only checks). */
@@ -46,6 +48,11 @@ export async function authenticate(deps: CoreDeps, user: string, host: string, s
     return { ok: false, reason: 'invalid', asToken: true };
   }
   if (opts.tokenOnly || looksLikeJwt(secret)) return tokenLogin(deps, jid, host.toLowerCase(), secret, Boolean(opts.tokenOnly));
+  if (normaliseAppPassword(secret)) {
+    const appPassword = await appPasswordLogin(deps, jid!, secret);
+    if (appPassword) return appPassword;
+    // Not one of the account's app passwords: it may still be the password itself.
+  }
   const result = await deps.accounts.verify(jid!, secret, opts.address);
   deps.metrics?.login('password', result.ok ? 'ok' : result.reason === 'throttled' ? 'throttled' : 'failed');
   if (result.ok) return { ok: true, jid: jid!, via: 'password' };
@@ -70,4 +77,25 @@ async function tokenLogin(deps: CoreDeps, jid: string | undefined, host: string,
   deps.log.info({ jid, via: 'token' }, `xmpp login refused: ${why}`);
   deps.metrics?.login('token', 'failed');
   return { ok: false, reason: 'invalid', asToken: true };
+}
+
+/** An app password of `jid`: null when none matches, a refusal when it matches but may not be used now. */
+async function appPasswordLogin(deps: CoreDeps, jid: string, secret: string): Promise<LoginResult | null> {
+  const grant = await findAppPassword(deps, jid, secret);
+  if (!grant) return null;
+  const account = await deps.store.getAccount(jid);
+  if (!account || account.disabled) {
+    deps.log.info({ jid, via: 'app-password', grant: grant.id }, 'xmpp login refused: account missing or disabled');
+    deps.metrics?.login('app-password', 'refused');
+    return { ok: false, reason: 'invalid' };
+  }
+  if (needsUpstreamSignIn(deps, account)) {
+    deps.log.info({ jid, via: 'app-password', grant: grant.id, provider: account.upstream?.provider }, 'xmpp login refused: app password lapsed until the next upstream sign-in');
+    deps.metrics?.login('app-password', 'lapsed');
+    return { ok: false, reason: 'invalid' };
+  }
+  void deps.store.touchGrant(grant.id, Date.now()).catch(() => {});
+  deps.log.info({ jid, via: 'app-password', grant: grant.id }, 'xmpp login accepted');
+  deps.metrics?.login('app-password', 'ok');
+  return { ok: true, jid, via: 'app-password', grantId: grant.id, scope: grant.scope };
 }

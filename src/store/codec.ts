@@ -1,6 +1,6 @@
 // Defensive decoding of stored records. A corrupt or foreign value reads as
 // absent (null) instead of surfacing later as a TypeError deep in a caller.
-import type { Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, ServerInfo, SigningKey } from './types.js';
+import type { Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, ServerInfo, SigningKey, UpstreamOrigin, UpstreamState } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -34,6 +34,10 @@ export function decodeAccount(o: Obj | null): Account | null {
   if (!isStr(o.jid) || !isStr(o.passwordHash) || createdAt === undefined || !optional(o.epoch, isStr)) return null;
   const account: Account = { jid: o.jid, passwordHash: o.passwordHash, createdAt };
   if (isStr(o.epoch)) account.epoch = o.epoch;
+  // Redis keeps these as hash fields: the origin as JSON, the flag as '1'.
+  const upstream = decodeUpstreamOrigin(typeof o.upstream === 'string' ? parseJson(o.upstream) : (o.upstream as Obj | undefined) ?? null);
+  if (upstream) account.upstream = upstream;
+  if (o.disabled === true || o.disabled === '1') account.disabled = true;
   return account;
 }
 
@@ -43,6 +47,18 @@ export function decodeServerInfo(o: Obj | null): ServerInfo | null {
   const keysOk = keys === undefined || (Array.isArray(keys) && keys.every((k) => k !== null && typeof k === 'object' && !Array.isArray(k)));
   if (!(isStr(o.issuer) && isStrArr(o.hosts) && isNum(o.publishedAt) && keysOk)) return null;
   return { issuer: o.issuer, hosts: o.hosts, publishedAt: o.publishedAt, ...(keys ? { verificationKeys: keys as Record<string, unknown>[] } : {}) };
+}
+
+export function decodeUpstreamOrigin(o: Obj | null): UpstreamOrigin | null {
+  if (!o) return null;
+  const ok = isStr(o.provider) && isStr(o.iss) && isStr(o.sub) && isNum(o.lastLoginAt);
+  return ok ? { provider: o.provider as string, iss: o.iss as string, sub: o.sub as string, lastLoginAt: o.lastLoginAt as number } : null;
+}
+
+export function decodeUpstreamState(o: Obj | null): UpstreamState | null {
+  if (!o) return null;
+  const ok = isStr(o.provider) && isStr(o.nonce) && isStr(o.codeVerifier) && isStr(o.returnTo) && isStr(o.browser) && isNum(o.createdAt);
+  return ok ? (o as unknown as UpstreamState) : null;
 }
 
 export function decodeSigningKey(o: Obj | null): SigningKey | null {
@@ -64,7 +80,8 @@ export function decodeGrant(o: Obj | null): Grant | null {
   const ok =
     isStr(o.id) && isStr(o.jid) && isStr(o.clientId) && isStrArr(o.scope) &&
     isNum(o.createdAt) && isNum(o.lastUsedAt) &&
-    optional(o.clientName, isStr) && optional(o.clientUri, isStr) && optional(o.logoUri, isStr);
+    optional(o.clientName, isStr) && optional(o.clientUri, isStr) && optional(o.logoUri, isStr) &&
+    optional(o.kind, (k) => k === 'app_password') && optional(o.label, isStr) && optional(o.secretDigest, isStr);
   return ok ? (o as unknown as Grant) : null;
 }
 

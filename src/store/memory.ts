@@ -7,8 +7,9 @@ import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
-  Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
+  Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
   GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  UpstreamOrigin, UpstreamState,
 } from './types.js';
 
 const SWEEP_MS = 60_000;
@@ -75,6 +76,10 @@ export class MemoryStore implements Store {
   private readonly devices = new TtlMap<string, { device: DeviceGrant; digest: string }>();
   private readonly userCodes = new TtlMap<string, string>();
   private readonly sessions = new TtlMap<string, LoginSession>();
+  /** `${iss}\n${sub}` → jid */
+  private readonly subjects = new Map<string, string>();
+  private readonly upstreamStates = new TtlMap<string, UpstreamState>();
+  private readonly logoutTokens = new TtlMap<string, true>();
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly revocationListeners = new Set<RevocationListener>();
   private readonly timer: NodeJS.Timeout;
@@ -90,6 +95,8 @@ export class MemoryStore implements Store {
     this.devices.sweep(now);
     this.userCodes.sweep(now);
     this.sessions.sweep(now);
+    this.upstreamStates.sweep(now);
+    this.logoutTokens.sweep(now);
     for (const [id, tokens] of this.refresh) {
       tokens.sweep(now);
       if (tokens.size === 0) this.refresh.delete(id);
@@ -129,11 +136,76 @@ export class MemoryStore implements Store {
   }
 
   async removeAccount(jid: string): Promise<boolean> {
+    const up = this.accounts.get(jid)?.upstream;
+    if (up && this.subjects.get(`${up.iss}\n${up.sub}`) === jid) this.subjects.delete(`${up.iss}\n${up.sub}`);
+    // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
     return this.accounts.delete(jid);
   }
 
   async listAccounts(): Promise<string[]> {
     return [...this.accounts.keys()];
+  }
+
+  async setAccountDisabled(jid: string, disabled: boolean): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    if (!a) return false;
+    if (disabled) a.disabled = true;
+    else delete a.disabled;
+    return true;
+  }
+
+  // upstream identities
+
+  async findAccountBySubject(iss: string, sub: string): Promise<string | null> {
+    return this.subjects.get(`${iss}\n${sub}`) ?? null;
+  }
+
+  async createUpstreamAccount(account: Account & { upstream: UpstreamOrigin }): Promise<CreateUpstreamAccountResult> {
+    const key = `${account.upstream.iss}\n${account.upstream.sub}`;
+    if (this.subjects.has(key)) return 'subject-taken';
+    if (this.accounts.has(account.jid)) return 'jid-taken';
+    this.accounts.set(account.jid, clone(account));
+    this.subjects.set(key, account.jid);
+    return 'created';
+  }
+
+  async linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    const key = `${origin.iss}\n${origin.sub}`;
+    if (!a || a.upstream || this.subjects.has(key)) return false;
+    a.upstream = clone(origin);
+    this.subjects.set(key, jid);
+    return true;
+  }
+
+  async touchUpstreamLogin(jid: string, at: number): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    if (!a?.upstream) return false;
+    if (at > a.upstream.lastLoginAt) a.upstream.lastLoginAt = at;
+    return true;
+  }
+
+  async forgetUpstreamLogin(jid: string): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    if (!a?.upstream) return false;
+    a.upstream.lastLoginAt = 0;
+    return true;
+  }
+
+  async firstLogoutToken(digest: string, ttl: number): Promise<boolean> {
+    if (this.logoutTokens.get(digest)) return false;
+    this.logoutTokens.set(digest, true, Date.now() + ttl * 1000);
+    return true;
+  }
+
+  async saveUpstreamState(id: string, state: UpstreamState, ttl: number): Promise<void> {
+    this.upstreamStates.set(id, clone(state), Date.now() + ttl * 1000);
+  }
+
+  async takeUpstreamState(id: string): Promise<UpstreamState | null> {
+    const s = this.upstreamStates.get(id);
+    this.upstreamStates.delete(id);
+    return s ? clone(s) : null;
   }
 
   // signing keys
@@ -384,7 +456,8 @@ export class MemoryStore implements Store {
     const s = this.sessions.get(id);
     if (!s) return null;
     const a = this.accounts.get(s.jid);
-    if (!a || (a.epoch ?? '') !== (s.epoch ?? '')) {
+    // A removed, re-created, re-keyed or disabled account's sessions end with it.
+    if (!a || a.disabled || (a.epoch ?? '') !== (s.epoch ?? '')) {
       this.sessions.delete(id);
       return null;
     }

@@ -17,6 +17,16 @@ export class RedisKeys {
   accountList(): string {
     return `${this.prefix}{acct}:all`;
   }
+  /** Upstream issuer + subject → jid; `subjectDigest` is a SHA-256 of both, so any bytes make a sane key. */
+  subject(subjectDigest: string): string {
+    return `${this.prefix}{acct}:sub:${subjectDigest}`;
+  }
+  logoutToken(digest: string): string {
+    return `${this.prefix}ult:${digest}`;
+  }
+  upstreamState(id: string): string {
+    return `${this.prefix}ups:${id}`;
+  }
 
   /** Hash kid → JSON; a single key so "add only if empty" is one script. */
   signingKeys(): string {

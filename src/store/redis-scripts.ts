@@ -66,13 +66,67 @@ redis.call('hset', KEYS[1], 'epoch', ARGV[1])
 return 1`,
   },
 
-  // KEYS: account, accountList  ARGV: jid
+  // KEYS: account, accountList, subject index of its upstream identity  ARGV: jid
   xoRemoveAccount: {
-    keys: 2,
+    keys: 3,
     lua: `
 local n = redis.call('del', KEYS[1])
 redis.call('srem', KEYS[2], ARGV[1])
+if redis.call('get', KEYS[3]) == ARGV[1] then redis.call('del', KEYS[3]) end
 return n`,
+  },
+
+  // KEYS: account  ARGV: '1' to disable, '0' to enable
+  xoSetDisabled: {
+    keys: 1,
+    lua: `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then redis.call('hset', KEYS[1], 'disabled', '1') else redis.call('hdel', KEYS[1], 'disabled') end
+return 1`,
+  },
+
+  // KEYS: account, accountList, subject  ARGV: jid, createdAt, upstream JSON, lastLoginAt
+  // The subject is claimed with the account, so two first sign-ins of one
+  // person (two tabs) cannot create two accounts.
+  xoCreateUpstreamAccount: {
+    keys: 3,
+    lua: `
+if redis.call('exists', KEYS[3]) == 1 then return 'subject-taken' end
+if redis.call('exists', KEYS[1]) == 1 then return 'jid-taken' end
+redis.call('hset', KEYS[1], 'jid', ARGV[1], 'passwordHash', '', 'createdAt', ARGV[2], 'upstream', ARGV[3], 'upstreamLoginAt', ARGV[4])
+redis.call('sadd', KEYS[2], ARGV[1])
+redis.call('set', KEYS[3], ARGV[1])
+return 'created'`,
+  },
+
+  // KEYS: account, subject  ARGV: jid, upstream JSON, lastLoginAt
+  xoLinkUpstream: {
+    keys: 2,
+    lua: `
+if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'upstream') == 1 then return 0 end
+if redis.call('exists', KEYS[2]) == 1 then return 0 end
+redis.call('hset', KEYS[1], 'upstream', ARGV[2], 'upstreamLoginAt', ARGV[3])
+redis.call('set', KEYS[2], ARGV[1])
+return 1`,
+  },
+
+  // KEYS: account — a bound account's upstream sign-in is forgotten (back-channel logout)
+  xoForgetUpstream: {
+    keys: 1,
+    lua: `
+if redis.call('hexists', KEYS[1], 'upstream') == 0 then return 0 end
+redis.call('hset', KEYS[1], 'upstreamLoginAt', '0')
+return 1`,
+  },
+
+  // KEYS: account  ARGV: at — only forwards, and only for a bound account
+  xoTouchUpstream: {
+    keys: 1,
+    lua: `
+if redis.call('hexists', KEYS[1], 'upstream') == 0 then return 0 end
+local cur = tonumber(redis.call('hget', KEYS[1], 'upstreamLoginAt') or '0')
+if tonumber(ARGV[1]) > cur then redis.call('hset', KEYS[1], 'upstreamLoginAt', ARGV[1]) end
+return 1`,
   },
 
   // KEYS: keys hash  ARGV: kid, json — racing first starts: only the first key stays

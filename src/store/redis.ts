@@ -4,14 +4,15 @@
 // stale index entries, which readers detect and clean.
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, parseJson, toNum } from './codec.js';
+import { createHash } from 'node:crypto';
+import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
-  Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
+  Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, UpstreamOrigin, UpstreamState, Grant, LoginSession, PollDeviceResult,
   GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
@@ -73,8 +74,59 @@ export class RedisStore implements Store {
   }
 
   async getAccount(jid: string): Promise<Account | null> {
-    const a = decodeAccount(await this.client.hgetall(this.k.account(jid)));
+    const h = await this.client.hgetall(this.k.account(jid));
+    const a = decodeAccount(h);
+    const at = toNum(h.upstreamLoginAt);
+    if (a?.upstream && at !== undefined) a.upstream.lastLoginAt = at;
     return a && a.jid === jid ? a : null;
+  }
+
+  private subjectKey(iss: string, sub: string): string {
+    return this.k.subject(createHash('sha256').update(`${iss}\n${sub}`).digest('hex'));
+  }
+
+  async setAccountDisabled(jid: string, disabled: boolean): Promise<boolean> {
+    return (await this.run('xoSetDisabled', [this.k.account(jid)], [disabled ? '1' : '0'])) === 1;
+  }
+
+  async findAccountBySubject(iss: string, sub: string): Promise<string | null> {
+    return this.client.get(this.subjectKey(iss, sub));
+  }
+
+  async createUpstreamAccount(account: Account & { upstream: UpstreamOrigin }): Promise<CreateUpstreamAccountResult> {
+    const { upstream } = account;
+    const r = await this.run('xoCreateUpstreamAccount', [this.k.account(account.jid), this.k.accountList(), this.subjectKey(upstream.iss, upstream.sub)], [
+      account.jid,
+      account.createdAt,
+      JSON.stringify(upstream),
+      upstream.lastLoginAt,
+    ]);
+    return r === 'created' || r === 'jid-taken' || r === 'subject-taken' ? r : 'jid-taken';
+  }
+
+  async linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean> {
+    const r = await this.run('xoLinkUpstream', [this.k.account(jid), this.subjectKey(origin.iss, origin.sub)], [jid, JSON.stringify(origin), origin.lastLoginAt]);
+    return r === 1;
+  }
+
+  async touchUpstreamLogin(jid: string, at: number): Promise<boolean> {
+    return (await this.run('xoTouchUpstream', [this.k.account(jid)], [at])) === 1;
+  }
+
+  async forgetUpstreamLogin(jid: string): Promise<boolean> {
+    return (await this.run('xoForgetUpstream', [this.k.account(jid)])) === 1;
+  }
+
+  async firstLogoutToken(digest: string, ttl: number): Promise<boolean> {
+    return (await this.client.set(this.k.logoutToken(digest), '1', 'EX', Math.max(1, Math.round(ttl)), 'NX')) === 'OK';
+  }
+
+  async saveUpstreamState(id: string, state: UpstreamState, ttl: number): Promise<void> {
+    await this.client.set(this.k.upstreamState(id), JSON.stringify(state), 'EX', Math.max(1, Math.round(ttl)));
+  }
+
+  async takeUpstreamState(id: string): Promise<UpstreamState | null> {
+    return decodeUpstreamState(parseJson(await this.client.getdel(this.k.upstreamState(id))));
   }
 
   async accountExists(jid: string): Promise<boolean> {
@@ -91,8 +143,10 @@ export class RedisStore implements Store {
   }
 
   async removeAccount(jid: string): Promise<boolean> {
+    const up = (await this.getAccount(jid))?.upstream;
+    const subject = up ? this.subjectKey(up.iss, up.sub) : this.k.subject('none');
     // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
-    return (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid])) === 1;
+    return (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList(), subject], [jid])) === 1;
   }
 
   async listAccounts(): Promise<string[]> {
@@ -428,8 +482,9 @@ export class RedisStore implements Store {
     const s = decodeSession(parseJson(await this.client.get(this.k.session(id))));
     if (!s || s.id !== id || s.expiresAt <= Date.now()) return null;
     // Another slot: a read after a password change or removal has completed sees it.
-    const [owner, epoch] = await this.client.hmget(this.k.account(s.jid), 'jid', 'epoch');
-    if (owner !== s.jid || (epoch ?? '') !== (s.epoch ?? '')) {
+    const [owner, epoch, disabled] = await this.client.hmget(this.k.account(s.jid), 'jid', 'epoch', 'disabled');
+    // A removed, re-created, re-keyed or disabled account's sessions end with it.
+    if (owner !== s.jid || disabled === '1' || (epoch ?? '') !== (s.epoch ?? '')) {
       await this.client.del(this.k.session(id));
       return null;
     }

@@ -6,7 +6,43 @@
 
 export interface Account {
   jid: string; // bare JID, already normalised
-  passwordHash: string; // argon2id PHC string
+  /** argon2id PHC string; '' for an account with no local password (upstream sign-in only). */
+  passwordHash: string;
+  createdAt: number;
+  /**
+   * Login sessions carry the epoch of the account they were opened for and
+   * are valid only while it is unchanged: a new password, "sign out
+   * everywhere" or a re-created account (new random epoch) ends them all, on
+   * every instance, without an index of sessions. Absent on accounts written
+   * before epochs existed: reads as ''.
+   */
+  epoch?: string;
+  /** Set when the account signs in through an upstream OpenID Connect provider. */
+  upstream?: UpstreamOrigin;
+  /** An admin disabled the account: no login of any kind until enabled again. */
+  disabled?: boolean;
+}
+
+/** Who vouches for an account upstream: the provider's issuer and subject are the binding, never the user name. */
+export interface UpstreamOrigin {
+  provider: string;
+  iss: string;
+  sub: string;
+  /** Last successful sign-in through that provider (unix ms). */
+  lastLoginAt: number;
+}
+
+export type CreateUpstreamAccountResult = 'created' | 'jid-taken' | 'subject-taken';
+
+/** What the browser left with when it went to the upstream provider: single use, short-lived. */
+export interface UpstreamState {
+  provider: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Local path to go back to after sign-in. */
+  returnTo: string;
+  /** SHA-256 of the browser's binding cookie: a callback from another browser (login CSRF) is refused. */
+  browser: string;
   createdAt: number;
   /**
    * Login sessions carry the epoch of the account they were opened for and
@@ -55,6 +91,12 @@ export interface Grant {
   clientName?: string;
   clientUri?: string;
   logoUri?: string;
+  /** Absent: consent to an OAuth client. `app_password`: a password for a chat client (contract 4). */
+  kind?: 'app_password';
+  /** App passwords: what the user called it ("Dino on laptop"). */
+  label?: string;
+  /** App passwords: SHA-256 (hex) of the secret; the secret itself is never stored. */
+  secretDigest?: string;
 }
 
 export interface AuthorizationCode {
@@ -212,6 +254,25 @@ export interface Store {
    */
   removeAccount(jid: string): Promise<boolean>;
   listAccounts(): Promise<string[]>;
+  /** false when there is no such account. */
+  setAccountDisabled(jid: string, disabled: boolean): Promise<boolean>;
+
+  // upstream (OpenID Connect) identities
+  /** The account bound to this upstream issuer + subject, or null. */
+  findAccountBySubject(iss: string, sub: string): Promise<string | null>;
+  /** Atomically creates an account with no local password, bound to `account.upstream`. */
+  createUpstreamAccount(account: Account & { upstream: UpstreamOrigin }): Promise<CreateUpstreamAccountResult>;
+  /** Binds an existing account to an upstream subject; false when the account is gone or already bound elsewhere. */
+  linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean>;
+  /** Records a fresh upstream sign-in. false when the account is gone. */
+  touchUpstreamLogin(jid: string, at: number): Promise<boolean>;
+  /** The provider ended the person's session (back-channel logout): as if they had never signed in there. */
+  forgetUpstreamLogin(jid: string): Promise<boolean>;
+  /** true the first time `digest` (of a logout token's iss + jti) is seen within `ttl` seconds. */
+  firstLogoutToken(digest: string, ttl: number): Promise<boolean>;
+  saveUpstreamState(id: string, state: UpstreamState, ttl: number): Promise<void>;
+  /** Atomic read-and-delete: a state works once. */
+  takeUpstreamState(id: string): Promise<UpstreamState | null>;
 
   // signing keys
   listSigningKeys(): Promise<SigningKey[]>;

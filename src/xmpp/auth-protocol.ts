@@ -40,13 +40,13 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
     core.metrics?.xmppQuery('auth', result.ok ? 'ok' : result.reason);
     if (result.ok) {
       const { token } = result;
-      // Contract 2 (docs/protocol.md): the module keeps grant and scope on the session.
-      return reply('auth', {
-        result: 'ok',
-        jid: result.jid,
-        via: result.via,
-        ...(token && { grant: token.grantId, scope: token.scope.join(' '), exp: token.exp }),
-      });
+      // Contract 2 (docs/protocol.md): a login that used a grant (token or app password) names it, so the module keeps grant and scope on the session.
+      const used: Record<string, string | number> = token
+        ? { grant: token.grantId, scope: token.scope.join(' '), exp: token.exp }
+        : result.grantId
+          ? { grant: result.grantId, scope: (result.scope ?? []).join(' ') }
+          : {};
+      return reply('auth', { result: 'ok', jid: result.jid, via: result.via, ...used });
     }
     if (result.reason === 'throttled') {
       return reply('auth', { result: 'throttled', 'retry-after': Math.ceil((result.retryAfterMs ?? 1000) / 1000) });

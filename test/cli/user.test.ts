@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Accounts } from '../../src/accounts/accounts.js';
 import { silentLogger } from '../../src/log.js';
+import { createAppPassword, findAppPassword } from '../../src/oauth/app-passwords.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { runCli } from '../helpers/cli.js';
@@ -69,5 +70,31 @@ describe('xmpp-oauth user … against Redis', () => {
     const res = await runCli(['user', 'add', 'carol@localhost'], { env });
     assert.equal(res.code, 2);
     assert.match(res.stderr, /use --password-stdin/);
+  });
+
+  it('issue 18: user disable revokes every grant and app password and stops logins; enable lets the password work again', async () => {
+    assert.equal((await runCli(['user', 'add', 'carol@localhost', '--password-stdin'], { input: 'carol password 1', env })).code, 0);
+    const { password } = await createAppPassword({ store, log: silentLogger }, 'carol@localhost', { label: 'Dino' });
+    const now = Date.now();
+    await store.saveGrant({ id: 'g-carol-app', jid: 'carol@localhost', clientId: 'webapp', scope: ['openid'], createdAt: now, lastUsedAt: now });
+    const accounts = new Accounts(store, { per_account: 5, per_address: 30, window: 60 }, silentLogger);
+
+    const disabled = await runCli(['user', 'disable', 'Carol@localhost'], { env });
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.match(disabled.stdout, /disabled Carol@localhost; revoked 2 grant\(s\)/);
+    assert.deepEqual(await store.listGrants('carol@localhost'), []);
+    assert.equal(await findAppPassword({ store }, 'carol@localhost', password), null);
+    assert.equal((await accounts.verify('carol@localhost', 'carol password 1')).ok, false, 'the password no longer works');
+    assert.equal((await store.getAccount('carol@localhost'))?.disabled, true);
+
+    const enabled = await runCli(['user', 'enable', 'carol@localhost'], { env });
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal((await accounts.verify('carol@localhost', 'carol password 1')).ok, true);
+    assert.deepEqual(await store.listGrants('carol@localhost'), [], 'revoked grants stay revoked');
+
+    const missing = await runCli(['user', 'disable', 'nobody@localhost'], { env });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no account nobody@localhost/);
+    assert.equal((await runCli(['user', 'disable', 'not a jid'], { env })).code, 2);
   });
 });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, beforeEach } from 'node:test';
 import { MAX_REFRESH_PER_GRANT } from '../../src/store/types.js';
 import type {
-  Account, AuthorizationCode, DeviceGrant, Grant, GrantRevokedEvent, LoginSession, RefreshToken, SigningKey, Store,
+  Account, AuthorizationCode, DeviceGrant, Grant, GrantRevokedEvent, LoginSession, RefreshToken, SigningKey, Store, UpstreamOrigin, UpstreamState,
 } from '../../src/store/types.js';
 
 export type MakeStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
@@ -136,6 +136,119 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal(await s().removeAccount(a.jid), true);
         // Revoked by the caller, so every revocation is announced (src/oauth/account-lifecycle.ts).
         assert.equal(await s().grantExists(g.id), true);
+      });
+    });
+
+    describe('upstream identities and disabling (issue 18)', () => {
+      const s = useStore(make);
+      const origin = (extra: Partial<UpstreamOrigin> = {}): UpstreamOrigin => ({
+        provider: 'idp', iss: 'https://idp.example/', sub: uid('sub'), lastLoginAt: Date.now(), ...extra,
+      });
+      const upstreamAccount = (o = origin()) => ({ jid: `${uid('u')}@example.org`, passwordHash: '', createdAt: Date.now(), upstream: o });
+
+      it('issue 18: creates an upstream account bound to iss + sub, and finds it by subject', async () => {
+        const a = upstreamAccount();
+        assert.equal(await s().createUpstreamAccount(a), 'created');
+        assert.deepEqual(await s().getAccount(a.jid), a);
+        assert.equal(await s().findAccountBySubject(a.upstream.iss, a.upstream.sub), a.jid);
+        assert.equal(await s().findAccountBySubject('https://other.example/', a.upstream.sub), null);
+        assert.equal(await s().findAccountBySubject(a.upstream.iss, `${a.upstream.sub}x`), null);
+      });
+
+      it('issue 18: a taken subject or JID is refused and writes nothing', async () => {
+        const a = upstreamAccount();
+        await s().createUpstreamAccount(a);
+        const sameSubject = { ...upstreamAccount(a.upstream), jid: `${uid('u')}@example.org` };
+        assert.equal(await s().createUpstreamAccount(sameSubject), 'subject-taken');
+        assert.equal(await s().accountExists(sameSubject.jid), false);
+        const local = account();
+        await s().createAccount(local);
+        const sameJid = { ...upstreamAccount(), jid: local.jid };
+        assert.equal(await s().createUpstreamAccount(sameJid), 'jid-taken');
+        assert.equal(await s().findAccountBySubject(sameJid.upstream.iss, sameJid.upstream.sub), null);
+        assert.deepEqual(await s().getAccount(local.jid), local);
+      });
+
+      it('issue 18: links a local account once; never a second subject or a taken one', async () => {
+        const local = account();
+        await s().createAccount(local);
+        const o = origin();
+        assert.equal(await s().linkUpstream(local.jid, o), true);
+        assert.deepEqual((await s().getAccount(local.jid))?.upstream, o);
+        assert.equal(await s().findAccountBySubject(o.iss, o.sub), local.jid);
+        assert.equal(await s().linkUpstream(local.jid, origin()), false, 'already bound');
+        const other = account();
+        await s().createAccount(other);
+        assert.equal(await s().linkUpstream(other.jid, o), false, 'subject bound to another account');
+        assert.equal(await s().linkUpstream(`nobody-${other.jid}`, origin()), false);
+      });
+
+      it('issue 18: touching the upstream sign-in moves it forward only', async () => {
+        const a = upstreamAccount(origin({ lastLoginAt: 1_000_000 }));
+        await s().createUpstreamAccount(a);
+        assert.equal(await s().touchUpstreamLogin(a.jid, 2_000_000), true);
+        assert.equal((await s().getAccount(a.jid))?.upstream?.lastLoginAt, 2_000_000);
+        await s().touchUpstreamLogin(a.jid, 1_500_000);
+        assert.equal((await s().getAccount(a.jid))?.upstream?.lastLoginAt, 2_000_000);
+        const local = account();
+        await s().createAccount(local);
+        assert.equal(await s().touchUpstreamLogin(local.jid, 3_000_000), false);
+        assert.equal((await s().getAccount(local.jid))?.upstream, undefined);
+      });
+
+      it('issue 18: back-channel logout forgets the upstream sign-in; a logout token counts once', async () => {
+        const a = upstreamAccount(origin({ lastLoginAt: 5_000_000 }));
+        await s().createUpstreamAccount(a);
+        assert.equal(await s().forgetUpstreamLogin(a.jid), true);
+        assert.equal((await s().getAccount(a.jid))?.upstream?.lastLoginAt, 0);
+        assert.equal(await s().touchUpstreamLogin(a.jid, 6_000_000), true);
+        assert.equal((await s().getAccount(a.jid))?.upstream?.lastLoginAt, 6_000_000, 'the next sign-in restores it');
+        const local = account();
+        await s().createAccount(local);
+        assert.equal(await s().forgetUpstreamLogin(local.jid), false);
+        const d = digest();
+        const [x, y] = await Promise.all([s().firstLogoutToken(d, 60), s().firstLogoutToken(d, 60)]);
+        assert.deepEqual([x, y].sort(), [false, true]);
+        assert.equal(await s().firstLogoutToken(digest(), 60), true);
+      });
+
+      it('issue 18: removing an upstream account frees its subject', async () => {
+        const a = upstreamAccount();
+        await s().createUpstreamAccount(a);
+        assert.equal(await s().removeAccount(a.jid), true);
+        assert.equal(await s().findAccountBySubject(a.upstream.iss, a.upstream.sub), null);
+        assert.equal(await s().createUpstreamAccount(a), 'created');
+      });
+
+      it('issue 18: disables and enables an existing account only', async () => {
+        const a = account();
+        await s().createAccount(a);
+        assert.equal(await s().setAccountDisabled(a.jid, true), true);
+        assert.equal((await s().getAccount(a.jid))?.disabled, true);
+        assert.equal(await s().setAccountDisabled(a.jid, false), true);
+        assert.deepEqual(await s().getAccount(a.jid), a);
+        assert.equal(await s().setAccountDisabled(`nobody-${a.jid}`, true), false);
+        assert.equal(await s().accountExists(`nobody-${a.jid}`), false);
+      });
+
+      it('issue 18: upstream state is taken once and expires', async () => {
+        const state: UpstreamState = { provider: 'idp', nonce: uid(), codeVerifier: uid(), returnTo: '/account', browser: digest(), createdAt: Date.now() };
+        const id = uid('st');
+        await s().saveUpstreamState(id, state, 60);
+        const [first, second] = await Promise.all([s().takeUpstreamState(id), s().takeUpstreamState(id)]);
+        assert.deepEqual([first, second].filter(Boolean), [state], 'exactly one taker gets it');
+        const short = uid('st');
+        await s().saveUpstreamState(short, state, 1);
+        await sleep(1300);
+        assert.equal(await s().takeUpstreamState(short), null);
+      });
+
+      it('issue 18: app-password fields of a grant survive the round trip', async () => {
+        const a = account();
+        const g = grant(a.jid, `app-password:${uid()}`, { kind: 'app_password', label: 'Dino on laptop', secretDigest: digest(), scope: ['xmpp:client:normal'] });
+        await s().saveGrant(g);
+        assert.deepEqual(await s().getGrant(g.id), g);
+        assert.deepEqual(await s().listGrants(a.jid), [g]);
       });
     });
 

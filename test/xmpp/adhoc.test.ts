@@ -9,6 +9,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { tokensFor } from '../helpers/tokens.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
 import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { createAppPassword } from '../../src/oauth/app-passwords.js';
 
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const CMD = 'http://jabber.org/protocol/commands';
@@ -124,6 +125,19 @@ describe('ad-hoc commands over Prosody', () => {
     const after = await alice.iq(COMPONENT.domain, 'set', command('grants'));
     assert.deepEqual(rows(after), []);
     assert.match(after.getChildText('note') ?? '', /none/);
+  });
+
+  it('issue 18: app passwords are listed and revoked like any grant; the revoked one fails the next login', async () => {
+    const { password, grant } = await createAppPassword(server.app.core, 'alice@localhost', { label: 'Dino on laptop' });
+    assert.equal(await plainLogin(target(), 'alice', password), true);
+    const listed = await alice.iq(COMPONENT.domain, 'set', command('grants', { action: 'execute' }));
+    assert.ok(rows(listed).some((r) => r.application === 'App password: Dino on laptop'), JSON.stringify(rows(listed)));
+    const form = await alice.iq(COMPONENT.domain, 'set', command('revoke'));
+    const choice = options(form).find((o) => o.value === grant.id);
+    assert.match(choice?.label ?? '', /^App password: Dino on laptop/);
+    const done = await alice.iq(COMPONENT.domain, 'set', command('revoke', { action: 'complete', sessionid: form.attrs.sessionid as string }, submit({ grant: grant.id })));
+    assert.equal(done.attrs.status, 'completed');
+    assert.equal(await plainLogin(target(), 'alice', password), false);
   });
 
   it("a user cannot revoke someone else's grant, nor run admin commands", async () => {

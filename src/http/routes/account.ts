@@ -1,9 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { AccountError } from '../../accounts/accounts.js';
 import { changePassword } from '../../oauth/account-lifecycle.js';
+import { APP_PASSWORD_SCOPES, AppPasswordError, createAppPassword } from '../../oauth/app-passwords.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/client-access.js';
-import { revokeGrantOf } from '../../oauth/grant-management.js';
+import { revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
+import { lapsesAt, needsUpstreamSignIn } from '../../oauth/upstream-freshness.js';
 import { describeScopes } from '../../oauth/scopes.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
@@ -35,19 +37,31 @@ export function accountRoutes({
   const router = Router();
   const loginForm = { action: LOGIN, interaction: '', clientName: '' };
 
-  async function render(req: Request, res: Response, session: LoginSession, error?: { status: number; key: string; seconds?: number }) {
+  /** The page; `extra` carries a just-created app password (shown this once) or a form error. */
+  async function render(req: Request, res: Response, jid: string, extra: Record<string, unknown> = {}, status = 200) {
     // What XEP-0494 shows, here too: software, and whether a session is connected now (when the XMPP server can tell).
-    const [grants, live] = await Promise.all([clientAccessOf(core, session.jid), liveSessions?.(session.jid).catch(() => null) ?? null]);
+    const [access, live, account] = await Promise.all([
+      clientAccessOf(core, jid),
+      liveSessions?.(jid).catch(() => null) ?? null,
+      core.store.getAccount(jid),
+    ]);
     const connected = live ? new Set(live.map((l) => l.grantId)) : null;
-    res.status(error?.status ?? 200).type('html').send(
+    const upstream = account?.upstream;
+    const provider = upstream ? core.config.upstream.providers.find((p) => p.id === upstream.provider) : undefined;
+    const lapse = account ? lapsesAt(core, account) : undefined;
+    res.status(status).type('html').send(
       views.render('account', {
         title: 'account.title',
-        jid: session.jid,
+        jid,
         csrf: sessions.csrfToken(req, res),
-        grants: grants.map((c) => grantView(c, connected)),
+        grants: access.filter((c) => c.grant.kind !== 'app_password').map((c) => grantView(c, connected)),
+        appPasswords: access.filter((c) => c.grant.kind === 'app_password').map((c) => appPasswordView(c.grant)),
+        scopes: APP_PASSWORD_SCOPES.map((value, i) => ({ value, text: `account.app_passwords.scope.${value.replace(/:/g, '_')}`, checked: i === 0 })),
+        upstream: upstream ? { name: provider?.name ?? upstream.provider, lastLogin: when(upstream.lastLoginAt) } : undefined,
+        lapsed: account ? needsUpstreamSignIn(core, account) : false,
+        lapsesAt: lapse !== undefined ? when(lapse) : undefined,
         notice: typeof req.query.notice === 'string' && /^account\.notice\.\w+$/.test(req.query.notice) ? req.query.notice : undefined,
-        error: error?.key,
-        seconds: error?.seconds,
+        ...extra,
       }),
     );
   }
@@ -55,7 +69,24 @@ export function accountRoutes({
   router.get('/account', noStore, async (req, res) => {
     const session = await sessions.current(req);
     if (!session) return pages.login(req, res, { ...loginForm, intro: 'account.login_intro' });
-    await render(req, res, session);
+    await render(req, res, session.jid);
+  });
+
+  // Answered with the page itself, never a redirect: the new secret must not
+  // travel in a URL or be shown again on reload (no-store).
+  router.post('/account/app-passwords', noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    const session = await sessions.current(req);
+    if (!session) return res.redirect(303, '/account');
+    const body = req.body as Record<string, unknown>;
+    try {
+      const { password, grant } = await createAppPassword(core, session.jid, { label: body.label, scope: body.scope });
+      await render(req, res, session.jid, { created: { password, label: grant.label } });
+    } catch (err) {
+      if (!(err instanceof AppPasswordError)) throw err;
+      core.log.info({ jid: session.jid, reason: err.code }, 'app password refused');
+      await render(req, res, session.jid, { appPasswordError: err.message }, 400);
+    }
   });
 
   router.post(LOGIN, noStore, formBody, async (req, res) => {
@@ -94,17 +125,17 @@ export function accountRoutes({
     if (!session) return res.redirect(303, '/account');
     const { current, password, confirm, revoke_grants: revokeGrants } = req.body as Record<string, unknown>;
     if (typeof current !== 'string' || typeof password !== 'string' || typeof confirm !== 'string' || !current || !password) {
-      return render(req, res, session, { status: 400, key: 'account.password.missing' });
+      return render(req, res, session.jid, { error: 'account.password.missing' }, 400);
     }
-    if (password !== confirm) return render(req, res, session, { status: 400, key: 'account.password.mismatch' });
+    if (password !== confirm) return render(req, res, session.jid, { error: 'account.password.mismatch' }, 400);
     const verified = await core.accounts.verify(session.jid, current, req.ip);
     if (!verified.ok) {
       if (verified.reason === 'throttled') {
         const seconds = Math.ceil(verified.retryAfterMs / 1000);
         res.set('Retry-After', String(seconds));
-        return render(req, res, session, { status: 429, key: 'login.throttled', seconds });
+        return render(req, res, session.jid, { error: 'login.throttled', seconds }, 429);
       }
-      return render(req, res, session, { status: 401, key: 'account.password.wrong' });
+      return render(req, res, session.jid, { error: 'account.password.wrong' }, 401);
     }
     try {
       await changePassword(core, session.jid, password, { revokeGrants: revokeGrants === 'on', by: 'account page' });
@@ -112,7 +143,7 @@ export function accountRoutes({
       await sessions.renew(res, session, await core.accounts.endSessions(session.jid));
     } catch (err) {
       if (err instanceof AccountError && err.code === 'bad-password') {
-        return render(req, res, session, { status: 400, key: 'account.password.weak' });
+        return render(req, res, session.jid, { error: 'account.password.weak' }, 400);
       }
       if (err instanceof AccountError && err.code === 'missing') return res.redirect(303, '/account');
       throw err;
@@ -150,5 +181,15 @@ function grantView(c: ClientAccess, connected: Set<string> | null) {
     lastUsed: when(g.lastUsedAt),
     device: c.device,
     presence: connected === null ? undefined : connected.has(c.id) ? 'account.connected' : 'account.not_connected',
+  };
+}
+
+function appPasswordView(g: GrantSummary) {
+  return {
+    id: g.id,
+    name: g.label ?? g.clientName,
+    scope: g.scope.join(' '),
+    createdAt: when(g.createdAt),
+    lastUsed: g.lastUsedAt > g.createdAt ? when(g.lastUsedAt) : undefined,
   };
 }

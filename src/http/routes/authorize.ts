@@ -41,6 +41,7 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
     interaction: seal(request),
     clientName: request.client.name,
     username: request.loginHint,
+    returnTo: returnTo(request),
   });
 
   const start = async (req: Request, res: Response) => {
@@ -148,4 +149,18 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
   }
 
   return router;
+}
+
+/**
+ * Back to this request after an upstream sign-in: the same parameters, minus
+ * prompt=login, which the fresh sign-in has just satisfied (else it would loop).
+ */
+function returnTo(request: AuthorizationRequest): string {
+  const params: Record<string, string> = { ...request.params };
+  if (params.prompt !== undefined) {
+    const rest = params.prompt.split(' ').filter((p) => p && p !== 'login');
+    if (rest.length) params.prompt = rest.join(' ');
+    else delete params.prompt;
+  }
+  return `/oauth2/authorize?${new URLSearchParams(params)}`;
 }

@@ -99,6 +99,7 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
     action: LOGIN,
     interaction: signer.seal('device', device.userCode, INTERACTION_TTL),
     clientName: client.name,
+    returnTo: `/oauth2/device?user_code=${encodeURIComponent(device.userCode)}`,
   });
 
   function showConsent(req: Request, res: Response, device: DeviceGrant, client: Client, session: LoginSession) {

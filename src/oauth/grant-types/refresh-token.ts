@@ -5,6 +5,7 @@ import { issueTokens, type TokenResponse } from '../issue.js';
 import { parseScope } from '../scopes.js';
 import { newRefreshToken, parseRefreshToken } from '../tokens.js';
 import { revokeGrant } from '../grant-management.js';
+import { needsUpstreamSignIn } from '../upstream-freshness.js';
 
 const INVALID = 'the refresh token is invalid, expired or revoked';
 
@@ -22,6 +23,14 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
     await revokeGrant(deps, parsed.grantId);
     deps.log.warn({ client: client.id.slice(0, 64), jid: current.jid }, 'refresh token replayed: grant revoked');
     throw invalidGrant(INVALID);
+  }
+
+  // Upstream accounts keep long-lived access only while their owner keeps signing in upstream (issue 18).
+  const account = await deps.store.getAccount(current.jid);
+  if (!account || account.disabled) throw invalidGrant(INVALID);
+  if (needsUpstreamSignIn(deps, account)) {
+    deps.log.info({ client: client.id.slice(0, 64), jid: current.jid, provider: account.upstream?.provider }, 'refresh refused: lapsed until the next upstream sign-in');
+    throw invalidGrant('the account must sign in again through its identity provider');
   }
 
   // Narrowing applies to the new access token; the refresh token keeps its scope (RFC 6749 6).

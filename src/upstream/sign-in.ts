@@ -1,0 +1,108 @@
+// The two halves of an upstream sign-in: send the browser to the provider,
+// then turn the provider's answer into one of our accounts. Plain data in and
+// out; the HTTP route owns cookies and pages.
+import * as oidc from 'openid-client';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/types.js';
+import { randomToken, sha256Hex } from '../util/crypto.js';
+import type { Claims } from './claims.js';
+import { UpstreamError } from './errors.js';
+import { accountFor, type Provisioned } from './provision.js';
+import type { UpstreamProviders } from './providers.js';
+
+export interface SignInDeps {
+  store: Store;
+  log: Logger;
+  providers: UpstreamProviders;
+  stateTtl: number;
+  now(): number;
+}
+
+/** Where sign-in may return to: our own browser pages, nothing else (no open redirect). */
+export function safeReturnTo(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.length > 8192) return '/account';
+  if (!/^\/(account|oauth2\/authorize|oauth2\/device)(?:[/?]|$)/.test(raw)) return '/account';
+  return raw;
+}
+
+/**
+ * Starts a sign-in at provider `id`: fresh state, nonce and PKCE verifier,
+ * kept in the store (single use, `stateTtl`), bound to the browser by the
+ * digest of `browserBinding`. Returns the provider's authorization URL.
+ */
+export async function startSignIn(deps: SignInDeps, id: string, returnTo: unknown, browserBinding: string): Promise<URL> {
+  const provider = await deps.providers.get(id);
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const codeVerifier = oidc.randomPKCECodeVerifier();
+  await deps.store.saveUpstreamState(
+    state,
+    { provider: id, nonce, codeVerifier, returnTo: safeReturnTo(returnTo), browser: sha256Hex(browserBinding), createdAt: Date.now() },
+    deps.stateTtl,
+  );
+  return oidc.buildAuthorizationUrl(provider.client, {
+    redirect_uri: provider.redirectUri,
+    scope: provider.config.scope,
+    state,
+    nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+  });
+}
+
+export interface SignedIn extends Provisioned {
+  provider: string;
+  returnTo: string;
+  amr: string[];
+}
+
+/**
+ * Finishes a sign-in from the provider's redirect (`query`: its parameters).
+ * The state must be one we issued to this browser, unused; openid-client then
+ * redeems the code and validates the ID token (signature, iss, aud, exp,
+ * nonce) before a single claim is believed.
+ */
+export async function finishSignIn(deps: SignInDeps, id: string, query: URLSearchParams, browserBinding: string | null): Promise<SignedIn> {
+  const stateParam = query.get('state');
+  if (!stateParam || stateParam.length > 512) throw new UpstreamError('state', 'the callback carries no state');
+  const saved = await deps.store.takeUpstreamState(stateParam);
+  if (!saved || saved.provider !== id) throw new UpstreamError('state', 'unknown, used or expired state');
+  if (!browserBinding || sha256Hex(browserBinding) !== saved.browser) {
+    throw new UpstreamError('state', 'the sign-in was started in another browser');
+  }
+  const provider = await deps.providers.get(id);
+  if (query.has('error')) {
+    throw new UpstreamError('denied', `the provider answered ${String(query.get('error')).slice(0, 64)}`);
+  }
+
+  let claims: Claims & { iss: string; sub: string };
+  try {
+    const callback = new URL(provider.redirectUri);
+    callback.search = query.toString();
+    const tokens = await oidc.authorizationCodeGrant(provider.client, callback, {
+      pkceCodeVerifier: saved.codeVerifier,
+      expectedState: stateParam,
+      expectedNonce: saved.nonce,
+      idTokenExpected: true,
+    });
+    const idClaims = tokens.claims()!;
+    claims = { ...idClaims };
+    // Many providers put profile and group claims only in userinfo (OIDC Core 5.4).
+    const wanted = [provider.config.username_claim, ...Object.keys(provider.config.allow ?? {})];
+    if (wanted.some((c) => claims[c] === undefined) && provider.client.serverMetadata().userinfo_endpoint) {
+      const info = await oidc.fetchUserInfo(provider.client, tokens.access_token, idClaims.sub);
+      claims = { ...info, ...idClaims };
+    }
+  } catch (err) {
+    if (err instanceof UpstreamError) throw err;
+    const e = err as { code?: string; error?: string; message?: string };
+    throw new UpstreamError('failed', `${e.code ?? e.error ?? 'error'}: ${String(e.message).slice(0, 200)}`);
+  }
+  const now = deps.now();
+  const provisioned = await accountFor(deps, provider.config, claims, now);
+  const amr = Array.isArray(claims.amr) ? claims.amr.filter((a): a is string => typeof a === 'string').slice(0, 8) : [];
+  return { ...provisioned, provider: id, returnTo: saved.returnTo, amr };
+}
+
+/** A fresh browser binding (the route keeps it in a cookie). */
+export const newBrowserBinding = (): string => randomToken(24);
