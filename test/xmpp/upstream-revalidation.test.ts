@@ -152,7 +152,7 @@ describe('issue 18: SSO sign-in, an app password at Prosody, and revalidation', 
     assert.ok(refused, 'the app password stopped after the back-channel logout');
     await page.goto(`${server.url}/account`);
     assert.match(await page.locator('main').innerText(), /paused until you sign in through Hackerspace SSO again/);
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.goto(`${server.url}/account`);
     await signInUpstream(page);
     assert.doesNotMatch(await page.locator('main').innerText(), /paused/);
