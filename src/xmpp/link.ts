@@ -83,6 +83,8 @@ export class ComponentLink implements IqRegistry {
   private lastFailure?: LinkFailure;
   // The fatal reason already logged at `error`: each one is logged once per outage.
   private reportedFatal?: string;
+  /** The connection failure already reported at warn in this outage (the short retries would repeat it every few seconds). */
+  private reportedUnreachable?: string;
   private standingBy = false;
 
   constructor(opts: ComponentLinkOptions) {
@@ -301,6 +303,7 @@ export class ComponentLink implements IqRegistry {
     this.backoff.reset();
     this.standingBy = false;
     this.reportedFatal = undefined;
+    this.reportedUnreachable = undefined;
     this.lastFailure = undefined;
     const ka = this.opts.keepalive ?? {};
     const target = ka.target ?? parentDomain(this.opts.domain);
@@ -376,8 +379,13 @@ export class ComponentLink implements IqRegistry {
       this.standingBy = true;
     } else {
       delay = this.backoff.next();
-      this.log.warn({ reason: failure.reason, detail: failure.message, retryInMs: delay },
-        'component link could not connect');
+      if (this.reportedUnreachable !== failure.reason) {
+        this.reportedUnreachable = failure.reason;
+        this.log.warn({ reason: failure.reason, detail: failure.message, retryInMs: delay },
+          'component link could not connect; retrying every few seconds (further failures of this kind are logged at debug)');
+      } else {
+        this.log.debug({ reason: failure.reason, retryInMs: delay }, 'component link still could not connect');
+      }
     }
     this.setState('retrying');
     this.retryTimer = setTimeout(() => {
