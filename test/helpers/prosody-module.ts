@@ -2,6 +2,7 @@
 // main file and its *.lib.lua files) into a throwaway plugin directory that the
 // prosody user can read.
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import type { ProsodyInstance, ProsodyVirtualHost } from './prosody.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,4 +22,14 @@ export function pluginDirWithModule(): string {
     chmodSync(join(target, name), 0o644);
   }
   return pluginDir;
+}
+
+/** The VirtualHost `localhost`, whose logins go to our module asking `component` (extra module options beside). */
+export function ourModuleHost(component: { domain: string }, options: Record<string, string | number | boolean> = {}): ProsodyVirtualHost {
+  return { host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: component.domain, ...options } };
+}
+
+/** The `xmpp` config block of a server attaching as `component` to `prosody`, serving `localhost`. */
+export function attachTo(prosody: ProsodyInstance, component: { domain: string; secret: string }) {
+  return { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: component.domain, secret: component.secret, hosts: ['localhost'] };
 }

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { assertRevokedClose, CAM, closedWithin, COMPONENT, grantFor, REGISTRATION_KEY, resource, stanzaError } from '../helpers/cam.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -54,7 +54,7 @@ describe('issue 14: live revocation across instances (Prosody, one slot)', { tim
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 2 } }],
+      virtualHosts: [ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 2 })],
     });
   });
 

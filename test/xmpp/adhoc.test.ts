@@ -8,7 +8,7 @@ import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { tokensFor } from '../helpers/tokens.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { createAppPassword } from '../../src/oauth/app-passwords.js';
 
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
@@ -56,11 +56,11 @@ describe('ad-hoc commands over Prosody', () => {
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain } }],
+      virtualHosts: [ourModuleHost(COMPONENT)],
     });
     server = await startServer({
       admins: ['Admin@localhost'],
-      xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
+      xmpp: attachTo(prosody, COMPONENT),
     });
     await server.app.link!.waitOnline(15_000);
     for (const [user, pw] of Object.entries(PW)) await server.app.accounts.create(`${user}@localhost`, pw);

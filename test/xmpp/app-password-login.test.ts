@@ -14,7 +14,7 @@ import { FormBrowser } from '../helpers/browser.js';
 import { BIN } from '../helpers/cli.js';
 import { startEjabberd, type EjabberdInstance } from '../helpers/ejabberd.js';
 import { freePort } from '../helpers/ports.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -41,10 +41,10 @@ describe('issue 18: app passwords at Prosody 0.12 (PLAIN through mod_auth_xmpp_o
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 5 } }],
+      virtualHosts: [ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 5 })],
     });
     server = await startServer({
-      xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
+      xmpp: attachTo(prosody, COMPONENT),
     });
     await server.app.link!.waitOnline(15_000);
     await server.app.accounts.create('alice@localhost', PASSWORD);

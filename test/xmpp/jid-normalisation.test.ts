@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { JidError, normaliseJid, prepLocalpart } from '../../src/accounts/jid.js';
 import { parseCommand, runCommand, type Command } from '../../src/extauth/commands.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { tokensFor } from '../helpers/tokens.js';
@@ -107,10 +107,10 @@ describe('issue 12 #10: one account per XMPP address, with a real Prosody login'
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 2 } }],
+      virtualHosts: [ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 2 })],
     });
     server = await startServer({
-      xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
+      xmpp: attachTo(prosody, COMPONENT),
     });
     await server.app.link!.waitOnline(15_000);
   });

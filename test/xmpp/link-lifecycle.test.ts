@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ComponentLink } from '../../src/xmpp/link.js';
 import { freePort } from '../helpers/ports.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { plainLogin } from '../helpers/xmpp-client.js';
@@ -67,7 +67,7 @@ describe('issue 12 #14: the component link starts before Prosody', () => {
       components: [COMPONENT],
       pluginDir,
       ports,
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 2 } }],
+      virtualHosts: [ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 2 })],
     });
     const up = Date.now();
     // The next attempt comes at most 3 s later; the margin covers a loaded machine.

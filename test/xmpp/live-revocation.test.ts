@@ -9,7 +9,7 @@ import {
 } from '../helpers/cam.js';
 import { launchChromium, openPage } from '../helpers/chromium.js';
 import { tokenCall } from '../helpers/flow.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
@@ -34,14 +34,14 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
       pluginDir,
       // register: XEP-0077 password changes, which restricted write sessions may make.
       modules: ['register'],
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain } }],
+      virtualHosts: [ourModuleHost(COMPONENT)],
     });
     server = await startServer({
       registration_key: REGISTRATION_KEY,
       // Every test registers its own client, from one address.
       address_throttle: { registrations: 1000 },
       admins: ['admin@localhost'],
-      xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
+      xmpp: attachTo(prosody, COMPONENT),
     });
     await server.app.link!.waitOnline(15_000);
     for (const [user, pw] of Object.entries(PW)) await server.app.accounts.create(`${user}@localhost`, pw);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -65,7 +65,7 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
       pluginDir,
       modules: ['xmpp_oauth_session_probe'],
       virtualHosts: [
-        { host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 3 } },
+        ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 3 }),
       ],
     });
     redis = await startRedis({ persist: true });
@@ -379,7 +379,7 @@ describe('prosody-example.cfg.lua keeps bearer mechanisms off unencrypted stream
       components: [COMPONENT],
       pluginDir,
       extraConfig: line,
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain } }],
+      virtualHosts: [ourModuleHost(COMPONENT)],
     });
   });
   after(async () => {

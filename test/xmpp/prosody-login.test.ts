@@ -9,7 +9,7 @@ import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
 import { chatSession, plainLogin, xml } from '../helpers/xmpp-client.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 
 const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'alice password 1234';
@@ -29,7 +29,7 @@ describe('Prosody 0.12 with mod_auth_xmpp_oauth', () => {
       pluginDir,
       modules: ['offline'],
       virtualHosts: [
-        { host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 2 } },
+        ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 2 }),
       ],
     });
     server = await startServer({

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -49,7 +49,7 @@ describe('issue 12 #16: readiness and the component link', () => {
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 2 } }],
+      virtualHosts: [ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 2 })],
     });
   });
   after(async () => {

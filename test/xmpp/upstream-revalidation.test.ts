@@ -11,7 +11,7 @@ import { launchChromium, openPage, startCallbackServer, type CallbackServer } fr
 import { authUrl, pkcePair, tokenCall } from '../helpers/flow.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { freePort } from '../helpers/ports.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { CLIENT_SECRET, secretHash, startServer, type TestServer } from '../helpers/server.js';
 import { plainLogin } from '../helpers/xmpp-client.js';
@@ -38,7 +38,7 @@ describe('issue 18: SSO sign-in, an app password at Prosody, and revalidation', 
       startProsody({
         components: [COMPONENT],
         pluginDir,
-        virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain, xmpp_oauth_timeout: 5 } }],
+        virtualHosts: [ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 5 })],
       }),
     ]);
     idp = await startTestIdp({
@@ -48,7 +48,7 @@ describe('issue 18: SSO sign-in, an app password at Prosody, and revalidation', 
     });
     server = await startServer({
       http: { host: '127.0.0.1', port },
-      xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
+      xmpp: attachTo(prosody, COMPONENT),
       upstream: {
         revalidate_days: 30,
         providers: [{ id: 'space', name: 'Hackerspace SSO', issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, allow: { groups: 'members' } }],

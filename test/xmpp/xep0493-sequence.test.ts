@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import * as client from '../../examples/xep0493-client.mjs';
 import { launchChromium, openPage } from '../helpers/chromium.js';
-import { pluginDirWithModule } from '../helpers/prosody-module.js';
+import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -27,7 +27,7 @@ describe('issue 13: the XEP-0493 sequence end to end', () => {
     prosody = await startProsody({
       components: [COMPONENT],
       pluginDir,
-      virtualHosts: [{ host: 'localhost', options: { authentication: 'xmpp_oauth', xmpp_oauth_component: COMPONENT.domain } }],
+      virtualHosts: [ourModuleHost(COMPONENT)],
     });
     server = await startServer({
       registration_key: 'registration-key-for-the-xep0493-test-0123456789',
