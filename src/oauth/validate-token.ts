@@ -20,6 +20,10 @@ export async function validateAccessToken(signer: TokenSigner, store: Store, tok
   const claims = await signer.verifyAccessToken(token);
   if (!claims) return null;
   if (!(await store.grantExists(claims.gid))) return null;
+  return described(claims);
+}
+
+function described(claims: AccessTokenClaims): ValidToken {
   return {
     jid: claims.jid,
     scope: claims.scope.split(' ').filter(Boolean),
@@ -55,13 +59,5 @@ export async function validateAccountToken(
   if (!claims) return null;
   const [grant, account] = await Promise.all([store.getGrant(claims.gid), store.getAccount(claims.jid)]);
   if (!grantOfAccount(grant, account, claims.jid)) return null;
-  return {
-    grant: grant!,
-    jid: claims.jid,
-    scope: claims.scope.split(' ').filter(Boolean),
-    clientId: claims.client_id,
-    grantId: claims.gid,
-    exp: claims.exp,
-    claims,
-  };
+  return { ...described(claims), grant: grant! };
 }
