@@ -31,7 +31,8 @@ export function schedule(rng: Rng, durationMs: number): Planned[] {
 }
 
 export interface Probe {
-  /** A token of a grant the load never touches. */
+  /** A token of a grant the load never touches (an account of its own). */
+  user: string;
   access: string;
 }
 
@@ -40,7 +41,7 @@ async function probeOnce(topo: Topology, ledger: Ledger, probe: Probe): Promise<
     const r = await post(ledger, 'probe', i, '/oauth2/introspect', { token: probe.access });
     if (r.status !== 200 || r.body.active !== true) return false;
   }
-  return (await xmppLogin(ledger, topo.xmppTarget(), 'token-plain', probe.access)) === 'login-ok';
+  return (await xmppLogin(ledger, topo.xmppTarget(), probe.user, 'token-plain', probe.access)) === 'login-ok';
 }
 
 async function recover(topo: Topology, ledger: Ledger, probe: Probe, w: FaultWindow, limitMs = 120_000): Promise<void> {

@@ -28,6 +28,8 @@ export interface FaultWindow {
 
 export interface Chain {
   id: number;
+  /** The account (bare JID); with the client (by origin) it names the grant: one grant per account and client. */
+  user: string;
   origin: 'code' | 'device';
   createdAt: number;
   /** Times a rotation response was received (the chain's writes). */
@@ -59,9 +61,9 @@ export class Ledger {
     return r;
   }
 
-  newChain(origin: Chain['origin'], access: string, refresh: string): Chain {
+  newChain(user: string, origin: Chain['origin'], access: string, refresh: string): Chain {
     const now = Date.now();
-    const c: Chain = { id: this.nextChain++, origin, createdAt: now, rotations: [], access, refresh, busy: false, state: 'live', oldAccess: [] };
+    const c: Chain = { id: this.nextChain++, user, origin, createdAt: now, rotations: [], access, refresh, busy: false, state: 'live', oldAccess: [] };
     this.chains.push(c);
     return c;
   }
@@ -72,6 +74,25 @@ export class Ledger {
     if (c) c.busy = true;
     return c;
   }
+
+  /**
+   * An account without a live chain for this client (reserved until the flow
+   * ends): the server keeps one grant per account and client, so a second chain
+   * would share the first one's grant and end with its revocation.
+   */
+  freeUser(users: readonly string[], origin: Chain['origin'], pick: (us: string[]) => string): string | undefined {
+    const free = users.filter((u) => !this.reserved.has(`${origin}:${u}`) && !this.chains.some((c) => c.user === u && c.origin === origin && c.state === 'live'));
+    if (!free.length) return undefined;
+    const u = pick(free);
+    this.reserved.add(`${origin}:${u}`);
+    return u;
+  }
+
+  release(user: string, origin: Chain['origin']): void {
+    this.reserved.delete(`${origin}:${user}`);
+  }
+
+  private readonly reserved = new Set<string>();
 
   /** True while [start, end] overlaps any fault window (an open window runs to now). */
   inWindow(start: number, end: number, slackMs = 0): boolean {

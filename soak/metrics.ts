@@ -13,7 +13,8 @@ export interface Sample {
 }
 
 const metric = (text: string, name: string): number | undefined => {
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+  // Our registry prefixes prom-client's default metrics with xmpp_oauth_.
+  const m = new RegExp(`^(?:xmpp_oauth_)?${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 };
 

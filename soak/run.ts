@@ -50,14 +50,14 @@ console.log(`soak: seed ${seed}, ${minutes} min, faults: ${plan.map((p) => `${p.
 const ledger = new Ledger();
 const topo = await startTopology(outDir);
 let stopping = false;
-const ctx: LoadContext = { ledger, topo, rng: random, stopping: () => stopping, maxChains: 40 };
+const ctx: LoadContext = { ledger, topo, rng: random, stopping: () => stopping };
 
 // The probe's own grant, which the load never touches.
 const [a, b] = topo.instances;
-const { code, verifier } = await authorizeAcross(new RecordingBrowser(ledger, 'setup', topo.instances), a.url, b.url);
+const { code, verifier } = await authorizeAcross(new RecordingBrowser(ledger, 'setup', topo.instances), a.url, b.url, topo.probeUser);
 const probeTokens = await post(ledger, 'setup', a, '/oauth2/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://app.example/cb' });
 if (probeTokens.status !== 200) throw new Error(`probe grant: ${probeTokens.status}`);
-const probe: Probe = { access: String(probeTokens.body.access_token) };
+const probe: Probe = { user: topo.probeUser, access: String(probeTokens.body.access_token) };
 
 const redisMemory: { start?: number; end?: number } = { start: await redisUsedMemory(topo.redis.port) };
 const samples: Sample[] = [];

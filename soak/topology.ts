@@ -16,11 +16,17 @@ import { addUser, sharedConfig } from '../test/scale/instances.js';
 import { Instance } from './instance.js';
 
 export const DOMAIN = 'localhost';
+/** Accounts under load: with two clients each, at most 2 × USERS live chains. */
+export const USERS = 10;
 
 export interface Topology {
   redis: RedisInstance;
   prosody: ProsodyInstance;
   instances: [Instance, Instance];
+  /** The accounts the load uses (one grant per account and client: a chain each). */
+  users: string[];
+  /** The probe's account, which the load never touches. */
+  probeUser: string;
   /** The instance holding the component slot now (undefined while none does). */
   active(): Promise<Instance | undefined>;
   xmppTarget(): { port: number; domain: string };
@@ -57,7 +63,9 @@ export async function startTopology(outDir: string): Promise<Topology> {
     writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
     instances.push(new Instance(name, port, configFile, join(outDir, `instance-${name}.log`)));
   }
-  await addUser(instances[0].configFileForCli());
+  const users = Array.from({ length: USERS }, (_, i) => `user${i + 1}@${DOMAIN}`);
+  const probeUser = `probe@${DOMAIN}`;
+  await Promise.all([probeUser, ...users].map((u) => addUser(instances[0].configFileForCli(), u)));
   for (const i of instances) await i.start();
 
   const active = async () => {
@@ -72,6 +80,8 @@ export async function startTopology(outDir: string): Promise<Topology> {
     redis,
     prosody,
     instances,
+    users,
+    probeUser,
     active,
     xmppTarget: () => ({ port: prosody.c2sPort, domain: DOMAIN }),
     async stop() {

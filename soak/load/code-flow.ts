@@ -6,15 +6,24 @@ import { anyInstance, type LoadContext } from './context.js';
 import { post, RecordingBrowser } from './http.js';
 
 export async function codeFlow(ctx: LoadContext): Promise<void> {
-  if (ctx.ledger.chains.filter((c) => c.state === 'live').length >= ctx.maxChains) return;
+  const user = ctx.ledger.freeUser(ctx.topo.users, 'code', (us) => ctx.rng.pick(us));
+  if (!user) return;
+  try {
+    await flow(ctx, user);
+  } finally {
+    ctx.ledger.release(user, 'code');
+  }
+}
+
+async function flow(ctx: LoadContext, user: string): Promise<void> {
   const start = anyInstance(ctx);
   const finish = anyInstance(ctx);
   const browser = new RecordingBrowser(ctx.ledger, 'code-flow:page', ctx.topo.instances);
-  const { code, verifier } = await authorizeAcross(browser, start.url, finish.url);
+  const { code, verifier } = await authorizeAcross(browser, start.url, finish.url, user);
   const redeemAt = anyInstance(ctx);
   const r = await post(ctx.ledger, 'code-flow:redeem', redeemAt, '/oauth2/token', {
     grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://app.example/cb',
   });
   if (r.status !== 200) throw new Error(`code redemption: ${r.status} ${String(r.body.error ?? '')}`);
-  ctx.ledger.newChain('code', String(r.body.access_token), String(r.body.refresh_token));
+  ctx.ledger.newChain(user, 'code', String(r.body.access_token), String(r.body.refresh_token));
 }

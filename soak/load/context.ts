@@ -10,8 +10,6 @@ export interface LoadContext {
   topo: Topology;
   rng: Rng;
   stopping: () => boolean;
-  /** Live chains kept at most (new flows pause above it): the load is bounded in count. */
-  maxChains: number;
 }
 
 /** A random running-or-not instance: clients do not know which one is down. */

@@ -7,7 +7,16 @@ import { anyInstance, type LoadContext } from './context.js';
 import { post, RecordingBrowser } from './http.js';
 
 export async function deviceFlow(ctx: LoadContext): Promise<void> {
-  if (ctx.ledger.chains.filter((c) => c.state === 'live').length >= ctx.maxChains) return;
+  const user = ctx.ledger.freeUser(ctx.topo.users, 'device', (us) => ctx.rng.pick(us));
+  if (!user) return;
+  try {
+    await flow(ctx, user);
+  } finally {
+    ctx.ledger.release(user, 'device');
+  }
+}
+
+async function flow(ctx: LoadContext, user: string): Promise<void> {
   const issuer = anyInstance(ctx);
   const started = await post(ctx.ledger, 'device:authorize', issuer, '/oauth2/device', { client_id: 'tv', scope: 'openid offline_access xmpp' }, { auth: false });
   if (started.status !== 200) throw new Error(`device authorization: ${started.status}`);
@@ -15,7 +24,7 @@ export async function deviceFlow(ctx: LoadContext): Promise<void> {
   const approver = anyInstance(ctx);
   const page = new URL(verification_uri);
   const browser = new RecordingBrowser(ctx.ledger, 'device:page', ctx.topo.instances);
-  const decided = await approveDevice(browser, approver.url + page.pathname, user_code);
+  const decided = await approveDevice(browser, approver.url + page.pathname, user_code, { username: user });
   if (decided.status !== 200) throw new Error(`device approval page: ${decided.status}`);
   for (let attempt = 0; attempt < 20 && !ctx.stopping(); attempt++) {
     await sleep(interval * 1000);
@@ -24,7 +33,7 @@ export async function deviceFlow(ctx: LoadContext): Promise<void> {
       expected: (a) => a.body.error === 'authorization_pending' || a.body.error === 'slow_down',
     });
     if (poll.status === 200) {
-      ctx.ledger.newChain('device', String(poll.body.access_token), String(poll.body.refresh_token));
+      ctx.ledger.newChain(user, 'device', String(poll.body.access_token), String(poll.body.refresh_token));
       return;
     }
     if (poll.status === 400 && poll.body.error !== 'authorization_pending' && poll.body.error !== 'slow_down') throw new Error(`device poll: ${String(poll.body.error)}`);

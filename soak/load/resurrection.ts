@@ -25,7 +25,7 @@ export async function checkRevoked(ctx: LoadContext, c: Chain, thorough: boolean
     c.refresh = String(r.body.refresh_token);
     c.access = String(r.body.access_token);
   }
-  if ((await xmppLogin(ctx.ledger, ctx.topo.xmppTarget(), ctx.rng.pick(['token-plain', 'oauthbearer'] as const), c.access, false)) === 'login-ok') resurrected('XMPP login');
+  if ((await xmppLogin(ctx.ledger, ctx.topo.xmppTarget(), c.user, ctx.rng.pick(['token-plain', 'oauthbearer'] as const), c.access, false)) === 'login-ok') resurrected('XMPP login');
 }
 
 export async function resurrectionStep(ctx: LoadContext): Promise<void> {

@@ -5,7 +5,7 @@ import { post } from './http.js';
 
 export async function revokeStep(ctx: LoadContext): Promise<void> {
   const live = ctx.ledger.chains.filter((c) => c.state === 'live').length;
-  if (live < Math.min(8, ctx.maxChains / 2)) return;
+  if (live < ctx.topo.users.length) return;
   const c = ctx.ledger.take((cs) => (cs.length ? ctx.rng.pick(cs) : undefined));
   if (!c) return;
   try {

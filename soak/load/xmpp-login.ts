@@ -10,17 +10,17 @@ export type LoginMethod = 'password' | 'token-plain' | 'oauthbearer';
 let resources = 0;
 
 /** One login; recorded; true when the server accepted it. */
-export async function xmppLogin(ledger: Ledger, target: { port: number; domain: string }, method: LoginMethod, secret: string, expected?: boolean): Promise<Outcome> {
+export async function xmppLogin(ledger: Ledger, target: { port: number; domain: string }, user: string, method: LoginMethod, secret: string, expected?: boolean): Promise<Outcome> {
   const start = Date.now();
   let outcome: Outcome;
   let detail: string | undefined;
   try {
     if (method === 'oauthbearer') {
-      const s = await chatSession(target, 'alice', secret, `soak${++resources}`, { mechanism: 'OAUTHBEARER' });
+      const s = await chatSession(target, user.split('@')[0]!, secret, `soak${++resources}`, { mechanism: 'OAUTHBEARER' });
       await s.stop();
       outcome = 'login-ok';
     } else {
-      outcome = (await plainLogin(target, 'alice', secret)) ? 'login-ok' : 'login-refused';
+      outcome = (await plainLogin(target, user.split('@')[0]!, secret)) ? 'login-ok' : 'login-refused';
     }
   } catch (err) {
     const e = err as { name?: string; condition?: string; message?: string };
@@ -36,14 +36,14 @@ export async function xmppLoginStep(ctx: LoadContext): Promise<void> {
   const target = ctx.topo.xmppTarget();
   if (method === 'password') {
     const start = Date.now();
-    if ((await xmppLogin(ctx.ledger, target, method, PASSWORD, true)) !== 'login-ok') ctx.ledger.refusals.push({ kind: `xmpp:${method}`, start, end: Date.now() });
+    if ((await xmppLogin(ctx.ledger, target, ctx.rng.pick(ctx.topo.users), method, PASSWORD, true)) !== 'login-ok') ctx.ledger.refusals.push({ kind: `xmpp:${method}`, start, end: Date.now() });
     return;
   }
   const c = ctx.ledger.take((cs) => (cs.length ? ctx.rng.pick(cs) : undefined));
   if (!c) return;
   try {
     const start = Date.now();
-    if ((await xmppLogin(ctx.ledger, target, method, c.access, true)) !== 'login-ok') ctx.ledger.refusals.push({ kind: `xmpp:${method}`, start, end: Date.now(), chain: c.id });
+    if ((await xmppLogin(ctx.ledger, target, c.user, method, c.access, true)) !== 'login-ok') ctx.ledger.refusals.push({ kind: `xmpp:${method}`, start, end: Date.now(), chain: c.id });
   } finally {
     c.busy = false;
   }
