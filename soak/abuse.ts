@@ -50,7 +50,7 @@ export async function malformedBurst(ledger: Ledger, instances: Instance[]): Pro
     ['/oauth2/device', { client_id: '\u202e' }, false],
   ];
   for (const instance of instances) {
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 3; round++) {
       for (const [path, form, auth] of forms) {
         await post(ledger, 'malformed', instance, path, form, { auth, expected: (a) => a.status >= 400 && a.status < 500 });
         sent++;

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { malformedBurst, slowClient } from './abuse.js';
 import type { FaultWindow, Ledger } from './ledger.js';
-import { post } from './load/http.js';
+import { post, RS_BASIC } from './load/http.js';
 import { xmppLogin } from './load/xmpp-login.js';
 import type { Rng } from './prng.js';
 import type { Topology } from './topology.js';
@@ -38,7 +38,7 @@ export interface Probe {
 
 async function probeOnce(topo: Topology, ledger: Ledger, probe: Probe): Promise<boolean> {
   for (const i of topo.instances) {
-    const r = await post(ledger, 'probe', i, '/oauth2/introspect', { token: probe.access });
+    const r = await post(ledger, 'probe', i, '/oauth2/introspect', { token: probe.access }, { auth: RS_BASIC });
     if (r.status !== 200 || r.body.active !== true) return false;
   }
   return (await xmppLogin(ledger, topo.xmppTarget(), probe.user, 'token-plain', probe.access)) === 'login-ok';
@@ -57,7 +57,7 @@ async function recover(topo: Topology, ledger: Ledger, probe: Probe, w: FaultWin
 }
 
 export async function inject(kind: FaultKind, topo: Topology, ledger: Ledger, probe: Probe, rng: Rng): Promise<FaultWindow> {
-  const w: FaultWindow = { kind, start: Date.now() };
+  const w: FaultWindow = { kind, start: Date.now(), outage: kind !== 'slow-client' && kind !== 'malformed-burst' };
   ledger.windows.push(w);
   switch (kind) {
     case 'redis-sigterm':

@@ -18,6 +18,12 @@ export interface RequestRecord {
 
 export interface FaultWindow {
   kind: string;
+  /**
+   * Whether a part is down (Redis, Prosody, an instance): failures of the load
+   * inside count as the fault's. A hostile client is no outage: the load must go
+   * on unharmed through it, so its window excuses nothing.
+   */
+  outage: boolean;
   start: number;
   /** The faulty part is back (restart returned). */
   restored?: number;
@@ -94,8 +100,8 @@ export class Ledger {
 
   private readonly reserved = new Set<string>();
 
-  /** True while [start, end] overlaps any fault window (an open window runs to now). */
+  /** True while [start, end] overlaps any outage window (an open window runs to now). */
   inWindow(start: number, end: number, slackMs = 0): boolean {
-    return this.windows.some((w) => start <= (w.recovered ?? Date.now()) + slackMs && end >= w.start - slackMs);
+    return this.windows.some((w) => w.outage && start <= (w.recovered ?? Date.now()) + slackMs && end >= w.start - slackMs);
   }
 }

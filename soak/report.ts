@@ -58,7 +58,7 @@ export function buildReport(input: ReportInput) {
     outage_ms: w.restored === undefined ? undefined : w.restored - w.start,
     recovered_after_restore_ms: w.recovered === undefined || w.restored === undefined ? undefined : w.recovered - w.restored,
     window_ms: w.recovered === undefined ? undefined : w.recovered - w.start,
-    failed_requests_in_window: failedInside.filter((r) => r.start <= (w.recovered ?? input.endedAt) && r.end >= w.start).length,
+    failed_requests_in_window: [...failedInside, ...failedOutside].filter((r) => r.start <= (w.recovered ?? input.endedAt) && r.end >= w.start).length,
     detail: w.detail,
   }));
   const unrecovered = ledger.windows.filter((w) => w.recovered === undefined);
@@ -126,6 +126,12 @@ export function buildReport(input: ReportInput) {
     failed_requests_outside_windows: failedOutside.slice(0, 50).map((r) => ({ kind: r.kind, instance: r.instance, t_s: Math.round((r.start - input.startedAt) / 100) / 10, outcome: r.outcome, status: r.status, detail: r.detail })),
     failed_requests_in_windows: failedInside.length,
     malformed_5xx: malformed5xx.slice(0, 20).map((r) => ({ instance: r.instance, status: r.status, detail: r.detail })),
+    malformed_answers: (() => {
+      const m = ledger.requests.filter((r) => r.kind === 'malformed');
+      const by: Record<string, number> = {};
+      for (const r of m) by[`${r.status ?? r.outcome} ${(r.detail ?? '').slice(0, 70)}`] = (by[`${r.status ?? r.outcome} ${(r.detail ?? '').slice(0, 70)}`] ?? 0) + 1;
+      return { by_status_and_path: by, slowest_ms: Math.max(0, ...m.map((r) => r.end - r.start)) };
+    })(),
     refused_that_should_have_succeeded: {
       outside_windows: refusedOutside.length,
       inside_windows: ledger.refusals.length - refusedOutside.length,

@@ -13,7 +13,9 @@ import { pluginDirWithModule } from '../test/helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../test/helpers/prosody.js';
 import { startRedis, type RedisInstance } from '../test/helpers/redis.js';
 import { addUser, sharedConfig } from '../test/scale/instances.js';
+import { secretHash } from '../test/helpers/server.js';
 import { Instance } from './instance.js';
+import { RESOURCE_SERVER } from './load/http.js';
 
 export const DOMAIN = 'localhost';
 /** Accounts under load: with two clients each, at most 2 × USERS live chains. */
@@ -55,6 +57,7 @@ export async function startTopology(outDir: string): Promise<Topology> {
       xmpp: { enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: [DOMAIN] },
       // The soak sends all its traffic, good and bad, from 127.0.0.1 as one
       // client: the throttles are tested elsewhere and would only refuse it here.
+      resource_servers: [{ id: RESOURCE_SERVER.id, secret_hash: secretHash(RESOURCE_SERVER.secret) }],
       login_throttle: { per_account: 1_000_000, per_address: 1_000_000 },
       token_throttle: { per_client: 1_000_000, failed_auth: 1_000_000 },
       address_throttle: { registrations: 1_000_000, device_authorizations: 1_000_000 },

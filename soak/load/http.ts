@@ -13,6 +13,9 @@ export interface Answer {
 }
 
 const BASIC = `Basic ${Buffer.from(`webapp:${CLIENT_SECRET}`).toString('base64')}`;
+/** The resource server the soak introspects as (RFC 7662: it may introspect any client's tokens). */
+export const RESOURCE_SERVER = { id: 'soak-rs', secret: 'soak-resource-server-secret-0123456789abcdef' };
+export const RS_BASIC = `Basic ${Buffer.from(`${RESOURCE_SERVER.id}:${RESOURCE_SERVER.secret}`).toString('base64')}`;
 
 /** A form POST (client Basic auth unless `auth` is false); resolves with status 0 on a network error. */
 export async function post(
@@ -21,10 +24,12 @@ export async function post(
   instance: { name: string; url: string },
   path: string,
   form: Record<string, string>,
-  opts: { auth?: boolean; expected?: (a: Answer) => boolean } = {},
+  /** auth: true (default) the webapp client's Basic, false none, a string: that Authorization header. */
+  opts: { auth?: boolean | string; expected?: (a: Answer) => boolean } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (opts.auth !== false) headers.authorization = BASIC;
+  if (typeof opts.auth === 'string') headers.authorization = opts.auth;
+  else if (opts.auth !== false) headers.authorization = BASIC;
   const start = Date.now();
   try {
     const res = await fetch(instance.url + path, { method: 'POST', headers, body: new URLSearchParams(form), signal: AbortSignal.timeout(20_000) });
@@ -36,7 +41,7 @@ export async function post(
       body = { raw: text.slice(0, 200) };
     }
     const answer = { status: res.status, body };
-    ledger.record({ kind, instance: instance.name, start, end: Date.now(), outcome: outcomeOf(res.status), status: res.status, expected: opts.expected?.(answer), detail: res.status >= 400 ? String(body.error ?? body.raw ?? '') : undefined });
+    ledger.record({ kind, instance: instance.name, start, end: Date.now(), outcome: outcomeOf(res.status), status: res.status, expected: opts.expected?.(answer), detail: res.status >= 400 ? `${path} ${String(body.error ?? body.raw ?? '')}` : path });
     return answer;
   } catch (err) {
     ledger.record({ kind, instance: instance.name, start, end: Date.now(), outcome: 'net-error', detail: (err as Error).message });

@@ -4,7 +4,7 @@
 // Any acceptance is a resurrection.
 import type { Chain } from '../ledger.js';
 import type { LoadContext } from './context.js';
-import { post } from './http.js';
+import { post, RS_BASIC } from './http.js';
 import { refreshCall } from './refresh.js';
 import { xmppLogin } from './xmpp-login.js';
 
@@ -15,7 +15,7 @@ export async function checkRevoked(ctx: LoadContext, c: Chain, thorough: boolean
   const access = thorough ? [c.access, ...c.oldAccess] : [c.access];
   for (const instance of ctx.topo.instances) {
     for (const token of access) {
-      const r = await post(ctx.ledger, 'revoked:introspect', instance, '/oauth2/introspect', { token }, { expected: (a) => a.status === 200 && a.body.active === false });
+      const r = await post(ctx.ledger, 'revoked:introspect', instance, '/oauth2/introspect', { token }, { auth: RS_BASIC, expected: (a) => a.status === 200 && a.body.active === false });
       if (r.status === 200 && r.body.active === true) resurrected(`introspection on ${instance.name}`);
     }
   }
