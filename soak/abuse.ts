@@ -61,9 +61,11 @@ export async function malformedBurst(ledger: Ledger, instances: Instance[]): Pro
         ['/oauth2/introspect', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic !!!!' }, body: 'token=a&token=b&token=c' }],
         ['/oauth2/authorize?client_id=webapp&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2F&code_challenge=%ZZ', { method: 'GET' }],
         ['/oauth2/authorize?' + 'a=b&'.repeat(2000), { method: 'GET' }],
-        ['/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=%E0%A4%A&password=' }],
-        ['/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"redirect_uris":[1,2,{"a":[[[[[[]]]]]]}]}' }],
-        ['/userinfo', { method: 'GET', headers: { authorization: 'Bearer ' + 'x'.repeat(8000) } }],
+        ['/oauth2/authorize', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=%E0%A4%A&password=&csrf=' }],
+        ['/oauth2/device', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'xo_session=' + 'z'.repeat(3000) }, body: 'user_code=%00%00' }],
+        ['/account/revoke', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'xo_session=forged.sig' }, body: 'grant=../../x' }],
+        ['/oauth2/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"redirect_uris":[1,2,{"a":[[[[[[]]]]]]}]}' }],
+        ['/oauth2/userinfo', { method: 'GET', headers: { authorization: 'Bearer ' + 'x'.repeat(8000) } }],
       ];
       for (const [path, init] of raw) {
         const start = Date.now();
@@ -76,13 +78,18 @@ export async function malformedBurst(ledger: Ledger, instances: Instance[]): Pro
         }
         sent++;
       }
-      // Raw bytes that are not HTTP at all.
-      await new Promise<void>((resolve) => {
-        const s = connect(instance.port, '127.0.0.1', () => s.end(junk(2000)));
-        s.on('error', () => resolve());
-        s.on('close', () => resolve());
-        s.setTimeout(5000, () => s.destroy());
+      // Raw bytes that are not HTTP at all: a 400 and a closed connection expected.
+      const start = Date.now();
+      const answer = await new Promise<string>((resolve) => {
+        let got = '';
+        const s = connect(instance.port, '127.0.0.1', () => s.write(junk(2000)));
+        s.on('data', (d) => (got += d.toString('latin1')));
+        s.on('error', () => resolve(got));
+        s.on('close', () => resolve(got));
+        s.setTimeout(3000, () => s.destroy());
       });
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+      ledger.record({ kind: 'malformed', instance: instance.name, start, end: Date.now(), outcome: status ? (status >= 500 ? '5xx' : status >= 400 ? '4xx' : '2xx') : 'net-error', status: status || undefined, detail: 'raw non-HTTP bytes' });
       sent++;
     }
   }
