@@ -59,7 +59,7 @@ export class Ledger {
   readonly redisKills: number[] = [];
   readonly resurrections: Array<{ chain: number; how: string; at: number; revokedAt: number }> = [];
   /** Logins and introspections refused although their credential was good (judged against the windows later). */
-  readonly refusals: Array<{ kind: string; start: number; end: number; chain?: number; detail?: string }> = [];
+  readonly refusals: Array<{ kind: string; start: number; end: number; chain?: number; outcome?: string; detail?: string }> = [];
   private nextChain = 1;
 
   record(r: RequestRecord): RequestRecord {

@@ -137,6 +137,7 @@ export function buildReport(input: ReportInput) {
       inside_windows: ledger.refusals.length - refusedOutside.length,
       outside_by_kind: refusedOutside.reduce<Record<string, number>>((m, r) => ((m[r.kind] = (m[r.kind] ?? 0) + 1), m), {}),
       unexpected_login_outcomes_outside_windows: unexpectedLogin.length,
+      outside: refusedOutside.slice(0, 20).map((r) => ({ kind: r.kind, t_s: Math.round((r.start - input.startedAt) / 100) / 10, ms: r.end - r.start, chain: r.chain, outcome: r.outcome, detail: r.detail })),
     },
     faults,
     resources,
@@ -154,6 +155,7 @@ export function printReport(r: Report): string {
   lines.push(`lost: ${r.verdict.lost}  lost_in_fsync_window: ${r.chains.lost_in_fsync_window.length}  resurrected: ${r.verdict.resurrected}  resurrected_in_fsync_window: ${r.resurrected_in_fsync_window.length}`);
   lines.push(`5xx/network errors outside fault windows: ${r.verdict.failed_requests_outside_windows}  (inside windows: ${r.failed_requests_in_windows})  malformed answered 5xx: ${r.verdict.malformed_5xx}`);
   lines.push(`refused that should have succeeded: outside windows ${r.refused_that_should_have_succeeded.outside_windows}, inside ${r.refused_that_should_have_succeeded.inside_windows}`);
+  for (const x of r.refused_that_should_have_succeeded.outside) lines.push(`  ${JSON.stringify(x)}`);
   lines.push(`chains: ${r.chains.total} (rotations ${r.chains.rotations}, revoked ${r.chains.revoked}, replay-tested ${r.chains.ended_by_replay_test}, live at end ${r.chains.live_at_end})`);
   lines.push('requests by outcome:');
   for (const [kind, row] of Object.entries(r.requests_by_outcome).sort()) lines.push(`  ${kind.padEnd(22)} ${Object.entries(row).map(([o, n]) => `${o}=${n}`).join(' ')}`);

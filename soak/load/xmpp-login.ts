@@ -36,14 +36,16 @@ export async function xmppLoginStep(ctx: LoadContext): Promise<void> {
   const target = ctx.topo.xmppTarget();
   if (method === 'password') {
     const start = Date.now();
-    if ((await xmppLogin(ctx.ledger, target, ctx.rng.pick(ctx.topo.users), method, PASSWORD, true)) !== 'login-ok') ctx.ledger.refusals.push({ kind: `xmpp:${method}`, start, end: Date.now() });
+    const outcome = await xmppLogin(ctx.ledger, target, ctx.rng.pick(ctx.topo.users), method, PASSWORD, true);
+    if (outcome !== 'login-ok') ctx.ledger.refusals.push({ kind: `xmpp:${method}`, start, end: Date.now(), outcome, detail: ctx.ledger.requests.at(-1)?.detail });
     return;
   }
   const c = ctx.ledger.take((cs) => (cs.length ? ctx.rng.pick(cs) : undefined));
   if (!c) return;
   try {
     const start = Date.now();
-    if ((await xmppLogin(ctx.ledger, target, c.user, method, c.access, true)) !== 'login-ok') ctx.ledger.refusals.push({ kind: `xmpp:${method}`, start, end: Date.now(), chain: c.id });
+    const outcome = await xmppLogin(ctx.ledger, target, c.user, method, c.access, true);
+    if (outcome !== 'login-ok') ctx.ledger.refusals.push({ kind: `xmpp:${method}`, start, end: Date.now(), chain: c.id, outcome, detail: ctx.ledger.requests.at(-1)?.detail });
   } finally {
     c.busy = false;
   }
