@@ -11,6 +11,8 @@ const REDIS_SERVER = '/usr/bin/redis-server';
 export interface RedisOptions {
   /** Enable the append-only file, so data survives restart(). */
   persist?: boolean;
+  /** AOF fsync policy with persist (default 'always'; the soak runs production's 'everysec'). */
+  appendfsync?: 'always' | 'everysec';
   startTimeoutMs?: number;
 }
 
@@ -20,10 +22,12 @@ export interface RedisInstance {
   dir: string;
   /** Kills the server and removes its dir. */
   stop(): Promise<void>;
-  /** Kills the server but keeps its dir and port: an outage that restart() ends. */
-  kill(): Promise<void>;
-  /** Kills and starts it again on the same port and dir (data kept only with persist). */
-  restart(): Promise<void>;
+  /** Kills the server (SIGKILL unless told) but keeps its dir and port: an outage that start() or restart() ends. */
+  kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Starts it again after kill(), on the same port and dir. */
+  start(): Promise<void>;
+  /** Kills (SIGKILL unless told) and starts it again on the same port and dir (data kept only with persist). */
+  restart(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -86,7 +90,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisInstance
       '--dir', dir,
       '--save', '',
       '--appendonly', opts.persist ? 'yes' : 'no',
-      '--appendfsync', 'always',
+      '--appendfsync', opts.appendfsync ?? 'always',
       '--daemonize', 'no',
       '--protected-mode', 'yes',
       '--loglevel', 'warning',
@@ -112,12 +116,12 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisInstance
     throw new Error(`redis-server did not answer PING within ${timeout} ms:\n${log}`);
   }
 
-  async function kill(): Promise<void> {
+  async function kill(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGKILL');
+    proc.kill(signal);
     await gone;
   }
 
@@ -131,8 +135,9 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisInstance
       rmSync(dir, { recursive: true, force: true });
     },
     kill,
-    async restart() {
-      await kill();
+    start,
+    async restart(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL') {
+      await kill(signal);
       await start();
     },
   };

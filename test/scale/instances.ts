@@ -173,6 +173,7 @@ export async function authorizeAcross(
   browser: FormBrowser,
   start: string,
   finish: string,
+  user = USER,
 ): Promise<{ code: string; verifier: string }> {
   const { verifier, challenge } = pkcePair();
   const url = authUrl(start, {
@@ -184,7 +185,7 @@ export async function authorizeAcross(
   let page = await html(await browser.get(url));
   assert.equal(page.status, 200, page.text.slice(0, 300));
   if (page.text.includes('name="password"')) {
-    page = await html(await browser.submit(start, page.text, { username: USER, password: PASSWORD }));
+    page = await html(await browser.submit(start, page.text, { username: user, password: PASSWORD }));
     assert.equal(page.status, 200, page.text.slice(0, 300));
   }
   assert.match(page.text, /name="decision"/, 'consent page expected');
