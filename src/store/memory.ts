@@ -7,7 +7,7 @@ import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
-  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
 const SWEEP_MS = 60_000;
@@ -69,6 +69,7 @@ export class MemoryStore implements Store {
   private readonly userCodes = new TtlMap<string, string>();
   private readonly sessions = new TtlMap<string, LoginSession>();
   private readonly limiters = new Map<string, RateLimiter>();
+  private readonly revocationListeners = new Set<RevocationListener>();
   private readonly timer: NodeJS.Timeout;
 
   constructor() {
@@ -209,9 +210,32 @@ export class MemoryStore implements Store {
     this.refresh.delete(id);
     if (!g) return false;
     this.grants.delete(id);
+    void this.publishRevocation({ grantId: id, jid: g.jid, at: Date.now() });
     const indexKey = `${g.jid}\n${g.clientId}`;
     if (this.grantByClient.get(indexKey) === id) this.grantByClient.delete(indexKey);
     return true;
+  }
+
+  // revocation news: one process, so an in-process fan-out (no gaps to report)
+
+  async publishRevocation(event: GrantRevokedEvent): Promise<void> {
+    // Delivered after the revoking call returns, as Redis pub/sub would be.
+    const copy = clone(event);
+    queueMicrotask(() => {
+      for (const listener of this.revocationListeners) {
+        try {
+          listener(copy);
+        } catch {
+          // A failing listener must not stop the others (Redis delivery is per subscriber too).
+        }
+      }
+    });
+  }
+
+  onRevocation(listener: RevocationListener): () => void {
+    const own = (e: GrantRevokedEvent) => listener(e);
+    this.revocationListeners.add(own);
+    return () => this.revocationListeners.delete(own);
   }
 
   // authorization codes

@@ -28,6 +28,11 @@ export class RedisKeys {
     return `${this.prefix}server`;
   }
 
+  /** Pub/sub channel for GrantRevokedEvents (channels ignore hash slots; the prefix keeps deployments apart). */
+  revocationChannel(): string {
+    return `${this.prefix}revoked`;
+  }
+
   grant(id: string): string {
     return `${this.prefix}{g:${id}}`;
   }

@@ -11,7 +11,7 @@ import { RedisKeys } from './redis-keys.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
-  RateLimiter, RateLimitRule, RefreshToken, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
 /** A consumed code stays known this long at least, so a replay is recognised. */
@@ -25,6 +25,11 @@ function strings(reply: unknown): string[] {
   return Array.isArray(reply) ? reply.map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '')) : [];
 }
 
+function decodeRevocation(o: Record<string, unknown> | null): GrantRevokedEvent | null {
+  if (!o || typeof o.grantId !== 'string' || o.grantId.length === 0 || o.grantId.length > 200) return null;
+  return { grantId: o.grantId, jid: typeof o.jid === 'string' ? o.jid : undefined, at: typeof o.at === 'number' ? o.at : Date.now() };
+}
+
 /** Remaining lifetime in ms of a record that ends at `expiresAt`. */
 const ttlUntil = (expiresAt: number) => Math.round(expiresAt - Date.now());
 
@@ -32,6 +37,10 @@ export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly k: RedisKeys;
   private readonly limiters = new Map<string, RateLimiter>();
+  private readonly revocationListeners = new Set<RevocationListener>();
+  private readonly gapListeners = new Set<() => void>();
+  /** Pub/sub needs a connection of its own; opened with the first listener. */
+  private subscriber?: Client;
 
   constructor(
     private readonly client: Client,
@@ -81,7 +90,15 @@ export class RedisStore implements Store {
   }
 
   async removeAccount(jid: string): Promise<boolean> {
-    return (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid])) === 1;
+    const removed = await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList()], [jid]);
+    // Revoke even without an account: leftover grants of a removed user must not survive.
+    const ids = await this.client.smembers(this.k.userGrants(jid));
+    if (ids.length > 0) {
+      const results = await Promise.all(ids.map((id) => this.revokeGrantSlot(id)));
+      await this.unindexGrants(jid, ids);
+      await Promise.all(ids.filter((_, i) => results[i]!.existed).map((grantId) => this.publishRevocation({ grantId, jid, at: Date.now() })));
+    }
+    return removed === 1;
   }
 
   async listAccounts(): Promise<string[]> {
@@ -175,6 +192,7 @@ export class RedisStore implements Store {
   async revokeGrant(id: string): Promise<boolean> {
     const { existed, grant } = await this.revokeGrantSlot(id);
     if (grant) await this.unindexGrants(grant.jid, [id]);
+    if (existed) await this.publishRevocation({ grantId: id, jid: grant?.jid, at: Date.now() });
     return existed;
   }
 
@@ -188,6 +206,58 @@ export class RedisStore implements Store {
   /** Step two: drop index entries (another slot). Also used to clean stale entries. */
   private async unindexGrants(jid: string, ids: string[]): Promise<void> {
     await this.run('xoUnindexGrants', [this.k.userGrants(jid), this.k.userClients(jid)], ids);
+  }
+
+  // revocation news: PUBLISH on one channel per key prefix, a second connection subscribed
+
+  async publishRevocation(event: GrantRevokedEvent): Promise<void> {
+    try {
+      await this.client.publish(this.k.revocationChannel(), JSON.stringify(event));
+    } catch {
+      // Best effort: the grant is gone already; listeners re-check what they hold on their own schedule.
+    }
+  }
+
+  onRevocation(listener: RevocationListener, onGap?: () => void): () => void {
+    const own = (e: GrantRevokedEvent) => listener(e);
+    const gap = onGap ? () => onGap() : undefined;
+    this.revocationListeners.add(own);
+    if (gap) this.gapListeners.add(gap);
+    this.subscribe();
+    return () => {
+      this.revocationListeners.delete(own);
+      if (gap) this.gapListeners.delete(gap);
+    };
+  }
+
+  private subscribe(): void {
+    if (this.subscriber) return;
+    const channel = this.k.revocationChannel();
+    const sub = this.client.duplicate();
+    this.subscriber = sub;
+    // Outages are reported by the main connection; an unheard 'error' would only add noise.
+    sub.on('error', () => undefined);
+    sub.on('message', (ch: string, message: string) => {
+      if (ch !== channel) return;
+      const event = decodeRevocation(parseJson(message));
+      if (!event) return;
+      for (const listener of this.revocationListeners) {
+        try {
+          listener(event);
+        } catch {
+          // One failing listener must not starve the others.
+        }
+      }
+    });
+    // Every (re)connection: subscribe (again), then tell listeners they may have missed news meanwhile.
+    sub.on('ready', () => {
+      sub.subscribe(channel).then(
+        () => {
+          for (const gap of this.gapListeners) gap();
+        },
+        () => undefined,
+      );
+    });
   }
 
   // authorization codes: hash {data, exp, ttl, used?}
@@ -257,6 +327,8 @@ export class RedisStore implements Store {
     if (r[0] === 'replayed') {
       const grant = decodeGrant(parseJson(r[1]));
       if (grant) await this.unindexGrants(grant.jid, [grantId]);
+      // The script revoked the grant: announce it like any other revocation.
+      if (grant) await this.publishRevocation({ grantId, jid: grant.jid, at: Date.now() });
       return { status: 'replayed', grantId };
     }
     const previous = r[0] === 'ok' ? decodeRefresh(parseJson(r[1])) : null;
@@ -393,6 +465,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.subscriber?.disconnect();
     if (this.client.status === 'end') return;
     try {
       await this.client.quit();

@@ -134,6 +134,19 @@ export interface LoginSession {
   epoch?: string;
 }
 
+/** One grant ended, by whatever door; every instance sharing the store hears of it. */
+export interface GrantRevokedEvent {
+  grantId: string;
+  /** The grant's account, when the revoking step knew it (routes the news to the right XMPP host). */
+  jid?: string;
+  /** Unix ms. */
+  at: number;
+}
+
+export interface RevocationListener {
+  (event: GrantRevokedEvent): void;
+}
+
 export interface RateLimitRule {
   /** Namespaces counters, e.g. 'login-account'. */
   name: string;
@@ -213,8 +226,22 @@ export interface Store {
   findGrant(jid: string, clientId: string): Promise<Grant | null>;
   listGrants(jid: string): Promise<Grant[]>;
   touchGrant(id: string, at: number): Promise<void>;
-  /** Deletes the grant and every refresh token issued under it. false when absent. */
+  /**
+   * Deletes the grant and every refresh token issued under it. false when absent.
+   * Every revocation the store performs (this, removeAccount, a refresh-token
+   * replay in rotateRefresh) also announces itself as a GrantRevokedEvent.
+   */
   revokeGrant(id: string): Promise<boolean>;
+
+  // revocation news (Redis: pub/sub; memory: in-process)
+  /** Tells every instance sharing this store (this one included) that a grant ended. Best effort: never throws. */
+  publishRevocation(event: GrantRevokedEvent): Promise<void>;
+  /**
+   * Listens for revocations from every instance. `onGap` runs whenever the feed
+   * (re)connects, because events published while it was down are lost: the
+   * listener should then re-check what it holds. Returns an unsubscribe function.
+   */
+  onRevocation(listener: RevocationListener, onGap?: () => void): () => void;
 
   // authorization codes (single use)
   saveCode(digest: string, code: AuthorizationCode, ttl: number): Promise<void>;

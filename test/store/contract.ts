@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, beforeEach } from 'node:test';
 import type {
-  Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, SigningKey, Store,
+  Account, AuthorizationCode, DeviceGrant, Grant, GrantRevokedEvent, LoginSession, RefreshToken, SigningKey, Store,
 } from '../../src/store/types.js';
 
 export type MakeStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
@@ -250,6 +250,84 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal(await s().getRefresh(g.id, d1), null);
         assert.equal(await s().getRefresh(g.id, d2), null);
         assert.equal(await s().revokeGrant(g.id), false);
+      });
+    });
+
+    describe('revocation news (issue 14)', () => {
+      const s = useStore(make);
+      /** Collects events for the given grant ids until `count` arrived (or 5 s passed). */
+      const heard = (ids: string[], count: number) => {
+        const got: GrantRevokedEvent[] = [];
+        let off = () => {};
+        const done = new Promise<GrantRevokedEvent[]>((resolve) => {
+          const timer = setTimeout(() => (off(), resolve(got)), 5000);
+          off = s().onRevocation((e) => {
+            if (!ids.includes(e.grantId)) return;
+            got.push(e);
+            if (got.length >= count) {
+              clearTimeout(timer);
+              off();
+              resolve(got);
+            }
+          });
+        });
+        return done;
+      };
+      // A fresh subscription may need a moment before it hears anything (Redis SUBSCRIBE).
+      const settle = () => sleep(200);
+
+      it('issue 14: revokeGrant announces the grant and its account, once; an absent grant announces nothing', async () => {
+        const g = grant(`${uid('u')}@example.org`);
+        await s().saveGrant(g);
+        const events = heard([g.id, 'absent'], 2);
+        await settle();
+        assert.equal(await s().revokeGrant(g.id), true);
+        assert.equal(await s().revokeGrant(g.id), false);
+        assert.equal(await s().revokeGrant('absent'), false);
+        const got = await events;
+        assert.equal(got.length, 1);
+        assert.equal(got[0]!.grantId, g.id);
+        assert.equal(got[0]!.jid, g.jid);
+        assert.equal(typeof got[0]!.at, 'number');
+      });
+
+      it('issue 14: removing an account announces each of its grants', async () => {
+        const a = account();
+        await s().createAccount(a);
+        const g1 = grant(a.jid);
+        const g2 = grant(a.jid);
+        await s().saveGrant(g1);
+        await s().saveGrant(g2);
+        const events = heard([g1.id, g2.id], 2);
+        await settle();
+        await s().removeAccount(a.jid);
+        assert.deepEqual((await events).map((e) => e.grantId).sort(), [g1.id, g2.id].sort());
+      });
+
+      it('issue 14: a refresh-token replay announces the grant it revoked', async () => {
+        const g = grant(`${uid('u')}@example.org`);
+        await s().saveGrant(g);
+        const d = digest();
+        await s().saveRefresh(d, refresh(g));
+        assert.equal((await s().rotateRefresh(g.id, d, digest(), refresh(g))).status, 'ok');
+        const events = heard([g.id], 1);
+        await settle();
+        assert.equal((await s().rotateRefresh(g.id, d, digest(), refresh(g))).status, 'replayed');
+        const got = await events;
+        assert.equal(got.length, 1);
+        assert.equal(got[0]!.jid, g.jid);
+      });
+
+      it('issue 14: publishRevocation reaches every listener; an unsubscribed one hears nothing', async () => {
+        const id = uid('g');
+        const first = heard([id], 1);
+        const gone: GrantRevokedEvent[] = [];
+        const off = s().onRevocation((e) => e.grantId === id && gone.push(e));
+        off();
+        await settle();
+        await s().publishRevocation({ grantId: id, at: 1 });
+        assert.deepEqual((await first).map((e) => [e.grantId, e.at]), [[id, 1]]);
+        assert.deepEqual(gone, []);
       });
     });
 
