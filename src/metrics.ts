@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { hashQueue } from './accounts/passwords.js';
@@ -9,6 +10,8 @@ export interface Metrics {
   core: CoreMetrics;
   /** Counts and times every HTTP request by matched route (never the raw URL: no tokens in labels, bounded series). */
   http: RequestHandler;
+  /** The same for a request whose route is known up front (the lean dispatcher's fixed routes). */
+  track(req: IncomingMessage, res: ServerResponse, endpoint: string): void;
 }
 
 export function createMetrics(store: Store, xmppOnline: () => boolean | undefined): Metrics {
@@ -87,15 +90,20 @@ export function createMetrics(store: Store, xmppOnline: () => boolean | undefine
       xmppQuery: (op, outcome) => xmppQueries.inc({ op, outcome }),
     },
     http: (req, res, next) => {
-      const end = duration.startTimer();
-      res.on('finish', () => {
-        const ep = routeLabel(req);
-        requests.inc({ method: METHODS.has(req.method) ? req.method : 'other', endpoint: ep, status: String(res.statusCode) });
-        end({ endpoint: ep });
-      });
+      const start = performance.now();
+      res.on('finish', () => record(req.method, routeLabel(req), res.statusCode, start));
       next();
     },
+    track: (req, res, endpoint) => {
+      const start = performance.now();
+      res.on('finish', () => record(req.method ?? 'other', endpoint, res.statusCode, start));
+    },
   };
+
+  function record(method: string, endpoint: string, status: number, start: number): void {
+    requests.inc({ method: METHODS.has(method) ? method : 'other', endpoint, status: String(status) });
+    duration.observe({ endpoint }, (performance.now() - start) / 1000);
+  }
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

@@ -1,16 +1,24 @@
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Client } from '../oauth/clients.js';
 import type { CoreDeps } from '../oauth/context.js';
 import { OAuthError, invalidClient } from '../oauth/errors.js';
 import { safeEqual, sha256Hex } from '../util/crypto.js';
 import { clientCredentials } from './oauth-http.js';
 
-export type ClientGate = (req: Request, params: Record<string, string>) => Promise<Client>;
-export type ResourceServerGate = (req: Request, params: Record<string, string>) => Promise<{ id: string } | null>;
+/** What the gates read of a request: an Express Request or the lean dispatcher's view of one. */
+export interface GateRequest {
+  headers: IncomingHttpHeaders;
+  /** The caller's address as `trust proxy` sees it. */
+  ip?: string;
+  socket: { remoteAddress?: string };
+}
+
+export type ClientGate = (req: GateRequest, params: Record<string, string>) => Promise<Client>;
+export type ResourceServerGate = (req: GateRequest, params: Record<string, string>) => Promise<{ id: string } | null>;
 
 // Dynamic client ids are long JWTs: key the counters by a digest.
 const keyOf = (id: string) => (id.length <= 64 ? id : sha256Hex(id));
-const addressOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+const addressOf = (req: GateRequest) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
 const tooMany = (retryAfterMs: number, what: string) =>
   new OAuthError('temporarily_unavailable', `too many ${what}; retry later`, 429).withHeaders({
