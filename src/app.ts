@@ -44,6 +44,7 @@ export async function createApp(config: Config, log: Logger, opts: { trial?: Tri
   let redisDown = false;
   const store = createStore({
     ...storeOptionsFrom(config.redis),
+    grantLivenessCache: true,
     // Redis trouble is logged once per outage, not once per reconnect attempt.
     onError: (err: Error) => {
       if (redisDown) return;

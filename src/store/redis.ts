@@ -4,6 +4,7 @@
 // stale index entries, which readers detect and clean.
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { BoundedMap } from '../util/bounded-map.js';
 import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
@@ -33,6 +34,78 @@ function decodeRevocation(o: Record<string, unknown> | null): GrantRevokedEvent 
 /** Remaining lifetime in ms of a record that ends at `expiresAt`. */
 const ttlUntil = (expiresAt: number) => Math.round(expiresAt - Date.now());
 
+/**
+ * Grants known alive, for grantExists. Valid only while the revocation feed
+ * is subscribed and answered its last ping recently; `epoch` moves on every
+ * revocation and every outage, so a Redis answer read before one of them is
+ * never stored after it (the read may predate the revocation).
+ */
+export class GrantLiveness {
+  static readonly MAX = 20_000;
+  /** Bounds what a missed message could cost when a PUBLISH itself failed (the revoking instance lost Redis). */
+  static readonly MAX_AGE_MS = 10_000;
+  static readonly PING_MS = 1_000;
+  /** No PONG for this long: the feed may be stalled (half-open connection), stop trusting it. */
+  static readonly STALE_MS = 3_000;
+
+  private readonly until = new BoundedMap<string, number>(GrantLiveness.MAX);
+  epoch = 0;
+  private subscribed = false;
+  private lastPong = 0;
+
+  private usable(now: number): boolean {
+    if (this.subscribed && now - this.lastPong < GrantLiveness.STALE_MS) return true;
+    if (this.until.size > 0) this.until.clear();
+    return false;
+  }
+
+  has(id: string): boolean {
+    const now = Date.now();
+    if (!this.usable(now)) return false;
+    const until = this.until.get(id);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.until.delete(id);
+    return false;
+  }
+
+  /** A Redis read begun at `epoch` said the grant lives, its key for `ttlMs` more (-1: no expiry). */
+  remember(id: string, epoch: number, ttlMs: number): void {
+    const now = Date.now();
+    if (epoch !== this.epoch || !this.usable(now)) return;
+    this.until.set(id, now + (ttlMs > 0 ? Math.min(ttlMs, GrantLiveness.MAX_AGE_MS) : GrantLiveness.MAX_AGE_MS));
+  }
+
+  forget(id: string): void {
+    this.epoch++;
+    this.until.delete(id);
+  }
+
+  clear(): void {
+    this.epoch++;
+    this.until.clear();
+  }
+
+  up(): void {
+    this.clear();
+    this.subscribed = true;
+    this.lastPong = Date.now();
+  }
+
+  pong(sentAt: number): void {
+    if (this.subscribed) this.lastPong = Math.max(this.lastPong, sentAt);
+  }
+
+  down(): void {
+    this.subscribed = false;
+    this.clear();
+  }
+
+  get size(): number {
+    return this.until.size;
+  }
+}
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly k: RedisKeys;
@@ -41,12 +114,19 @@ export class RedisStore implements Store {
   private readonly gapListeners = new Set<() => void>();
   /** Pub/sub needs a connection of its own; opened with the first listener. */
   private subscriber?: Client;
+  /** Grant liveness held in process (see grantExists); absent when turned off. */
+  private readonly liveness?: GrantLiveness;
 
   constructor(
     private readonly client: Client,
     keyPrefix?: string,
+    opts: { grantLivenessCache?: boolean } = {},
   ) {
     this.k = new RedisKeys(keyPrefix);
+    if (opts.grantLivenessCache) {
+      this.liveness = new GrantLiveness();
+      this.subscribe();
+    }
     // ioredis sends EVALSHA and falls back to EVAL after a NOSCRIPT (e.g. a restarted server).
     for (const [name, def] of Object.entries(scripts)) {
       client.defineCommand(name, { numberOfKeys: def.keys, lua: def.lua });
@@ -164,8 +244,23 @@ export class RedisStore implements Store {
     return g && g.id === id ? g : null;
   }
 
+  /**
+   * With the liveness cache on, a grant seen alive is remembered until a
+   * revocation of it arrives on the feed (or is made here), and at most
+   * GrantLiveness.MAX_AGE_MS or until its key would expire. Whenever the feed
+   * cannot vouch for having heard every revocation (connection down, not yet
+   * subscribed, ping overdue) the cache is empty and every answer comes from
+   * Redis: it fails closed.
+   */
   async grantExists(id: string): Promise<boolean> {
-    return (await this.client.exists(this.k.grant(id))) === 1;
+    const live = this.liveness;
+    if (!live) return (await this.client.exists(this.k.grant(id))) === 1;
+    if (live.has(id)) return true;
+    const epoch = live.epoch;
+    const ttl = await this.client.pttl(this.k.grant(id));
+    if (ttl === -2) return false;
+    live.remember(id, epoch, ttl);
+    return true;
   }
 
   async findGrant(jid: string, clientId: string): Promise<Grant | null> {
@@ -211,6 +306,8 @@ export class RedisStore implements Store {
   // revocation news: PUBLISH on one channel per key prefix, a second connection subscribed
 
   async publishRevocation(event: GrantRevokedEvent): Promise<void> {
+    // This instance forgets at once, whatever happens to the message.
+    this.liveness?.forget(event.grantId);
     try {
       await this.client.publish(this.k.revocationChannel(), JSON.stringify(event));
     } catch {
@@ -237,10 +334,29 @@ export class RedisStore implements Store {
     this.subscriber = sub;
     // Outages are reported by the main connection; an unheard 'error' would only add noise.
     sub.on('error', () => undefined);
+    const live = this.liveness;
+    if (live) {
+      // Down from the moment the link is: events published meanwhile are lost.
+      sub.on('close', () => live.down());
+      sub.on('end', () => live.down());
+      // A PONG on the subscriber proves every message sent before it has been read (one ordered stream).
+      const timer = setInterval(() => {
+        if (sub.status !== 'ready') return;
+        const sent = Date.now();
+        sub.ping().then(() => live.pong(sent), () => live.down());
+      }, GrantLiveness.PING_MS);
+      timer.unref();
+      sub.once('end', () => clearInterval(timer));
+    }
     sub.on('message', (ch: string, message: string) => {
       if (ch !== channel) return;
       const event = decodeRevocation(parseJson(message));
-      if (!event) return;
+      if (!event) {
+        // Unreadable news may have been a revocation.
+        live?.clear();
+        return;
+      }
+      live?.forget(event.grantId);
       for (const listener of this.revocationListeners) {
         try {
           listener(event);
@@ -253,9 +369,10 @@ export class RedisStore implements Store {
     sub.on('ready', () => {
       sub.subscribe(channel).then(
         () => {
+          live?.up();
           for (const gap of this.gapListeners) gap();
         },
-        () => undefined,
+        () => live?.down(),
       );
     });
   }
@@ -465,6 +582,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.liveness?.down();
     this.subscriber?.disconnect();
     if (this.client.status === 'end') return;
     try {
