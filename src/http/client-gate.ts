@@ -46,6 +46,9 @@ function failureGate(core: CoreDeps) {
   };
 }
 
+/** How often each instance adds its per-client request counts to the shared ones (docs/performance.md: tolerance). */
+export const REQUEST_BUDGET_FLUSH_MS = 100;
+
 /**
  * Client authentication for the back-channel endpoints, throttled: failed
  * authentications (above), and requests overall per client (a runaway or
@@ -56,7 +59,8 @@ function failureGate(core: CoreDeps) {
 export function clientGate(core: CoreDeps): ClientGate {
   const { per_client, window } = core.config.token_throttle;
   const gate = failureGate(core);
-  const requests = core.store.rateLimiter({ name: 'client-requests', points: per_client, duration: window });
+  // A runaway client's budget, not a guessing one: counted in process, shared every REQUEST_BUDGET_FLUSH_MS.
+  const requests = core.store.rateLimiter({ name: 'client-requests', points: per_client, duration: window, localFlushMs: REQUEST_BUDGET_FLUSH_MS });
 
   return async (req, params) => {
     const creds = clientCredentials(req, params);

@@ -5,6 +5,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { BoundedMap } from '../util/bounded-map.js';
+import { BatchedLimiter } from './batched-limiter.js';
 import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
@@ -559,7 +560,7 @@ export class RedisStore implements Store {
 
   rateLimiter(rule: RateLimitRule): RateLimiter {
     const opts = limiterOptions(rule);
-    const cacheKey = `${rule.name}/${opts.points}/${opts.duration}/${opts.blockDuration}`;
+    const cacheKey = `${rule.name}/${opts.points}/${opts.duration}/${opts.blockDuration}/${rule.localFlushMs ?? ''}`;
     let limiter = this.limiters.get(cacheKey);
     if (!limiter) {
       const rl = new RateLimiterRedis({
@@ -569,7 +570,7 @@ export class RedisStore implements Store {
         useRedisPackage: false,
         keyPrefix: this.k.rateLimitPrefix(rule.name),
       });
-      limiter = adaptLimiter(rl, rule.points);
+      limiter = rule.localFlushMs ? new BatchedLimiter(rl, rule.points, opts.duration * 1000, rule.localFlushMs) : adaptLimiter(rl, rule.points);
       this.limiters.set(cacheKey, limiter);
     }
     return limiter;

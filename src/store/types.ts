@@ -156,6 +156,14 @@ export interface RateLimitRule {
   duration: number;
   /** Once exhausted, refuse for this many seconds (0: until the window ends). */
   blockDuration?: number;
+  /**
+   * Count in process and add to the shared counter every this many ms instead
+   * of a round trip per attempt (Redis store; the memory store is local
+   * anyway). Exact on one instance; across instances the budget may be
+   * overshot by what the others admitted since their last flush. Never for
+   * guessing budgets (secrets, passwords), which must stay atomic.
+   */
+  localFlushMs?: number;
 }
 
 export interface RateLimitResult {
