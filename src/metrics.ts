@@ -7,6 +7,8 @@ import type { Store } from './store/types.js';
 
 export interface Metrics {
   registry: Registry;
+  /** The exposition text a scrape gets: this registry, or with workers every worker's, aggregated. */
+  scrape(): Promise<string>;
   core: CoreMetrics;
   /** Counts and times every HTTP request by matched route (never the raw URL: no tokens in labels, bounded series). */
   http: RequestHandler;
@@ -84,6 +86,7 @@ export function createMetrics(store: Store, xmppOnline: () => boolean | undefine
 
   return {
     registry,
+    scrape: () => registry.metrics(),
     core: {
       login: (via, outcome) => logins.inc({ via, outcome }),
       tokenIssued: (grantType) => tokens.inc({ grant_type: grantType }),
