@@ -34,6 +34,8 @@ import { passwordScenario } from './scenarios/password.js';
 import { refreshScenario } from './scenarios/refresh.js';
 import { rejectedSecretScenario } from './scenarios/rejected-secret.js';
 import { revocationScenario } from './scenarios/revocation.js';
+import { linkOnline, startBenchProsody, xmppLoginScenarios, xmppSection } from './scenarios/xmpp-login.js';
+import type { ProsodyInstance } from '../test/helpers/prosody.js';
 
 const WORKERS = process.env.BENCH_WORKERS ?? 'auto';
 
@@ -56,14 +58,18 @@ async function main(): Promise<void> {
   let server: ChildProcess | undefined;
   let clustered: ChildProcess | undefined;
   let theirs: Theirs | undefined;
+  let prosody: ProsodyInstance | null = null;
   const loadAtStart = loadavg();
   try {
     const theirsStarting = startTheirs();
     theirsStarting.catch(() => {}); // awaited below; do not let an early failure go unhandled
     redis = await startRedis();
+    // The server links to a real Prosody 0.12 for the XMPP path figures (skipped if Prosody cannot start here).
+    prosody = await startBenchProsody();
+    const xmpp = prosody ? xmppSection(prosody) : undefined;
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const configFile = writeConfig(dir, port, redis.url);
+    const configFile = writeConfig(dir, port, redis.url, xmpp);
     addUser(configFile, 'alice@localhost');
     // Bob's grant is the one the revocation scenario ends.
     addUser(configFile, 'bob@localhost');
@@ -134,6 +140,11 @@ async function main(): Promise<void> {
     log('scenario: extauth bridge');
     const ext = await extauthScenario(configFile, accessToken);
     if (ext) rows.push(ext);
+    if (prosody) {
+      log('scenario: logins through Prosody');
+      if (await linkOnline(url)) rows.push(...(await xmppLoginScenarios(prosody, accessToken)));
+      else log('XMPP scenarios skipped: the component link did not come up');
+    }
 
     const final = await metrics(url);
     const rss = (final.xmpp_oauth_process_resident_memory_bytes ?? NaN) / 2 ** 20;
@@ -150,7 +161,8 @@ async function main(): Promise<void> {
       const wurl = `http://127.0.0.1:${wport}`;
       const wdir = join(dir, 'workers');
       mkdirSync(wdir);
-      const wconfig = writeConfig(wdir, wport, redis.url);
+      // The same link settings: the first server has stopped, and worker 1 takes the one component slot.
+      const wconfig = writeConfig(wdir, wport, redis.url, xmpp);
       clustered = await startServer(wconfig, wurl, ['--workers', WORKERS]);
       log(`server with --workers ${WORKERS} up at ${wurl}`);
       const wt = ourTarget(wurl);
@@ -201,6 +213,7 @@ async function main(): Promise<void> {
       const code = await stopServer(child);
       if (code !== 0) log(`server exited with ${code} on SIGTERM`);
     }
+    await prosody?.stop();
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
