@@ -33,7 +33,8 @@ const tooMany = (retryAfterMs: number, what: string) =>
  */
 function failureGate(core: CoreDeps) {
   const { failed_auth, window } = core.config.token_throttle;
-  const failures = core.store.rateLimiter({ name: 'client-auth-failed', points: failed_auth, duration: window });
+  // Counting stays atomic in Redis; the look before the secret check is answered from announced blocks (no round trip).
+  const failures = core.store.rateLimiter({ name: 'client-auth-failed', points: failed_auth, duration: window, localPeek: true });
   return {
     async before(key: string): Promise<void> {
       const budget = await failures.peek(key);

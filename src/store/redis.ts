@@ -53,11 +53,20 @@ export class GrantLiveness {
   epoch = 0;
   private subscribed = false;
   private lastPong = 0;
+  /** Since when the feed has been heard without a break (0: not now). */
+  private heardSince = 0;
 
   private usable(now: number): boolean {
     if (this.subscribed && now - this.lastPong < GrantLiveness.STALE_MS) return true;
+    this.heardSince = 0;
     if (this.until.size > 0) this.until.clear();
     return false;
+  }
+
+  /** Whether every message on the feed has been heard for the last `ms`. */
+  heardFor(ms: number): boolean {
+    const now = Date.now();
+    return this.usable(now) && this.heardSince > 0 && now - this.heardSince >= ms;
   }
 
   has(id: string): boolean {
@@ -91,6 +100,7 @@ export class GrantLiveness {
     this.clear();
     this.subscribed = true;
     this.lastPong = Date.now();
+    this.heardSince = this.lastPong;
   }
 
   pong(sentAt: number): void {
@@ -99,6 +109,7 @@ export class GrantLiveness {
 
   down(): void {
     this.subscribed = false;
+    this.heardSince = 0;
     this.clear();
   }
 
@@ -350,6 +361,10 @@ export class RedisStore implements Store {
       sub.once('end', () => clearInterval(timer));
     }
     sub.on('message', (ch: string, message: string) => {
+      if (ch === this.k.blocksChannel()) {
+        this.onBlockNews(message);
+        return;
+      }
       if (ch !== channel) return;
       const event = decodeRevocation(parseJson(message));
       if (!event) {
@@ -368,7 +383,7 @@ export class RedisStore implements Store {
     });
     // Every (re)connection: subscribe (again), then tell listeners they may have missed news meanwhile.
     sub.on('ready', () => {
-      sub.subscribe(channel).then(
+      sub.subscribe(...(live ? [channel, this.k.blocksChannel()] : [channel])).then(
         () => {
           live?.up();
           for (const gap of this.gapListeners) gap();
@@ -560,7 +575,7 @@ export class RedisStore implements Store {
 
   rateLimiter(rule: RateLimitRule): RateLimiter {
     const opts = limiterOptions(rule);
-    const cacheKey = `${rule.name}/${opts.points}/${opts.duration}/${opts.blockDuration}/${rule.localFlushMs ?? ''}`;
+    const cacheKey = `${rule.name}/${opts.points}/${opts.duration}/${opts.blockDuration}/${rule.localFlushMs ?? ''}/${rule.localPeek ? 'p' : ''}`;
     let limiter = this.limiters.get(cacheKey);
     if (!limiter) {
       const rl = new RateLimiterRedis({
@@ -571,9 +586,63 @@ export class RedisStore implements Store {
         keyPrefix: this.k.rateLimitPrefix(rule.name),
       });
       limiter = rule.localFlushMs ? new BatchedLimiter(rl, rule.points, opts.duration * 1000, rule.localFlushMs) : adaptLimiter(rl, rule.points);
+      if (rule.localPeek && this.liveness && !rule.localFlushMs) limiter = this.blockAware(rule, limiter, opts);
       this.limiters.set(cacheKey, limiter);
     }
     return limiter;
+  }
+
+  // throttle blocks, announced (see RateLimitRule.localPeek)
+
+  /** rule name → key → blocked until (ms). */
+  private readonly blocks = new Map<string, BoundedMap<string, number>>();
+
+  private blocksOf(rule: string): BoundedMap<string, number> {
+    let m = this.blocks.get(rule);
+    if (!m) this.blocks.set(rule, (m = new BoundedMap<string, number>(50_000)));
+    return m;
+  }
+
+  private onBlockNews(message: string): void {
+    const o = parseJson(message);
+    if (!o || typeof o.rule !== 'string' || typeof o.key !== 'string' || typeof o.until !== 'number') return;
+    if (o.until > Date.now()) this.blocksOf(o.rule).set(o.key, o.until);
+    else this.blocksOf(o.rule).delete(o.key);
+  }
+
+  private announceBlock(rule: string, key: string, until: number): void {
+    this.onBlockNews(JSON.stringify({ rule, key, until }));
+    this.client.publish(this.k.blocksChannel(), JSON.stringify({ rule, key, until })).catch(() => undefined);
+  }
+
+  private blockAware(rule: RateLimitRule, inner: RateLimiter, opts: { duration: number; blockDuration: number }): RateLimiter {
+    const live = this.liveness!;
+    const blocks = this.blocksOf(rule.name);
+    // A block lasts at most this long after the consume that set it; heard that long, the copy is complete.
+    const completeAfterMs = Math.max(opts.duration, opts.blockDuration) * 1000 + 1000;
+    return {
+      consume: async (key) => {
+        const res = await inner.consume(key);
+        if (!res.allowed && Number.isFinite(res.retryAfterMs) && res.retryAfterMs < Number.MAX_SAFE_INTEGER) {
+          const until = Date.now() + res.retryAfterMs;
+          if ((blocks.get(key) ?? 0) < until - 1000) this.announceBlock(rule.name, key, until);
+        }
+        return res;
+      },
+      refund: (key) => inner.refund(key),
+      peek: async (key) => {
+        // Windows that never end (duration 0) or very long ones: always ask Redis.
+        if (opts.duration === 0 || completeAfterMs > 3_600_000 || !live.heardFor(completeAfterMs)) return inner.peek(key);
+        const until = blocks.get(key);
+        const now = Date.now();
+        if (until !== undefined && until > now) return { allowed: false, remaining: 0, retryAfterMs: until - now };
+        return { allowed: true, remaining: rule.points, retryAfterMs: 0 };
+      },
+      reset: async (key) => {
+        await inner.reset(key);
+        this.announceBlock(rule.name, key, 0);
+      },
+    };
   }
 
   async ping(): Promise<number> {

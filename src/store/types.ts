@@ -164,6 +164,13 @@ export interface RateLimitRule {
    * guessing budgets (secrets, passwords), which must stay atomic.
    */
   localFlushMs?: number;
+  /**
+   * Answer peek() from memory: every instance announces the blocks its
+   * consume() runs into, and an instance trusts its own copy only after it
+   * has heard every announcement for a whole window (Redis store with the
+   * feed on; otherwise peek asks Redis). consume() stays atomic in Redis.
+   */
+  localPeek?: boolean;
 }
 
 export interface RateLimitResult {
