@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { Router, type RequestHandler } from 'express';
 import type { Config } from '../../config/schema.js';
 import type { KeyManager } from '../../oauth/keys.js';
@@ -10,13 +11,17 @@ export const DISCOVERY_PATHS = ['/.well-known/oauth-authorization-server', '/.we
 /** Discovery (both well-known names) and JWKS, for the router below and the lean dispatcher. */
 export function metadataEndpoints(config: Config, keys: KeyManager): Endpoint[] {
   const body = discoveryBody({ config }, keys);
-  const discovery: RequestHandler = (_req, res) => {
-    res.set('Cache-Control', 'public, max-age=300').type('application/json').send(body());
+  // The headers Express's res.type(...).send(string) would write, set directly: the bodies are fixed strings.
+  const send = (res: ServerResponse, type: string, text: string) => {
+    res.statusCode = 200;
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.setHeader('Content-Type', type);
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
   };
-  const jwks: RequestHandler = (_req, res) => {
-    // Short cache: a rotated key must reach verifiers before it signs.
-    res.set('Cache-Control', 'public, max-age=300').type('application/jwk-set+json').send(keys.jwksJson());
-  };
+  const discovery: RequestHandler = (_req, res) => send(res, 'application/json; charset=utf-8', body());
+  // Short cache: a rotated key must reach verifiers before it signs.
+  const jwks: RequestHandler = (_req, res) => send(res, 'application/jwk-set+json; charset=utf-8', keys.jwksJson());
   return [
     ...DISCOVERY_PATHS.map((path): Endpoint => ({ method: 'GET', path, chain: [discovery] })),
     { method: 'GET', path: '/oauth2/jwks', chain: [jwks] },

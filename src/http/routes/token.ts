@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { Router, type Request, type RequestHandler } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
 import { backChannelHandlers, type BackChannelHandler, type BackChannelRequest } from '../back-channel.js';
@@ -30,7 +31,7 @@ export function tokenEndpoints(deps: CoreDeps): Endpoint[] {
     oauthEndpoint(log, async (req, res) => {
       const reply = await handler(expressRequest(req));
       if (reply.body === undefined) res.status(reply.status).end();
-      else res.status(reply.status).json(reply.body);
+      else sendJson(res, reply.status, reply.body);
     });
 
   return [
@@ -40,6 +41,15 @@ export function tokenEndpoints(deps: CoreDeps): Endpoint[] {
     { method: 'GET', path: '/oauth2/userinfo', chain: [noStore, route(handlers.userinfo)] },
     { method: 'POST', path: '/oauth2/userinfo', chain: [noStore, formBody, route(handlers.userinfo)] },
   ];
+}
+
+/** What res.json writes (Express's content type, a length), without its per-call option and charset handling. */
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 function expressRequest(req: Request): BackChannelRequest {
