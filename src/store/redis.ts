@@ -610,9 +610,10 @@ export class RedisStore implements Store {
     else this.blocksOf(o.rule).delete(o.key);
   }
 
-  private announceBlock(rule: string, key: string, until: number): void {
+  /** Awaited: Redis has handed the news to every subscriber before the caller hears its 429. */
+  private async announceBlock(rule: string, key: string, until: number): Promise<void> {
     this.onBlockNews(JSON.stringify({ rule, key, until }));
-    this.client.publish(this.k.blocksChannel(), JSON.stringify({ rule, key, until })).catch(() => undefined);
+    await this.client.publish(this.k.blocksChannel(), JSON.stringify({ rule, key, until })).catch(() => undefined);
   }
 
   private blockAware(rule: RateLimitRule, inner: RateLimiter, opts: { duration: number; blockDuration: number }): RateLimiter {
@@ -625,7 +626,7 @@ export class RedisStore implements Store {
         const res = await inner.consume(key);
         if (!res.allowed && Number.isFinite(res.retryAfterMs) && res.retryAfterMs < Number.MAX_SAFE_INTEGER) {
           const until = Date.now() + res.retryAfterMs;
-          if ((blocks.get(key) ?? 0) < until - 1000) this.announceBlock(rule.name, key, until);
+          if ((blocks.get(key) ?? 0) < until - 1000) await this.announceBlock(rule.name, key, until);
         }
         return res;
       },
@@ -640,7 +641,7 @@ export class RedisStore implements Store {
       },
       reset: async (key) => {
         await inner.reset(key);
-        this.announceBlock(rule.name, key, 0);
+        await this.announceBlock(rule.name, key, 0);
       },
     };
   }
