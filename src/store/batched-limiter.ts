@@ -10,6 +10,8 @@ import type { RateLimitResult, RateLimiter } from './types.js';
 interface Entry {
   /** Counted here, not yet added to the shared counter. */
   pending: number;
+  /** Sent to the shared counter, answer not back yet (not in `shared` either). */
+  inFlight: number;
   /** The shared counter as of the last flush (every instance's points). */
   shared: number;
   /** When the window ends (the shared key's expiry, as last seen). */
@@ -40,14 +42,14 @@ export class BatchedLimiter implements RateLimiter {
       e.resetAt = this.windowEnd(now);
     }
     if (!e) {
-      e = { pending: 0, shared: 0, resetAt: this.windowEnd(now) };
+      e = { pending: 0, inFlight: 0, shared: 0, resetAt: this.windowEnd(now) };
       this.entries.set(key, e);
     }
     return e;
   }
 
   private view(e: Entry, now: number): RateLimitResult {
-    const used = e.shared + e.pending;
+    const used = e.shared + e.inFlight + e.pending;
     return used >= this.points
       ? { allowed: false, remaining: 0, retryAfterMs: Number.isFinite(e.resetAt) ? Math.max(1, e.resetAt - now) : Number.MAX_SAFE_INTEGER }
       : { allowed: true, remaining: this.points - used, retryAfterMs: 0 };
@@ -86,19 +88,22 @@ export class BatchedLimiter implements RateLimiter {
     const work: Promise<void>[] = [];
     for (const [key, e] of this.entries) {
       if (e.pending === 0) {
-        if (e.resetAt <= now) this.entries.delete(key);
+        if (e.resetAt <= now && e.inFlight === 0) this.entries.delete(key);
         continue;
       }
       const n = e.pending;
       e.pending = 0;
+      e.inFlight += n;
       work.push(
         this.shared.penalty(key, n).then(
           (res) => {
+            e.inFlight -= n;
             e.shared = res.consumedPoints;
             e.resetAt = res.msBeforeNext > 0 ? Date.now() + res.msBeforeNext : this.windowEnd(Date.now());
           },
           () => {
             // Redis unreachable: keep counting here and try again at the next flush.
+            e.inFlight -= n;
             e.pending += n;
             this.timer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
           },

@@ -52,3 +52,27 @@ describe('issue 16: batched request budget (real Redis)', () => {
     assert.equal((await a.consume('k')).allowed, false, 'A learns of B\'s points at its next flush');
   });
 });
+
+describe('issue 16: batched budget while a flush is on its way', () => {
+  it('issue 16: points sent to Redis but not yet acknowledged still count', async () => {
+    // A shared counter that answers only when told: the window in which the flush's answer is outstanding.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let total = 0;
+    const slow = {
+      penalty: async (_key: string, n: number) => {
+        total += n;
+        await gate;
+        return { consumedPoints: total, msBeforeNext: 60_000 };
+      },
+    };
+    const { BatchedLimiter } = await import('../../src/store/batched-limiter.js');
+    const limiter = new BatchedLimiter(slow as never, 5, 60_000, 10);
+    for (let i = 0; i < 5; i++) assert.equal((await limiter.consume('k')).allowed, true);
+    await new Promise((r) => setTimeout(r, 50)); // the flush is sent, its answer held back
+    assert.equal((await limiter.consume('k')).allowed, false, 'the five in flight are still counted');
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await limiter.consume('k')).allowed, false);
+  });
+});
