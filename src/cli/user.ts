@@ -60,7 +60,7 @@ export function userCommand(): Command {
     .action(async (jid: string, _opts: unknown, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const r = await disableAccount({ store, log: silentLogger }, jid, 'admin (command line)');
-        if (!r.ok) throw new CliError(r.reason === 'bad-jid' ? `not a bare JID: ${jid}` : `no account ${jid}`, r.reason === 'bad-jid' ? EXIT.USAGE : EXIT.FAILED);
+        if (!r.ok) throw refused(r.reason, jid);
         process.stdout.write(`disabled ${jid}; revoked ${r.revoked} grant(s)\n`);
       });
     });
@@ -72,7 +72,7 @@ export function userCommand(): Command {
     .action(async (jid: string, _opts: unknown, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const r = await enableAccount({ store, log: silentLogger }, jid, 'admin (command line)');
-        if (!r.ok) throw new CliError(r.reason === 'bad-jid' ? `not a bare JID: ${jid}` : `no account ${jid}`, r.reason === 'bad-jid' ? EXIT.USAGE : EXIT.FAILED);
+        if (!r.ok) throw refused(r.reason, jid);
         process.stdout.write(`enabled ${jid}\n`);
       });
     });
@@ -98,7 +98,11 @@ async function readPassword(opts: { passwordStdin?: boolean }): Promise<string> 
 }
 
 async function withStore(cmd: Command, fn: (store: Store) => Promise<void>): Promise<void> {
-  const store: Store = await sharedStore(await configFrom(cmd));
+  await withLoadedStore(await configFrom(cmd), fn);
+}
+
+async function withLoadedStore(loaded: Awaited<ReturnType<typeof configFrom>>, fn: (store: Store) => Promise<void>): Promise<void> {
+  const store: Store = await sharedStore(loaded);
   try {
     await fn(store);
   } finally {
@@ -108,15 +112,19 @@ async function withStore(cmd: Command, fn: (store: Store) => Promise<void>): Pro
 
 async function withAccounts(cmd: Command, fn: (accounts: Accounts, store: Store) => Promise<void>): Promise<void> {
   const loaded = await configFrom(cmd);
-  const store: Store = await sharedStore(loaded);
-  try {
-    await fn(new Accounts(store, loaded.config.login_throttle, silentLogger), store);
-  } catch (err) {
-    if (err instanceof AccountError) {
-      throw new CliError(err.message, err.code === 'bad-jid' || err.code === 'bad-password' ? EXIT.USAGE : EXIT.FAILED);
+  await withLoadedStore(loaded, async (store) => {
+    try {
+      await fn(new Accounts(store, loaded.config.login_throttle, silentLogger), store);
+    } catch (err) {
+      if (err instanceof AccountError) {
+        throw new CliError(err.message, err.code === 'bad-jid' || err.code === 'bad-password' ? EXIT.USAGE : EXIT.FAILED);
+      }
+      throw err;
     }
-    throw err;
-  } finally {
-    await store.close();
-  }
+  });
+}
+
+/** disable/enable refused: a bad JID is a usage error, a missing account a failure. */
+function refused(reason: 'bad-jid' | 'missing', jid: string): CliError {
+  return reason === 'bad-jid' ? new CliError(`not a bare JID: ${jid}`, EXIT.USAGE) : new CliError(`no account ${jid}`, EXIT.FAILED);
 }
