@@ -5,6 +5,7 @@ import { createHttpApp } from './http/server.js';
 import { listen, type Listening } from './http/listen.js';
 import { metricsApp, metricsPlacement } from './http/metrics-endpoint.js';
 import type { Logger } from './log.js';
+import { AggregatorRegistry } from 'prom-client';
 import { createMetrics } from './metrics.js';
 import { createCore } from './oauth/core.js';
 import type { CoreDeps } from './oauth/context.js';
@@ -36,7 +37,13 @@ export interface App {
 }
 
 /** Composition root: builds the core from config and hands it to the front doors. */
-export async function createApp(config: Config, log: Logger, opts: { trial?: TrialNotice } = {}): Promise<App> {
+export interface AppOptions {
+  trial?: TrialNotice;
+  /** Set in a `serve --workers` worker: /metrics answers for every worker (the primary aggregates). */
+  clusterScrape?: () => Promise<string>;
+}
+
+export async function createApp(config: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
   // Trial mode prints its own block about the memory store.
   if (!isShared(storeOptionsFrom(config.redis)) && !opts.trial) {
     log.warn(
@@ -48,6 +55,7 @@ export async function createApp(config: Config, log: Logger, opts: { trial?: Tri
   let redisDown = false;
   const store = createStore({
     ...storeOptionsFrom(config.redis),
+    grantLivenessCache: true,
     // Redis trouble is logged once per outage, not once per reconnect attempt.
     onError: (err: Error) => {
       if (redisDown) return;
@@ -90,9 +98,16 @@ const CLOSE_LIMIT_MS = 500;
 const closeWithin = (closing: Promise<unknown> | undefined, ms: number) =>
   Promise.race([Promise.resolve(closing).catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
 
-async function assemble(config: Config, log: Logger, store: Store, opts: { trial?: TrialNotice }): Promise<App> {
+async function assemble(config: Config, log: Logger, store: Store, opts: AppOptions): Promise<App> {
   let link: ComponentLink | undefined;
   const metrics = createMetrics(store, () => link?.online);
+  if (opts.clusterScrape) {
+    // The primary's AggregatorRegistry asks each worker for this registry; a
+    // worker answers once an AggregatorRegistry was constructed in it (prom-client adds its listener then).
+    void new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+    metrics.scrape = opts.clusterScrape;
+  }
   const { deps: core, keys, dynamicClients } = await createCore(config, store, log);
   core.metrics = metrics.core;
   const accounts = core.accounts;

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { hashQueue } from './accounts/passwords.js';
@@ -6,9 +7,13 @@ import type { Store } from './store/types.js';
 
 export interface Metrics {
   registry: Registry;
+  /** The exposition text a scrape gets: this registry, or with workers every worker's, aggregated. */
+  scrape(): Promise<string>;
   core: CoreMetrics;
   /** Counts and times every HTTP request by matched route (never the raw URL: no tokens in labels, bounded series). */
   http: RequestHandler;
+  /** The same for a request whose route is known up front (the lean dispatcher's fixed routes). */
+  track(req: IncomingMessage, res: ServerResponse, endpoint: string): void;
 }
 
 export function createMetrics(store: Store, xmppOnline: () => boolean | undefined): Metrics {
@@ -81,21 +86,27 @@ export function createMetrics(store: Store, xmppOnline: () => boolean | undefine
 
   return {
     registry,
+    scrape: () => registry.metrics(),
     core: {
       login: (via, outcome) => logins.inc({ via, outcome }),
       tokenIssued: (grantType) => tokens.inc({ grant_type: grantType }),
       xmppQuery: (op, outcome) => xmppQueries.inc({ op, outcome }),
     },
     http: (req, res, next) => {
-      const end = duration.startTimer();
-      res.on('finish', () => {
-        const ep = routeLabel(req);
-        requests.inc({ method: METHODS.has(req.method) ? req.method : 'other', endpoint: ep, status: String(res.statusCode) });
-        end({ endpoint: ep });
-      });
+      const start = performance.now();
+      res.on('finish', () => record(req.method, routeLabel(req), res.statusCode, start));
       next();
     },
+    track: (req, res, endpoint) => {
+      const start = performance.now();
+      res.on('finish', () => record(req.method ?? 'other', endpoint, res.statusCode, start));
+    },
   };
+
+  function record(method: string, endpoint: string, status: number, start: number): void {
+    requests.inc({ method: METHODS.has(method) ? method : 'other', endpoint, status: String(status) });
+    duration.observe({ endpoint }, (performance.now() - start) / 1000);
+  }
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

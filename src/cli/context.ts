@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { createStore, isShared, storeOptionsFrom } from '../store/index.js';
+import { createStore, isShared, storeOptionsFrom, type StoreOptions } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -14,9 +14,9 @@ export function configFrom(cmd: Command): Promise<LoadedConfig> {
  * Opens the shared store for an administrative command. The memory store is
  * refused: a change made there would vanish when this command exits.
  */
-export async function sharedStore(loaded: LoadedConfig): Promise<Store> {
+export async function sharedStore(loaded: LoadedConfig, extra: Pick<StoreOptions, 'grantLivenessCache'> = {}): Promise<Store> {
   const { redis } = loaded.config;
-  const options = storeOptionsFrom(redis);
+  const options = { ...storeOptionsFrom(redis), ...extra };
   if (!isShared(options)) {
     throw new CliError(
       'this command changes shared state, but no redis.url is configured, so the change would be lost at once; ' +

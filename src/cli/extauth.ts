@@ -21,7 +21,7 @@ export function extauthCommand(): Command {
       const loaded = await configFrom(cmd);
       // stdout is the protocol channel: logs go to stderr, which both servers keep.
       const log = createLogger(loaded.config.log.level, 2).child({ part: 'extauth', protocol: opts.protocol });
-      const store = await sharedStore(loaded);
+      const store = await sharedStore(loaded, { grantLivenessCache: true });
       let identity;
       try {
         identity = await bridgeIdentity(loaded, store, log);

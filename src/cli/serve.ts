@@ -4,7 +4,10 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { oneLine, StartupError } from '../util/startup-error.js';
+import { isShared, storeOptionsFrom } from '../store/index.js';
+import { clusterScrape, isPrimaryOfWorkers, parseWorkers, reportReady, runPrimary, workerIndex } from './cluster.js';
 import { configFrom } from './context.js';
+import { CliError, EXIT } from './errors.js';
 import { trialFor, type Trial } from './trial.js';
 
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -12,14 +15,29 @@ const SHUTDOWN_LIMIT_MS = 10_000;
 export function serveCommand(): Command {
   return new Command('serve')
     .description('run the authorization server (HTTP and the XMPP component link)')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option('--workers <n>', 'worker processes sharing the HTTP port (a number, or auto: one per core); one of them holds the XMPP link', '1')
+    .action(async (opts: { workers?: string }, cmd: Command) => {
+      const workers = parseWorkers(opts.workers);
       const loaded = await configFrom(cmd);
       const trial = trialFor(loaded);
       const config = trial?.config ?? loaded.config;
-      const log = createLogger(config.log.level);
-      log.info({ config: loaded.file ?? 'built-in defaults', trial: Boolean(trial) }, 'starting');
-      const app = await startApp(config, log, trial);
+      if (workers > 1 && (trial || !isShared(storeOptionsFrom(config.redis)))) {
+        throw new CliError('--workers needs redis.url (or sentinels / cluster): the in-memory store cannot be shared between worker processes', EXIT.USAGE);
+      }
+      const index = workerIndex();
+      const root = createLogger(config.log.level);
+      if (isPrimaryOfWorkers(workers)) {
+        root.info({ config: loaded.file ?? 'built-in defaults', workers }, 'starting');
+        runPrimary(workers, root);
+        return;
+      }
+      const log = index ? root.child({ worker: index }) : root;
+      if (!index) log.info({ config: loaded.file ?? 'built-in defaults', trial: Boolean(trial) }, 'starting');
+      // One component link per instance: Prosody admits one per component name.
+      const own = index && index > 1 ? { ...config, xmpp: { ...config.xmpp, enabled: false } } : config;
+      const app = await startApp(own, log, trial, index ? clusterScrape() : undefined);
       await trial?.announce(app, log);
+      if (index) reportReady();
 
       let stopping = false;
       const stop = (signal: string) => {
@@ -48,9 +66,9 @@ export function serveCommand(): Command {
  * Builds and starts the app. A failure reaches the operator as one line (main
  * prints it and exits non-zero); createApp/start have closed what they opened.
  */
-async function startApp(config: Config, log: Logger, trial: Trial | undefined): Promise<App> {
+async function startApp(config: Config, log: Logger, trial: Trial | undefined, scrape?: () => Promise<string>): Promise<App> {
   try {
-    const app = await createApp(config, log, { trial: trial?.notice });
+    const app = await createApp(config, log, { trial: trial?.notice, clusterScrape: scrape });
     await app.start();
     return app;
   } catch (err) {

@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 import { StartupError } from '../util/startup-error.js';
 
 export interface Listening {
@@ -10,7 +9,7 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-export function listen(app: Express, host: string, port: number): Promise<Listening> {
+export function listen(app: RequestListener, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
     // Slow clients may not hold sockets open forever; the timeouts are checked
     // every 2 s (Node's default check runs every 30 s, tripling the bound).

@@ -33,7 +33,15 @@ export function metricsHandler(metrics: Metrics, config: Config, log: Logger): R
         return;
       }
     }
-    res.set('Cache-Control', 'no-store').type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    let text: string;
+    try {
+      text = await metrics.scrape();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'metrics scrape failed');
+      res.status(503).type('text/plain').send('metrics unavailable; try again\n');
+      return;
+    }
+    res.set('Cache-Control', 'no-store').type(metrics.registry.contentType).send(text);
   };
 }
 

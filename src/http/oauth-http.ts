@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { ClientCredentials } from '../oauth/clients.js';
@@ -6,15 +7,8 @@ import { OAuthError, invalidClient, invalidRequest } from '../oauth/errors.js';
 /** Form bodies as OAuth uses them: urlencoded, small, a repeated key becomes an array (and is refused). */
 export const formBody: RequestHandler = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 });
 
-/**
- * The single-valued string parameters of a request (query for GET, body for
- * POST). A repeated parameter is an error (RFC 6749 3.1, 3.2).
- */
-export function oauthParams(req: Request, source: 'query' | 'body' = req.method === 'GET' ? 'query' : 'body'): Record<string, string> {
-  if (source === 'body' && req.method === 'POST' && !req.is('application/x-www-form-urlencoded')) {
-    throw invalidRequest('the request body must be application/x-www-form-urlencoded');
-  }
-  const raw = (source === 'query' ? req.query : req.body) as Record<string, unknown> | undefined;
+/** The single-valued string parameters of a parsed form or query (RFC 6749 3.1, 3.2: a repeated one is an error). */
+export function singleValued(raw: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw ?? {})) {
     if (Array.isArray(value)) throw invalidRequest(`parameter ${key} was given more than once`);
@@ -25,8 +19,21 @@ export function oauthParams(req: Request, source: 'query' | 'body' = req.method 
   return out;
 }
 
+export const NOT_FORM = 'the request body must be application/x-www-form-urlencoded';
+
+/**
+ * The single-valued string parameters of a request (query for GET, body for
+ * POST). A repeated parameter is an error (RFC 6749 3.1, 3.2).
+ */
+export function oauthParams(req: Request, source: 'query' | 'body' = req.method === 'GET' ? 'query' : 'body'): Record<string, string> {
+  if (source === 'body' && req.method === 'POST' && !req.is('application/x-www-form-urlencoded')) {
+    throw invalidRequest(NOT_FORM);
+  }
+  return singleValued((source === 'query' ? req.query : req.body) as Record<string, unknown> | undefined);
+}
+
 /** client_secret_basic (RFC 6749 2.3.1: id and secret are form-urlencoded inside Basic) and client_secret_post. */
-export function clientCredentials(req: Request, params: Record<string, string>): ClientCredentials {
+export function clientCredentials(req: { headers: IncomingHttpHeaders }, params: Record<string, string>): ClientCredentials {
   const creds: ClientCredentials = { postId: params.client_id, postSecret: params.client_secret };
   const header = req.headers.authorization;
   if (header) {

@@ -8,20 +8,23 @@ export function securityHeaders(contentSecurityPolicy: string): RequestHandler {
   const csp = /frame-ancestors/.test(contentSecurityPolicy)
     ? contentSecurityPolicy
     : `${contentSecurityPolicy.replace(/;\s*$/, '')}; frame-ancestors 'none'`;
+  const headers = Object.entries({
+    'Content-Security-Policy': csp,
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+  });
   return (_req, res, next) => {
-    res.set({
-      'Content-Security-Policy': csp,
-      'X-Frame-Options': 'DENY',
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-    });
+    // setHeader directly: none of these is Content-Type, the only one res.set treats specially.
+    for (const [name, value] of headers) res.setHeader(name, value);
     next();
   };
 }
 
 /** For every response that carries or reveals a credential (RFC 6749 section 5.1). */
 export const noStore: RequestHandler = (_req, res, next) => {
-  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
   next();
 };

@@ -1,5 +1,6 @@
 import cookieParser from 'cookie-parser';
-import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import type { RequestListener } from 'node:http';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import type { Logger } from '../log.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import type { Metrics } from '../metrics.js';
@@ -13,9 +14,10 @@ import { deviceRoutes } from './routes/device.js';
 import { ejabberdLookupRoutes } from './routes/ejabberd-lookup.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes, type TrialNotice } from './routes/home.js';
-import { metadataRoutes } from './routes/metadata.js';
+import { metadataEndpoints, metadataRoutes } from './routes/metadata.js';
 import { registrationRoutes } from './routes/register.js';
-import { tokenRoutes } from './routes/token.js';
+import { tokenEndpoints, tokenRoutes } from './routes/token.js';
+import { leanDispatcher, type LeanRoute } from './lean-dispatcher.js';
 import { metricsHandler, metricsPlacement } from './metrics-endpoint.js';
 import { upstreamRoutes } from './routes/upstream.js';
 import { UpstreamProviders } from '../upstream/providers.js';
@@ -38,8 +40,11 @@ export interface HttpDeps {
   liveSessions?: LiveSessions;
 }
 
-/** The Express application: one router per concern, mounted in order. */
-export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus, trial, liveSessions }: HttpDeps): Express {
+/**
+ * The HTTP application: the lean dispatcher for the back channel's exact
+ * paths, in front of Express (one router per concern, mounted in order).
+ */
+export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus, trial, liveSessions }: HttpDeps): RequestListener {
   const { config, log, store } = core;
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
@@ -58,13 +63,16 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
     app.use(metrics.http);
     if (metricsPlacement(config) === 'public') app.get('/metrics', metricsHandler(metrics, config, log));
   }
-  app.use(securityHeaders(config.security_policy));
+  const headers = securityHeaders(config.security_policy);
+  app.use(headers);
   app.use(healthRoutes({ store, xmppStatus, requireXmpp: config.readyz.require_xmpp }));
-  app.use(metadataRoutes(config, keys, views));
+  const metadata = metadataEndpoints(config, keys);
+  const backChannel = tokenEndpoints(core);
+  app.use(metadataRoutes(config, views, metadata));
   app.use(homeRoutes({ config, views, trial }));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
   if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients, store: core.store }));
-  app.use(tokenRoutes(core));
+  app.use(tokenRoutes(backChannel));
   if (config.ejabberd_lookup.enabled) app.use(ejabberdLookupRoutes(core));
   // Cookies matter only to the browser pages; the back-channel endpoints above skip the parse.
   app.use(cookieParser());
@@ -75,8 +83,16 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   }
   if (config.allowed_grant_types.includes('device_code')) app.use(deviceRoutes({ core, sessions, signer, pages, views }));
   app.use(notFound(pages));
-  app.use(errorHandler(log, pages));
-  return app;
+  const onError = errorHandler(log, pages);
+  app.use(onError);
+
+  const routes = new Map<string, LeanRoute>();
+  for (const { method, path, chain } of [...metadata, ...backChannel]) {
+    routes.set(`${method} ${path}`, { label: path, chain });
+    // Express answers HEAD with the GET route.
+    if (method === 'GET') routes.set(`HEAD ${path}`, { label: path, chain });
+  }
+  return leanDispatcher(app, { routes, headers, track: metrics?.track, onError });
 }
 
 /** Browser-facing paths get HTML; everything else gets JSON. */

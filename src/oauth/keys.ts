@@ -202,6 +202,14 @@ export class KeyManager {
     return { keys: all.map((k) => ({ ...k.record.publicJwk })) };
   }
 
+  /** jwks() serialised, recomputed only when the key set changes (a reload replaces the array). */
+  jwksJson(): string {
+    if (this.jwksCache?.of !== this.keys) this.jwksCache = { of: this.keys, body: JSON.stringify(this.jwks()) };
+    return this.jwksCache.body;
+  }
+
+  private jwksCache?: { of: LoadedKey[]; body: string };
+
   algorithms(): SigningAlg[] {
     return [...new Set([this.opts.algorithm, ...this.keys.map((k) => k.record.alg)])];
   }

@@ -30,6 +30,12 @@ export interface StoreOptions {
   onError?: (err: Error) => void;
   /** Called each time the connection is (re)established. */
   onReady?: () => void;
+  /**
+   * Hold grant liveness in process, kept exact by the revocation feed (the
+   * server turns it on; short-lived CLI commands leave it off, as it opens a
+   * second connection).
+   */
+  grantLivenessCache?: boolean;
 }
 
 /** The options of our config's `redis` section, in createStore's terms. */
@@ -105,5 +111,5 @@ export function createStore(opts: StoreOptions): Store {
   }
   if (opts.onError) client.on('error', opts.onError);
   if (opts.onReady) client.on('ready', opts.onReady);
-  return guardStore(new RedisStore(client, opts.keyPrefix));
+  return guardStore(new RedisStore(client, opts.keyPrefix, { grantLivenessCache: opts.grantLivenessCache }));
 }

@@ -43,6 +43,11 @@ export class RedisKeys {
     return `${this.prefix}revoked`;
   }
 
+  /** Pub/sub channel announcing throttle blocks (rate limits with localPeek), so peeks need no round trip. */
+  blocksChannel(): string {
+    return `${this.prefix}blocked`;
+  }
+
   grant(id: string): string {
     return `${this.prefix}{g:${id}}`;
   }

@@ -5,6 +5,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createHash } from 'node:crypto';
+import { BoundedMap } from '../util/bounded-map.js';
+import { BatchedLimiter } from './batched-limiter.js';
 import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
@@ -35,6 +37,89 @@ function decodeRevocation(o: Record<string, unknown> | null): GrantRevokedEvent 
 /** Remaining lifetime in ms of a record that ends at `expiresAt`. */
 const ttlUntil = (expiresAt: number) => Math.round(expiresAt - Date.now());
 
+/**
+ * Grants known alive, for grantExists. Valid only while the revocation feed
+ * is subscribed and answered its last ping recently; `epoch` moves on every
+ * revocation and every outage, so a Redis answer read before one of them is
+ * never stored after it (the read may predate the revocation).
+ */
+export class GrantLiveness {
+  static readonly MAX = 20_000;
+  /** Bounds what a missed message could cost when a PUBLISH itself failed (the revoking instance lost Redis). */
+  static readonly MAX_AGE_MS = 10_000;
+  static readonly PING_MS = 1_000;
+  /** No PONG for this long: the feed may be stalled (half-open connection), stop trusting it. */
+  static readonly STALE_MS = 3_000;
+
+  private readonly until = new BoundedMap<string, number>(GrantLiveness.MAX);
+  epoch = 0;
+  private subscribed = false;
+  private lastPong = 0;
+  /** Since when the feed has been heard without a break (0: not now). */
+  private heardSince = 0;
+
+  private usable(now: number): boolean {
+    if (this.subscribed && now - this.lastPong < GrantLiveness.STALE_MS) return true;
+    this.heardSince = 0;
+    if (this.until.size > 0) this.until.clear();
+    return false;
+  }
+
+  /** Whether every message on the feed has been heard for the last `ms`. */
+  heardFor(ms: number): boolean {
+    const now = Date.now();
+    return this.usable(now) && this.heardSince > 0 && now - this.heardSince >= ms;
+  }
+
+  has(id: string): boolean {
+    const now = Date.now();
+    if (!this.usable(now)) return false;
+    const until = this.until.get(id);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.until.delete(id);
+    return false;
+  }
+
+  /** A Redis read begun at `epoch` said the grant lives, its key for `ttlMs` more (-1: no expiry). */
+  remember(id: string, epoch: number, ttlMs: number): void {
+    const now = Date.now();
+    if (epoch !== this.epoch || !this.usable(now)) return;
+    this.until.set(id, now + (ttlMs > 0 ? Math.min(ttlMs, GrantLiveness.MAX_AGE_MS) : GrantLiveness.MAX_AGE_MS));
+  }
+
+  forget(id: string): void {
+    this.epoch++;
+    this.until.delete(id);
+  }
+
+  clear(): void {
+    this.epoch++;
+    this.until.clear();
+  }
+
+  up(): void {
+    this.clear();
+    this.subscribed = true;
+    this.lastPong = Date.now();
+    this.heardSince = this.lastPong;
+  }
+
+  pong(sentAt: number): void {
+    if (this.subscribed) this.lastPong = Math.max(this.lastPong, sentAt);
+  }
+
+  down(): void {
+    this.subscribed = false;
+    this.heardSince = 0;
+    this.clear();
+  }
+
+  get size(): number {
+    return this.until.size;
+  }
+}
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly k: RedisKeys;
@@ -43,12 +128,19 @@ export class RedisStore implements Store {
   private readonly gapListeners = new Set<() => void>();
   /** Pub/sub needs a connection of its own; opened with the first listener. */
   private subscriber?: Client;
+  /** Grant liveness held in process (see grantExists); absent when turned off. */
+  private readonly liveness?: GrantLiveness;
 
   constructor(
     private readonly client: Client,
     keyPrefix?: string,
+    opts: { grantLivenessCache?: boolean } = {},
   ) {
     this.k = new RedisKeys(keyPrefix);
+    if (opts.grantLivenessCache) {
+      this.liveness = new GrantLiveness();
+      this.subscribe();
+    }
     // ioredis sends EVALSHA and falls back to EVAL after a NOSCRIPT (e.g. a restarted server).
     for (const [name, def] of Object.entries(scripts)) {
       client.defineCommand(name, { numberOfKeys: def.keys, lua: def.lua });
@@ -212,8 +304,23 @@ export class RedisStore implements Store {
     return g && g.id === id ? g : null;
   }
 
+  /**
+   * With the liveness cache on, a grant seen alive is remembered until a
+   * revocation of it arrives on the feed (or is made here), and at most
+   * GrantLiveness.MAX_AGE_MS or until its key would expire. Whenever the feed
+   * cannot vouch for having heard every revocation (connection down, not yet
+   * subscribed, ping overdue) the cache is empty and every answer comes from
+   * Redis: it fails closed.
+   */
   async grantExists(id: string): Promise<boolean> {
-    return (await this.client.exists(this.k.grant(id))) === 1;
+    const live = this.liveness;
+    if (!live) return (await this.client.exists(this.k.grant(id))) === 1;
+    if (live.has(id)) return true;
+    const epoch = live.epoch;
+    const ttl = await this.client.pttl(this.k.grant(id));
+    if (ttl === -2) return false;
+    live.remember(id, epoch, ttl);
+    return true;
   }
 
   async findGrant(jid: string, clientId: string): Promise<Grant | null> {
@@ -263,6 +370,8 @@ export class RedisStore implements Store {
   // revocation news: PUBLISH on one channel per key prefix, a second connection subscribed
 
   async publishRevocation(event: GrantRevokedEvent): Promise<void> {
+    // This instance forgets at once, whatever happens to the message.
+    this.liveness?.forget(event.grantId);
     try {
       await this.client.publish(this.k.revocationChannel(), JSON.stringify(event));
     } catch {
@@ -289,10 +398,33 @@ export class RedisStore implements Store {
     this.subscriber = sub;
     // Outages are reported by the main connection; an unheard 'error' would only add noise.
     sub.on('error', () => undefined);
+    const live = this.liveness;
+    if (live) {
+      // Down from the moment the link is: events published meanwhile are lost.
+      sub.on('close', () => live.down());
+      sub.on('end', () => live.down());
+      // A PONG on the subscriber proves every message sent before it has been read (one ordered stream).
+      const timer = setInterval(() => {
+        if (sub.status !== 'ready') return;
+        const sent = Date.now();
+        sub.ping().then(() => live.pong(sent), () => live.down());
+      }, GrantLiveness.PING_MS);
+      timer.unref();
+      sub.once('end', () => clearInterval(timer));
+    }
     sub.on('message', (ch: string, message: string) => {
+      if (ch === this.k.blocksChannel()) {
+        this.onBlockNews(message);
+        return;
+      }
       if (ch !== channel) return;
       const event = decodeRevocation(parseJson(message));
-      if (!event) return;
+      if (!event) {
+        // Unreadable news may have been a revocation.
+        live?.clear();
+        return;
+      }
+      live?.forget(event.grantId);
       for (const listener of this.revocationListeners) {
         try {
           listener(event);
@@ -303,11 +435,12 @@ export class RedisStore implements Store {
     });
     // Every (re)connection: subscribe (again), then tell listeners they may have missed news meanwhile.
     sub.on('ready', () => {
-      sub.subscribe(channel).then(
+      sub.subscribe(...(live ? [channel, this.k.blocksChannel()] : [channel])).then(
         () => {
+          live?.up();
           for (const gap of this.gapListeners) gap();
         },
-        () => undefined,
+        () => live?.down(),
       );
     });
   }
@@ -499,7 +632,7 @@ export class RedisStore implements Store {
 
   rateLimiter(rule: RateLimitRule): RateLimiter {
     const opts = limiterOptions(rule);
-    const cacheKey = `${rule.name}/${opts.points}/${opts.duration}/${opts.blockDuration}`;
+    const cacheKey = `${rule.name}/${opts.points}/${opts.duration}/${opts.blockDuration}/${rule.localFlushMs ?? ''}/${rule.localPeek ? 'p' : ''}`;
     let limiter = this.limiters.get(cacheKey);
     if (!limiter) {
       const rl = new RateLimiterRedis({
@@ -509,10 +642,65 @@ export class RedisStore implements Store {
         useRedisPackage: false,
         keyPrefix: this.k.rateLimitPrefix(rule.name),
       });
-      limiter = adaptLimiter(rl, rule.points);
+      limiter = rule.localFlushMs ? new BatchedLimiter(rl, rule.points, opts.duration * 1000, rule.localFlushMs) : adaptLimiter(rl, rule.points);
+      if (rule.localPeek && this.liveness && !rule.localFlushMs) limiter = this.blockAware(rule, limiter, opts);
       this.limiters.set(cacheKey, limiter);
     }
     return limiter;
+  }
+
+  // throttle blocks, announced (see RateLimitRule.localPeek)
+
+  /** rule name → key → blocked until (ms). */
+  private readonly blocks = new Map<string, BoundedMap<string, number>>();
+
+  private blocksOf(rule: string): BoundedMap<string, number> {
+    let m = this.blocks.get(rule);
+    if (!m) this.blocks.set(rule, (m = new BoundedMap<string, number>(50_000)));
+    return m;
+  }
+
+  private onBlockNews(message: string): void {
+    const o = parseJson(message);
+    if (!o || typeof o.rule !== 'string' || typeof o.key !== 'string' || typeof o.until !== 'number') return;
+    if (o.until > Date.now()) this.blocksOf(o.rule).set(o.key, o.until);
+    else this.blocksOf(o.rule).delete(o.key);
+  }
+
+  /** Awaited: Redis has handed the news to every subscriber before the caller hears its 429. */
+  private async announceBlock(rule: string, key: string, until: number): Promise<void> {
+    this.onBlockNews(JSON.stringify({ rule, key, until }));
+    await this.client.publish(this.k.blocksChannel(), JSON.stringify({ rule, key, until })).catch(() => undefined);
+  }
+
+  private blockAware(rule: RateLimitRule, inner: RateLimiter, opts: { duration: number; blockDuration: number }): RateLimiter {
+    const live = this.liveness!;
+    const blocks = this.blocksOf(rule.name);
+    // A block lasts at most this long after the consume that set it; heard that long, the copy is complete.
+    const completeAfterMs = Math.max(opts.duration, opts.blockDuration) * 1000 + 1000;
+    return {
+      consume: async (key) => {
+        const res = await inner.consume(key);
+        if (!res.allowed && Number.isFinite(res.retryAfterMs) && res.retryAfterMs < Number.MAX_SAFE_INTEGER) {
+          const until = Date.now() + res.retryAfterMs;
+          if ((blocks.get(key) ?? 0) < until - 1000) await this.announceBlock(rule.name, key, until);
+        }
+        return res;
+      },
+      refund: (key) => inner.refund(key),
+      peek: async (key) => {
+        // Windows that never end (duration 0) or very long ones: always ask Redis.
+        if (opts.duration === 0 || completeAfterMs > 3_600_000 || !live.heardFor(completeAfterMs)) return inner.peek(key);
+        const until = blocks.get(key);
+        const now = Date.now();
+        if (until !== undefined && until > now) return { allowed: false, remaining: 0, retryAfterMs: until - now };
+        return { allowed: true, remaining: rule.points, retryAfterMs: 0 };
+      },
+      reset: async (key) => {
+        await inner.reset(key);
+        await this.announceBlock(rule.name, key, 0);
+      },
+    };
   }
 
   async ping(): Promise<number> {
@@ -522,6 +710,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.liveness?.down();
     this.subscriber?.disconnect();
     if (this.client.status === 'end') return;
     try {

@@ -202,6 +202,21 @@ export interface RateLimitRule {
   duration: number;
   /** Once exhausted, refuse for this many seconds (0: until the window ends). */
   blockDuration?: number;
+  /**
+   * Count in process and add to the shared counter every this many ms instead
+   * of a round trip per attempt (Redis store; the memory store is local
+   * anyway). Exact on one instance; across instances the budget may be
+   * overshot by what the others admitted since their last flush. Never for
+   * guessing budgets (secrets, passwords), which must stay atomic.
+   */
+  localFlushMs?: number;
+  /**
+   * Answer peek() from memory: every instance announces the blocks its
+   * consume() runs into, and an instance trusts its own copy only after it
+   * has heard every announcement for a whole window (Redis store with the
+   * feed on; otherwise peek asks Redis). consume() stays atomic in Redis.
+   */
+  localPeek?: boolean;
 }
 
 export interface RateLimitResult {

@@ -72,12 +72,12 @@ export function writeConfig(config: Record<string, unknown>): { file: string; cl
 }
 
 /** `xmpp-oauth serve --config FILE` as a child process; resolves when /readyz says 200. */
-export async function startInstance(redis: RedisSection, extra: Record<string, unknown> = {}): Promise<Instance> {
+export async function startInstance(redis: RedisSection, extra: Record<string, unknown> = {}, args: string[] = []): Promise<Instance & { child: ChildProcess }> {
   assert.ok(existsSync(DIST_MAIN), 'dist/ is missing: run `npm run build` first (npm test does)');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const { file, cleanup } = writeConfig(sharedConfig(redis, port, extra));
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', file, ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
@@ -115,7 +115,7 @@ export async function startInstance(redis: RedisSection, extra: Record<string, u
   while (Date.now() < deadline) {
     if (exited) break;
     const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
-    if (ok) return { url, configFile: file, logs, stop };
+    if (ok) return { url, configFile: file, logs, stop, child };
     await sleep(100);
   }
   await stop();

@@ -1,11 +1,35 @@
-import { Router } from 'express';
+import type { ServerResponse } from 'node:http';
+import { Router, type RequestHandler } from 'express';
 import type { Config } from '../../config/schema.js';
-import { discoveryDocument } from '../../oauth/discovery.js';
 import type { KeyManager } from '../../oauth/keys.js';
+import { discoveryBody } from '../back-channel.js';
 import type { Views } from '../views.js';
+import type { Endpoint } from './token.js';
+
+export const DISCOVERY_PATHS = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'];
+
+/** Discovery (both well-known names) and JWKS, for the router below and the lean dispatcher. */
+export function metadataEndpoints(config: Config, keys: KeyManager): Endpoint[] {
+  const body = discoveryBody({ config }, keys);
+  // The headers Express's res.type(...).send(string) would write, set directly: the bodies are fixed strings.
+  const send = (res: ServerResponse, type: string, text: string) => {
+    res.statusCode = 200;
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.setHeader('Content-Type', type);
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
+  };
+  const discovery: RequestHandler = (_req, res) => send(res, 'application/json; charset=utf-8', body());
+  // Short cache: a rotated key must reach verifiers before it signs.
+  const jwks: RequestHandler = (_req, res) => send(res, 'application/jwk-set+json; charset=utf-8', keys.jwksJson());
+  return [
+    ...DISCOVERY_PATHS.map((path): Endpoint => ({ method: 'GET', path, chain: [discovery] })),
+    { method: 'GET', path: '/oauth2/jwks', chain: [jwks] },
+  ];
+}
 
 /** Discovery (both well-known names, one document) and the public JWKS. */
-export function metadataRoutes(config: Config, keys: KeyManager, views: Views): Router {
+export function metadataRoutes(config: Config, views: Views, metadata: Endpoint[]): Router {
   const router = Router();
   // The page discovery names as service_documentation.
   router.get('/docs', (_req, res) => {
@@ -22,12 +46,6 @@ export function metadataRoutes(config: Config, keys: KeyManager, views: Views): 
     ].map(([path, text]) => ({ path: `${config.issuer}${path}`, text }));
     res.type('html').send(views.render('docs', { title: 'docs.title', endpoints }));
   });
-  router.get(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], (_req, res) => {
-    res.set('Cache-Control', 'public, max-age=300').json(discoveryDocument(config, keys.algorithms()));
-  });
-  router.get('/oauth2/jwks', (_req, res) => {
-    // Short cache: a rotated key must reach verifiers before it signs.
-    res.set('Cache-Control', 'public, max-age=300').type('application/jwk-set+json').send(JSON.stringify(keys.jwks()));
-  });
+  for (const { path, chain } of metadata) router.get(path, ...chain);
   return router;
 }

@@ -1,4 +1,5 @@
 import { jwtVerify, SignJWT } from 'jose';
+import { BoundedMap } from '../../util/bounded-map.js';
 import { randomToken, safeEqual } from '../../util/crypto.js';
 import type { Client, ClientSource } from '../clients.js';
 import { parseScope } from '../scopes.js';
@@ -26,6 +27,8 @@ export type RegistrationResponse = ClientMetadata & {
  * metadata signed with the per-host key, the secret an HMAC of the client_id.
  * Finding a client is verifying its id; nothing is stored.
  */
+const VERIFIED_CLIENTS = 10_000;
+
 export class DynamicClients implements ClientSource {
   private readonly key: Buffer;
   private readonly algorithm: RegistrationAlgorithm;
@@ -56,9 +59,29 @@ export class DynamicClients implements ClientSource {
     };
   }
 
+  /**
+   * Clients whose id verified, by the exact id text: only a verified id gets
+   * in, so a forged or re-encoded one always takes the full check; entries
+   * leave at the id's own expiry.
+   */
+  private readonly verified = new BoundedMap<string, { client: Client; until: number }>(VERIFIED_CLIENTS);
+
   /** The client a client_id stands for, or null: bad signature, other algorithm, expired, or not a JWT at all. */
   async find(id: string): Promise<Client | null> {
-    if (typeof id !== 'string' || id.length > MAX_CLIENT_ID_LENGTH || !JWT_SHAPE.test(id)) return null;
+    if (typeof id !== 'string' || id.length > MAX_CLIENT_ID_LENGTH) return null;
+    const hit = this.verified.get(id);
+    if (hit) {
+      if (hit.until > Date.now()) return hit.client;
+      this.verified.delete(id);
+    }
+    const found = await this.verify(id);
+    if (!found) return null;
+    this.verified.set(id, { client: found.client, until: found.exp !== undefined ? found.exp * 1000 : Number.POSITIVE_INFINITY });
+    return found.client;
+  }
+
+  private async verify(id: string): Promise<{ client: Client; exp?: number } | null> {
+    if (!JWT_SHAPE.test(id)) return null;
     let payload: Record<string, unknown>;
     try {
       // Pinned algorithm: `none`, and any HS variant other than the configured one, fail here.
@@ -68,7 +91,8 @@ export class DynamicClients implements ClientSource {
     }
     if (this.ttl !== undefined && typeof payload.exp !== 'number') return null; // issued before a TTL was configured
     const meta = fromClaims(payload);
-    return meta ? this.toClient(id, meta) : null;
+    if (!meta) return null;
+    return { client: this.toClient(id, meta), exp: typeof payload.exp === 'number' ? payload.exp : undefined };
   }
 
   /** client_secret = HMAC-SHA256(per_host_key, client_id), hex. */
@@ -99,7 +123,8 @@ export class DynamicClients implements ClientSource {
       ...(meta.software_id !== undefined ? { softwareId: meta.software_id } : {}),
       ...(meta.software_version !== undefined ? { softwareVersion: meta.software_version } : {}),
       dynamic: true,
-      checkSecret: isPublic ? undefined : (secret) => safeEqual(secret, this.secretFor(id)),
+      // The expected secret is derived once per verified client; every presented one is still compared.
+      checkSecret: isPublic ? undefined : ((expected: string) => (secret: string) => safeEqual(secret, expected))(this.secretFor(id)),
     };
   }
 }

@@ -1,0 +1,61 @@
+// Issue 16: the failed-client-auth budget is consulted before the secret is
+// checked without a Redis round trip: instances announce the blocks their
+// (atomic) counting runs into. Issue 12 #6 must still hold across instances:
+// once a caller is throttled on B, the right secret gets 429 on A too.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { CLIENT_SECRET, startServer, type TestServer } from '../helpers/server.js';
+import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
+
+// Long enough that a block set on B cannot end before A is asked, even on a loaded machine.
+const WINDOW = 8;
+
+describe('issue 16: announced throttle blocks on two instances', { timeout: 120_000 }, () => {
+  let redis: RedisInstance;
+  let a: TestServer;
+  let b: TestServer;
+  before(async () => {
+    redis = await startRedis();
+    const overrides = async () => ({
+      issuer: 'http://auth.blocks.test',
+      http: { host: '127.0.0.1', port: await freePort(), trust_proxy: true },
+      token_throttle: { per_client: 100_000, failed_auth: 3, window: WINDOW },
+    });
+    a = await startServer(await overrides(), { redis: redis.url });
+    b = await startServer(await overrides(), { redis: redis.url });
+  });
+  after(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await redis?.stop();
+  });
+
+  const token = (base: string, from: string, secret: string) =>
+    fetch(`${base}/oauth2/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-forwarded-for': from,
+        authorization: `Basic ${Buffer.from(`webapp:${secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }),
+    }).then((r) => r.status);
+
+  it('issue 16 + 12 #6: throttled on B, the right secret is refused on A as well (peek from announced blocks)', async () => {
+    // A trusts its copy of the blocks once it has heard the feed for a whole window.
+    const trusted = (s: TestServer) => (s.app.store as unknown as { liveness: { heardFor(ms: number): boolean } }).liveness.heardFor(WINDOW * 1000 + 1000);
+    await waitFor('A trusts announced blocks', () => trusted(a), { timeoutMs: 20_000 });
+    for (let round = 0; round < 5; round++) {
+      const from = `198.51.100.${round + 10}`;
+      for (let i = 0; i < 3; i++) assert.equal(await token(b.url, from, 'wrong'), 401);
+      assert.equal(await token(b.url, from, 'wrong'), 429, 'B throttles the fourth guess');
+      assert.equal(await token(a.url, from, CLIENT_SECRET), 429, `round ${round}: the right secret on A must not reveal itself`);
+      assert.equal(await token(a.url, from, 'wrong'), 429);
+      // Another caller is not affected (the right secret reaches the grant check: 400 invalid_grant).
+      assert.equal(await token(a.url, `203.0.113.${round + 10}`, CLIENT_SECRET), 400);
+    }
+    // Blocks end with the window.
+    await waitFor('the block ends with the window', async () => (await token(a.url, '198.51.100.10', CLIENT_SECRET)) === 400, { timeoutMs: 30_000, intervalMs: 500 });
+  });
+});
