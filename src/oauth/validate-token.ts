@@ -1,4 +1,6 @@
-import type { Account, Grant, Store } from '../store/types.js';
+import type { Grant, Store } from '../store/types.js';
+
+export { grantOfAccount } from '../store/grant-ownership.js';
 import type { AccessTokenClaims, TokenSigner } from './tokens.js';
 
 export interface ValidToken {
@@ -35,20 +37,12 @@ function described(claims: AccessTokenClaims): ValidToken {
 }
 
 /**
- * A grant belongs to the account of its JID only if the account existed when
- * the grant was made: a grant left behind by an interrupted removal never
- * passes to the next owner of the JID.
- */
-export function grantOfAccount(grant: Grant | null, account: Account | null, jid: string): boolean {
-  return grant !== null && account !== null && grant.jid === jid && grant.createdAt >= account.createdAt;
-}
-
-/**
  * For logins, user data and introspection: as validateAccessToken, and the
  * account the token names still exists and made the grant behind it, so a
  * token outlives neither a removal nor a re-created JID, even if a revocation
- * was missed. Both reads go out together (one round trip with Redis
- * auto-pipelining); the grant is handed back for callers that need it.
+ * was missed (Store.tokenGrant: one round trip, or none while the store's
+ * revocation feed vouches for its copy); the grant is handed back for
+ * callers that need it.
  */
 export async function validateAccountToken(
   signer: TokenSigner,
@@ -57,7 +51,7 @@ export async function validateAccountToken(
 ): Promise<(ValidToken & { grant: Grant }) | null> {
   const claims = await signer.verifyAccessToken(token);
   if (!claims) return null;
-  const [grant, account] = await Promise.all([store.getGrant(claims.gid), store.getAccount(claims.jid)]);
-  if (!grantOfAccount(grant, account, claims.jid)) return null;
-  return { ...described(claims), grant: grant! };
+  const grant = await store.tokenGrant(claims.gid, claims.jid);
+  if (!grant) return null;
+  return { ...described(claims), grant };
 }

@@ -4,6 +4,7 @@
 // Records are cloned in and out so callers can't mutate stored state.
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { randomToken } from '../util/crypto.js';
+import { grantOfAccount } from './grant-ownership.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
@@ -260,6 +261,11 @@ export class MemoryStore implements Store {
 
   async grantExists(id: string): Promise<boolean> {
     return this.grants.has(id);
+  }
+
+  async tokenGrant(id: string, jid: string): Promise<Grant | null> {
+    const grant = await this.getGrant(id);
+    return grantOfAccount(grant, await this.getAccount(jid), jid) ? grant : null;
   }
 
   async findGrant(jid: string, clientId: string): Promise<Grant | null> {

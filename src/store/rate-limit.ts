@@ -24,7 +24,7 @@ export function adaptLimiter(limiter: RateLimiterAbstract, points: number): Rate
     async consume(key) {
       try {
         const res = await limiter.consume(key);
-        return { allowed: true, remaining: res.remainingPoints, retryAfterMs: 0 };
+        return { allowed: true, remaining: res.remainingPoints, retryAfterMs: 0, windowLeftMs: res.msBeforeNext };
       } catch (e) {
         if (isLimiterRes(e)) return blocked(e);
         throw e;

@@ -6,6 +6,8 @@ import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createHash } from 'node:crypto';
 import { BoundedMap } from '../util/bounded-map.js';
+import { GrantLiveness } from './grant-liveness.js';
+import { grantOfAccount } from './grant-ownership.js';
 import { BatchedLimiter } from './batched-limiter.js';
 import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
@@ -36,89 +38,6 @@ function decodeRevocation(o: Record<string, unknown> | null): GrantRevokedEvent 
 
 /** Remaining lifetime in ms of a record that ends at `expiresAt`. */
 const ttlUntil = (expiresAt: number) => Math.round(expiresAt - Date.now());
-
-/**
- * Grants known alive, for grantExists. Valid only while the revocation feed
- * is subscribed and answered its last ping recently; `epoch` moves on every
- * revocation and every outage, so a Redis answer read before one of them is
- * never stored after it (the read may predate the revocation).
- */
-export class GrantLiveness {
-  static readonly MAX = 20_000;
-  /** Bounds what a missed message could cost when a PUBLISH itself failed (the revoking instance lost Redis). */
-  static readonly MAX_AGE_MS = 10_000;
-  static readonly PING_MS = 1_000;
-  /** No PONG for this long: the feed may be stalled (half-open connection), stop trusting it. */
-  static readonly STALE_MS = 3_000;
-
-  private readonly until = new BoundedMap<string, number>(GrantLiveness.MAX);
-  epoch = 0;
-  private subscribed = false;
-  private lastPong = 0;
-  /** Since when the feed has been heard without a break (0: not now). */
-  private heardSince = 0;
-
-  private usable(now: number): boolean {
-    if (this.subscribed && now - this.lastPong < GrantLiveness.STALE_MS) return true;
-    this.heardSince = 0;
-    if (this.until.size > 0) this.until.clear();
-    return false;
-  }
-
-  /** Whether every message on the feed has been heard for the last `ms`. */
-  heardFor(ms: number): boolean {
-    const now = Date.now();
-    return this.usable(now) && this.heardSince > 0 && now - this.heardSince >= ms;
-  }
-
-  has(id: string): boolean {
-    const now = Date.now();
-    if (!this.usable(now)) return false;
-    const until = this.until.get(id);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.until.delete(id);
-    return false;
-  }
-
-  /** A Redis read begun at `epoch` said the grant lives, its key for `ttlMs` more (-1: no expiry). */
-  remember(id: string, epoch: number, ttlMs: number): void {
-    const now = Date.now();
-    if (epoch !== this.epoch || !this.usable(now)) return;
-    this.until.set(id, now + (ttlMs > 0 ? Math.min(ttlMs, GrantLiveness.MAX_AGE_MS) : GrantLiveness.MAX_AGE_MS));
-  }
-
-  forget(id: string): void {
-    this.epoch++;
-    this.until.delete(id);
-  }
-
-  clear(): void {
-    this.epoch++;
-    this.until.clear();
-  }
-
-  up(): void {
-    this.clear();
-    this.subscribed = true;
-    this.lastPong = Date.now();
-    this.heardSince = this.lastPong;
-  }
-
-  pong(sentAt: number): void {
-    if (this.subscribed) this.lastPong = Math.max(this.lastPong, sentAt);
-  }
-
-  down(): void {
-    this.subscribed = false;
-    this.heardSince = 0;
-    this.clear();
-  }
-
-  get size(): number {
-    return this.until.size;
-  }
-}
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -238,7 +157,10 @@ export class RedisStore implements Store {
     const up = (await this.getAccount(jid))?.upstream;
     const subject = up ? this.subjectKey(up.iss, up.sub) : this.k.subject('none');
     // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
-    return (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList(), subject], [jid])) === 1;
+    const removed = (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList(), subject], [jid])) === 1;
+    // Copies of "this grant is the account's" go everywhere, even if a revocation after this is missed.
+    if (removed) await this.announce({ account: jid, at: Date.now() }, () => this.liveness?.clear());
+    return removed;
   }
 
   async listAccounts(): Promise<string[]> {
@@ -323,6 +245,22 @@ export class RedisStore implements Store {
     return true;
   }
 
+  async tokenGrant(id: string, jid: string): Promise<Grant | null> {
+    const live = this.liveness;
+    const known = live?.ownedBy(id, jid);
+    if (known) return known;
+    const epoch = live?.epoch ?? 0;
+    // One round trip (auto-pipelined); the TTL only when it can be remembered.
+    const [grant, account, ttl] = await Promise.all([
+      this.getGrant(id),
+      this.getAccount(jid),
+      live ? this.client.pttl(this.k.grant(id)) : undefined,
+    ]);
+    if (!grantOfAccount(grant, account, jid)) return null;
+    if (live && ttl !== undefined && ttl !== -2) live.remember(id, epoch, ttl, grant!);
+    return grant;
+  }
+
   async findGrant(jid: string, clientId: string): Promise<Grant | null> {
     const id = await this.client.hget(this.k.userClients(jid), clientId);
     if (id === null) return null;
@@ -370,12 +308,16 @@ export class RedisStore implements Store {
   // revocation news: PUBLISH on one channel per key prefix, a second connection subscribed
 
   async publishRevocation(event: GrantRevokedEvent): Promise<void> {
-    // This instance forgets at once, whatever happens to the message.
-    this.liveness?.forget(event.grantId);
+    await this.announce(event, () => this.liveness?.forget(event.grantId));
+  }
+
+  /** News on the revocation channel; `here` forgets on this instance at once, whatever happens to the message. */
+  private async announce(news: GrantRevokedEvent | { account: string; at: number }, here: () => void): Promise<void> {
+    here();
     try {
-      await this.client.publish(this.k.revocationChannel(), JSON.stringify(event));
+      await this.client.publish(this.k.revocationChannel(), JSON.stringify(news));
     } catch {
-      // Best effort: the grant is gone already; listeners re-check what they hold on their own schedule.
+      // Best effort: the change is made already; listeners re-check what they hold on their own schedule.
     }
   }
 
@@ -420,7 +362,7 @@ export class RedisStore implements Store {
       if (ch !== channel) return;
       const event = decodeRevocation(parseJson(message));
       if (!event) {
-        // Unreadable news may have been a revocation.
+        // An account removed (see removeAccount), or unreadable news that may have been a revocation.
         live?.clear();
         return;
       }
@@ -681,8 +623,10 @@ export class RedisStore implements Store {
     return {
       consume: async (key) => {
         const res = await inner.consume(key);
-        if (!res.allowed && Number.isFinite(res.retryAfterMs) && res.retryAfterMs < Number.MAX_SAFE_INTEGER) {
-          const until = Date.now() + res.retryAfterMs;
+        // Used up counts as blocked, as a peek in Redis would say; refused may block for longer (blockDuration).
+        const left = res.allowed ? (res.remaining === 0 ? res.windowLeftMs ?? 0 : 0) : res.retryAfterMs;
+        if (left > 0 && Number.isFinite(left) && left < Number.MAX_SAFE_INTEGER) {
+          const until = Date.now() + left;
           if ((blocks.get(key) ?? 0) < until - 1000) await this.announceBlock(rule.name, key, until);
         }
         return res;

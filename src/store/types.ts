@@ -212,9 +212,11 @@ export interface RateLimitRule {
   localFlushMs?: number;
   /**
    * Answer peek() from memory: every instance announces the blocks its
-   * consume() runs into, and an instance trusts its own copy only after it
-   * has heard every announcement for a whole window (Redis store with the
-   * feed on; otherwise peek asks Redis). consume() stays atomic in Redis.
+   * consume() runs into (the budget used up, or an attempt refused), and an
+   * instance trusts its own copy only after it has heard every announcement
+   * for a whole window (Redis store with the feed on; otherwise peek asks
+   * Redis). consume() stays atomic in Redis. Across instances a block holds
+   * once its announcement has arrived (one pub/sub delivery).
    */
   localPeek?: boolean;
 }
@@ -224,6 +226,8 @@ export interface RateLimitResult {
   remaining: number;
   /** Milliseconds until another attempt may be made (0 when allowed). */
   retryAfterMs: number;
+  /** When allowed: milliseconds until the current window ends, where known. */
+  windowLeftMs?: number;
 }
 
 export interface RateLimiter {
@@ -310,6 +314,13 @@ export interface Store {
   updateGrant(grant: Grant): Promise<boolean>;
   getGrant(id: string): Promise<Grant | null>;
   grantExists(id: string): Promise<boolean>;
+  /**
+   * The grant a token names, if it lives, is `jid`'s, and was made by the
+   * account `jid` has now (grantOfAccount): a token outlives neither a removal
+   * nor a re-created JID. The Redis store may answer from a process copy
+   * that revocations and account removals invalidate on every instance.
+   */
+  tokenGrant(id: string, jid: string): Promise<Grant | null>;
   findGrant(jid: string, clientId: string): Promise<Grant | null>;
   listGrants(jid: string): Promise<Grant[]>;
   /** How many grants `jid` has (may briefly count one revoked a moment ago). */

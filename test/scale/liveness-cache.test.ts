@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { revokeAllGrantsOf } from '../../src/oauth/grant-management.js';
+import { rotateKeys } from '../../src/oauth/keys.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { CLIENT_SECRET, startServer, type TestServer } from '../helpers/server.js';
@@ -102,6 +104,33 @@ describe('issue 16: grant liveness cache on two instances', { timeout: 180_000 }
     // The feed reconnects (ioredis) and A trusts it again.
     const tokens = await newTokens();
     await waitFor('A caches again after the feed is back', async () => (await active(a.url, tokens.access_token)) && cacheOf(a)!.size > 0);
+  });
+
+  it('issue 16 + 12 #1: an account removed on B (its grants not yet revoked) makes its cached tokens inactive on A at once', async () => {
+    for (let round = 0; round < 10; round++) {
+      const tokens = await newTokens();
+      await waitFor('A caches the account check', async () => (await active(a.url, tokens.access_token)) && cacheOf(a)!.size > 0);
+      assert.equal(await active(a.url, tokens.access_token), true);
+      // The store step alone, as when a removal is interrupted before its grants are revoked.
+      assert.equal(await b.app.store.removeAccount('alice@localhost'), true);
+      assert.equal(await active(a.url, tokens.access_token), false, `round ${round}: A still said active after B removed the account`);
+      // The JID's next owner does not inherit the grant either.
+      await b.app.accounts.create('alice@localhost', PASSWORD);
+      assert.equal(await active(a.url, tokens.access_token), false, `round ${round}: the re-created account inherited a grant`);
+      // What the core's account creation does first; the next round starts with a new grant.
+      await revokeAllGrantsOf(b.app.core, 'alice@localhost', 'test');
+    }
+  });
+
+  it('issue 16: after a key rotation on B, tokens signed with the new key are active on A at the first introspection', async () => {
+    const before = (await newTokens()).access_token;
+    const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    await rotateKeys(b.app.store, 'ES256', 0, 3600);
+    await b.app.keys.reload();
+    const after = (await newTokens()).access_token;
+    assert.notEqual(kidOf(after), kidOf(before), 'B signs with the new key');
+    assert.equal(await active(a.url, after), true, 'A knows the new key at once');
+    assert.equal(await active(a.url, before), true, 'the retired key still verifies what it signed');
   });
 
   it('issue 16: a feed that stops answering its pings is not trusted (unit, real Redis)', async () => {

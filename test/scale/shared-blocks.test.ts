@@ -42,6 +42,11 @@ describe('issue 16: announced throttle blocks on two instances', { timeout: 120_
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }),
     }).then((r) => r.status);
 
+  const blockedOn = (s: TestServer, from: string) => {
+    const blocks = (s.app.store as unknown as { blocks: Map<string, Map<string, number>> }).blocks.get('client-auth-failed');
+    return [...(blocks?.entries() ?? [])].some(([key, until]) => key.endsWith(`@${from}`) && until > Date.now());
+  };
+
   it('issue 16 + 12 #6: throttled on B, the right secret is refused on A as well (peek from announced blocks)', async () => {
     // A trusts its copy of the blocks once it has heard the feed for a whole window.
     const trusted = (s: TestServer) => (s.app.store as unknown as { liveness: { heardFor(ms: number): boolean } }).liveness.heardFor(WINDOW * 1000 + 1000);
@@ -49,7 +54,11 @@ describe('issue 16: announced throttle blocks on two instances', { timeout: 120_
     for (let round = 0; round < 5; round++) {
       const from = `198.51.100.${round + 10}`;
       for (let i = 0; i < 3; i++) assert.equal(await token(b.url, from, 'wrong'), 401);
+      // The budget is used up: B announced the block with the third failure, as a peek in Redis would say.
+      assert.equal(await token(b.url, from, CLIENT_SECRET), 429, 'B refuses the right secret once the budget is used up');
       assert.equal(await token(b.url, from, 'wrong'), 429, 'B throttles the fourth guess');
+      // The stated tolerance: a block holds on A once its announcement has arrived (one pub/sub delivery, well under 250 ms here).
+      await waitFor('A has heard the block', () => blockedOn(a, from), { timeoutMs: 250, intervalMs: 5 });
       assert.equal(await token(a.url, from, CLIENT_SECRET), 429, `round ${round}: the right secret on A must not reveal itself`);
       assert.equal(await token(a.url, from, 'wrong'), 429);
       // Another caller is not affected (the right secret reaches the grant check: 400 invalid_grant).
