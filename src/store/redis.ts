@@ -234,13 +234,17 @@ export class RedisStore implements Store {
    * subscribed, ping overdue) the cache is empty and every answer comes from
    * Redis: it fails closed.
    */
-  async grantExists(id: string): Promise<boolean> {
+  async grantExists(id: string, opts: { fresh?: boolean } = {}): Promise<boolean> {
     const live = this.liveness;
     if (!live) return (await this.client.exists(this.k.grant(id))) === 1;
-    if (live.has(id)) return true;
+    if (!opts.fresh && live.has(id)) return true;
     const epoch = live.epoch;
     const ttl = await this.client.pttl(this.k.grant(id));
-    if (ttl === -2) return false;
+    if (ttl === -2) {
+      // Gone without news reaching this instance: its copy must not outlive the key.
+      if (opts.fresh) live.forget(id);
+      return false;
+    }
     live.remember(id, epoch, ttl);
     return true;
   }

@@ -313,7 +313,12 @@ export interface Store {
    */
   updateGrant(grant: Grant): Promise<boolean>;
   getGrant(id: string): Promise<Grant | null>;
-  grantExists(id: string): Promise<boolean>;
+  /**
+   * Whether the grant lives. The Redis store may answer from its process
+   * copy; `fresh` asks Redis itself (the re-check that exists to catch
+   * revocation news that never arrived).
+   */
+  grantExists(id: string, opts?: { fresh?: boolean }): Promise<boolean>;
   /**
    * The grant a token names, if it lives, is `jid`'s, and was made by the
    * account `jid` has now (grantOfAccount): a token outlives neither a removal

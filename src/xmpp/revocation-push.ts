@@ -91,7 +91,7 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
       const ids = [...held.keys()];
       for (let i = 0; i < ids.length; i += CHECK_BATCH) {
         const batch = ids.slice(i, i + CHECK_BATCH);
-        const alive = await Promise.all(batch.map((id) => core.store.grantExists(id).catch(() => true)));
+        const alive = await Promise.all(batch.map((id) => core.store.grantExists(id, { fresh: true }).catch(() => true)));
         for (const [j, id] of batch.entries()) {
           if (alive[j]) continue;
           revoked.push(id);
