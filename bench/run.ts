@@ -12,7 +12,9 @@
 // scenario, default 2), BENCH_CONNECTIONS (default 16), BENCH_NO_BUILD=1 to
 // skip `npm run build`, BENCH_SERVER_NODE_ARGS (extra node flags for our
 // server process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
-// BENCH_WORKERS (what `--workers` gets in the workers part, default auto; 0 skips it).
+// BENCH_WORKERS (what `--workers` gets in the workers part, default auto; 0 skips it),
+// BENCH_ONLY=compare (only the scenarios compared with oidc-provider: for quick
+// before/after checks while working on the back channel).
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -37,7 +39,8 @@ import { revocationScenario } from './scenarios/revocation.js';
 import { linkOnline, startBenchProsody, xmppLoginScenarios, xmppSection } from './scenarios/xmpp-login.js';
 import type { ProsodyInstance } from '../test/helpers/prosody.js';
 
-const WORKERS = process.env.BENCH_WORKERS ?? 'auto';
+const COMPARE_ONLY = process.env.BENCH_ONLY === 'compare';
+const WORKERS = COMPARE_ONLY ? '0' : process.env.BENCH_WORKERS ?? 'auto';
 
 function addUser(configFile: string, jid: string): void {
   execFileSync(process.execPath, [BIN, 'user', 'add', jid, '--password-stdin', '--config', configFile], {
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
     theirsStarting.catch(() => {}); // awaited below; do not let an early failure go unhandled
     redis = await startRedis();
     // The server links to a real Prosody 0.12 for the XMPP path figures (skipped if Prosody cannot start here).
-    prosody = await startBenchProsody();
+    prosody = COMPARE_ONLY ? null : await startBenchProsody();
     const xmpp = prosody ? xmppSection(prosody) : undefined;
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -132,13 +135,17 @@ async function main(): Promise<void> {
 
     const rssMb = async () => ((await metrics(url)).xmpp_oauth_process_resident_memory_bytes ?? NaN) / 2 ** 20;
     const rssBeforeLogins = await rssMb();
-    log('scenario: password login');
-    rows.push(await passwordScenario(ours));
+    if (!COMPARE_ONLY) {
+      log('scenario: password login');
+      rows.push(await passwordScenario(ours));
+    }
     const rssAfterLogins = await rssMb();
-    log('scenario: in-process token validation');
-    rows.push(...(await coreScenarios(configFile, accessToken)));
-    log('scenario: extauth bridge');
-    const ext = await extauthScenario(configFile, accessToken);
+    if (!COMPARE_ONLY) {
+      log('scenario: in-process token validation');
+      rows.push(...(await coreScenarios(configFile, accessToken)));
+    }
+    log(COMPARE_ONLY ? 'extauth bridge: skipped (BENCH_ONLY=compare)' : 'scenario: extauth bridge');
+    const ext = COMPARE_ONLY ? null : await extauthScenario(configFile, accessToken);
     if (ext) rows.push(ext);
     if (prosody) {
       log('scenario: logins through Prosody');

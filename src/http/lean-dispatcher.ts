@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Express, Request, RequestHandler, Response } from 'express';
+import type { RawHandler } from './raw-back-channel.js';
 
 /**
  * One back-channel endpoint as the dispatcher runs it: the route name (the
@@ -10,6 +11,8 @@ import type { ErrorRequestHandler, Express, Request, RequestHandler, Response } 
 export interface LeanRoute {
   label: string;
   chain: RequestHandler[];
+  /** Answers the common case on node:http alone; when it declines, the chain runs. */
+  raw?: RawHandler;
 }
 
 export interface LeanDispatcherOptions {
@@ -29,7 +32,9 @@ export interface LeanDispatcherOptions {
  * spellings Express also matches (trailing slash, other case) included, goes
  * to Express unchanged. The request and response still get Express's
  * prototypes, as Express itself does per request, so the handlers and error
- * mapping are the very same functions.
+ * mapping are the very same functions. Most requests do not even get that
+ * far: a route's raw handler (raw-back-channel.ts) answers the plain case on
+ * node:http alone.
  */
 export function leanDispatcher(app: Express, { routes, headers, track, onError }: LeanDispatcherOptions): RequestListener {
   const noop = () => undefined;
@@ -41,6 +46,8 @@ export function leanDispatcher(app: Express, { routes, headers, track, onError }
       app(req, res);
       return;
     }
+    track?.(req, res, route.label);
+    if (route.raw?.(req, res)) return;
     const ereq = req as Request;
     const eres = res as Response;
     ereq.res = eres;
@@ -48,7 +55,6 @@ export function leanDispatcher(app: Express, { routes, headers, track, onError }
     Object.setPrototypeOf(req, app.request);
     Object.setPrototypeOf(res, app.response);
     if (!eres.locals) eres.locals = Object.create(null) as Response['locals'];
-    track?.(req, res, route.label);
     headers(ereq, eres, noop);
     run(route.chain, 0, ereq, eres, onError);
   };

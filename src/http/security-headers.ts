@@ -5,21 +5,26 @@ import type { RequestHandler } from 'express';
  * referrer so codes and tokens in URLs never leak through Referer).
  */
 export function securityHeaders(contentSecurityPolicy: string): RequestHandler {
+  const headers = securityHeaderPairs(contentSecurityPolicy);
+  return (_req, res, next) => {
+    // setHeader directly: none of these is Content-Type, the only one res.set treats specially.
+    for (const [name, value] of headers) res.setHeader(name, value);
+    next();
+  };
+}
+
+/** The same headers as data, for the back channel's direct writes (raw-reply.ts). */
+export function securityHeaderPairs(contentSecurityPolicy: string): Array<[string, string]> {
   const csp = /frame-ancestors/.test(contentSecurityPolicy)
     ? contentSecurityPolicy
     : `${contentSecurityPolicy.replace(/;\s*$/, '')}; frame-ancestors 'none'`;
-  const headers = Object.entries({
+  return Object.entries({
     'Content-Security-Policy': csp,
     'X-Frame-Options': 'DENY',
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
     'Cross-Origin-Opener-Policy': 'same-origin',
   });
-  return (_req, res, next) => {
-    // setHeader directly: none of these is Content-Type, the only one res.set treats specially.
-    for (const [name, value] of headers) res.setHeader(name, value);
-    next();
-  };
 }
 
 /** For every response that carries or reveals a credential (RFC 6749 section 5.1). */

@@ -18,10 +18,13 @@ import { metadataEndpoints, metadataRoutes } from './routes/metadata.js';
 import { registrationRoutes } from './routes/register.js';
 import { tokenEndpoints, tokenRoutes } from './routes/token.js';
 import { leanDispatcher, type LeanRoute } from './lean-dispatcher.js';
+import { formErrorText } from './raw-form.js';
 import { metricsHandler, metricsPlacement } from './metrics-endpoint.js';
 import { upstreamRoutes } from './routes/upstream.js';
 import { UpstreamProviders } from '../upstream/providers.js';
-import { securityHeaders } from './security-headers.js';
+import proxyaddr from 'proxy-addr';
+import { securityHeaderPairs, securityHeaders } from './security-headers.js';
+import type { RawContext } from './raw-back-channel.js';
 import { Sessions } from './session.js';
 import { Signer } from './signing.js';
 import { loadViews } from './views.js';
@@ -66,8 +69,11 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   const headers = securityHeaders(config.security_policy);
   app.use(headers);
   app.use(healthRoutes({ store, xmppStatus, requireXmpp: config.readyz.require_xmpp }));
-  const metadata = metadataEndpoints(config, keys);
-  const backChannel = tokenEndpoints(core);
+  // The dispatcher's direct answers see the caller's address exactly as Express's req.ip would.
+  const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+  const raw: RawContext = { log, headers: securityHeaderPairs(config.security_policy), ipOf: (req) => proxyaddr(req, trust) };
+  const metadata = metadataEndpoints(config, keys, raw);
+  const backChannel = tokenEndpoints(core, raw);
   app.use(metadataRoutes(config, views, metadata));
   app.use(homeRoutes({ config, views, trial }));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
@@ -87,10 +93,10 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   app.use(onError);
 
   const routes = new Map<string, LeanRoute>();
-  for (const { method, path, chain } of [...metadata, ...backChannel]) {
-    routes.set(`${method} ${path}`, { label: path, chain });
+  for (const { method, path, chain, raw: direct } of [...metadata, ...backChannel]) {
+    routes.set(`${method} ${path}`, { label: path, chain, raw: direct });
     // Express answers HEAD with the GET route.
-    if (method === 'GET') routes.set(`HEAD ${path}`, { label: path, chain });
+    if (method === 'GET') routes.set(`HEAD ${path}`, { label: path, chain, raw: direct });
   }
   return leanDispatcher(app, { routes, headers, track: metrics?.track, onError });
 }
@@ -108,18 +114,6 @@ function notFound(pages: Pages): RequestHandler {
     res.status(404).json({ error: 'not_found', error_description: describable(`no such endpoint: ${req.method} ${req.path}`) });
   };
 }
-
-// Fixed texts: body-parser's own messages may quote the caller's bytes.
-const BODY_ERRORS: Record<string, string> = {
-  'entity.too.large': 'request body too large',
-  'entity.parse.failed': 'the request body could not be parsed',
-  'encoding.unsupported': 'unsupported content encoding',
-  'charset.unsupported': 'unsupported charset',
-  'parameters.too.many': 'too many parameters',
-  'request.aborted': 'the request was aborted',
-  'request.size.invalid': 'the request body size does not match Content-Length',
-  'stream.encoding.set': 'the request is malformed',
-};
 
 /**
  * Last resort: a remote party must never see a stack trace, nor trigger an
@@ -142,7 +136,7 @@ function errorHandler(log: Logger, pages: Pages): ErrorRequestHandler {
     if (res.headersSent) return;
     res.status(status).set('Cache-Control', 'no-store').json({
       error: status >= 500 ? 'server_error' : 'invalid_request',
-      error_description: status >= 500 ? 'internal error' : (BODY_ERRORS[err.type ?? ''] ?? 'the request is malformed'),
+      error_description: status >= 500 ? 'internal error' : (formErrorText(err.type)),
     });
   };
 }

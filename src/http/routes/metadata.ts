@@ -4,13 +4,17 @@ import type { Config } from '../../config/schema.js';
 import type { KeyManager } from '../../oauth/keys.js';
 import { discoveryBody } from '../back-channel.js';
 import type { Views } from '../views.js';
+import { rawDocument, type RawContext } from '../raw-back-channel.js';
 import type { Endpoint } from './token.js';
 
 export const DISCOVERY_PATHS = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'];
 
 /** Discovery (both well-known names) and JWKS, for the router below and the lean dispatcher. */
-export function metadataEndpoints(config: Config, keys: KeyManager): Endpoint[] {
+export function metadataEndpoints(config: Config, keys: KeyManager, rawContext?: RawContext): Endpoint[] {
   const body = discoveryBody({ config }, keys);
+  const JSON_TYPE = 'application/json; charset=utf-8';
+  const JWKS_TYPE = 'application/jwk-set+json; charset=utf-8';
+  const jwksJson = () => keys.jwksJson();
   // The headers Express's res.type(...).send(string) would write, set directly: the bodies are fixed strings.
   const send = (res: ServerResponse, type: string, text: string) => {
     res.statusCode = 200;
@@ -19,12 +23,14 @@ export function metadataEndpoints(config: Config, keys: KeyManager): Endpoint[] 
     res.setHeader('Content-Length', Buffer.byteLength(text));
     res.end(text);
   };
-  const discovery: RequestHandler = (_req, res) => send(res, 'application/json; charset=utf-8', body());
+  const discovery: RequestHandler = (_req, res) => send(res, JSON_TYPE, body());
   // Short cache: a rotated key must reach verifiers before it signs.
-  const jwks: RequestHandler = (_req, res) => send(res, 'application/jwk-set+json; charset=utf-8', keys.jwksJson());
+  const jwks: RequestHandler = (_req, res) => send(res, JWKS_TYPE, jwksJson());
+  const rawDiscovery = rawContext && rawDocument(JSON_TYPE, 'public, max-age=300', body, rawContext);
+  const rawJwks = rawContext && rawDocument(JWKS_TYPE, 'public, max-age=300', jwksJson, rawContext);
   return [
-    ...DISCOVERY_PATHS.map((path): Endpoint => ({ method: 'GET', path, chain: [discovery] })),
-    { method: 'GET', path: '/oauth2/jwks', chain: [jwks] },
+    ...DISCOVERY_PATHS.map((path): Endpoint => ({ method: 'GET', path, chain: [discovery], raw: rawDiscovery })),
+    { method: 'GET', path: '/oauth2/jwks', chain: [jwks], raw: rawJwks },
   ];
 }
 

@@ -3,6 +3,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
 import { backChannelHandlers, type BackChannelHandler, type BackChannelRequest } from '../back-channel.js';
 import { formBody, oauthEndpoint, oauthParams } from '../oauth-http.js';
+import { rawBackChannel, type RawContext, type RawHandler } from '../raw-back-channel.js';
 import { noStore } from '../security-headers.js';
 
 /**
@@ -22,9 +23,11 @@ export interface Endpoint {
   method: 'GET' | 'POST';
   path: string;
   chain: RequestHandler[];
+  /** The dispatcher's direct answer for the common case (raw-back-channel.ts); the chain serves the rest. */
+  raw?: RawHandler;
 }
 
-export function tokenEndpoints(deps: CoreDeps): Endpoint[] {
+export function tokenEndpoints(deps: CoreDeps, rawContext?: RawContext): Endpoint[] {
   const { log } = deps;
   const handlers = backChannelHandlers(deps);
   const route = (handler: BackChannelHandler): RequestHandler =>
@@ -34,12 +37,14 @@ export function tokenEndpoints(deps: CoreDeps): Endpoint[] {
       else sendJson(res, reply.status, reply.body);
     });
 
+  const raw = (handler: BackChannelHandler) => (rawContext ? rawBackChannel(handler, rawContext) : undefined);
+
   return [
-    { method: 'POST', path: '/oauth2/token', chain: [noStore, formBody, route(handlers.token)] },
-    { method: 'POST', path: '/oauth2/revoke', chain: [noStore, formBody, route(handlers.revoke)] },
-    { method: 'POST', path: '/oauth2/introspect', chain: [noStore, formBody, route(handlers.introspect)] },
-    { method: 'GET', path: '/oauth2/userinfo', chain: [noStore, route(handlers.userinfo)] },
-    { method: 'POST', path: '/oauth2/userinfo', chain: [noStore, formBody, route(handlers.userinfo)] },
+    { method: 'POST', path: '/oauth2/token', chain: [noStore, formBody, route(handlers.token)], raw: raw(handlers.token) },
+    { method: 'POST', path: '/oauth2/revoke', chain: [noStore, formBody, route(handlers.revoke)], raw: raw(handlers.revoke) },
+    { method: 'POST', path: '/oauth2/introspect', chain: [noStore, formBody, route(handlers.introspect)], raw: raw(handlers.introspect) },
+    { method: 'GET', path: '/oauth2/userinfo', chain: [noStore, route(handlers.userinfo)], raw: raw(handlers.userinfo) },
+    { method: 'POST', path: '/oauth2/userinfo', chain: [noStore, formBody, route(handlers.userinfo)], raw: raw(handlers.userinfo) },
   ];
 }
 
