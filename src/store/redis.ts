@@ -49,6 +49,12 @@ export class RedisStore implements Store {
   private subscriber?: Client;
   /** Grant liveness held in process (see grantExists); absent when turned off. */
   private readonly liveness?: GrantLiveness;
+  /**
+   * Grants seen gone (revoked or expired). Ids are random and never reused,
+   * so this is a fact for good, whatever happens to the feed: repeated
+   * revocations and checks of an ended grant need no round trip.
+   */
+  private readonly ended = new BoundedMap<string, true>(50_000);
 
   constructor(
     private readonly client: Client,
@@ -235,21 +241,23 @@ export class RedisStore implements Store {
    * Redis: it fails closed.
    */
   async grantExists(id: string, opts: { fresh?: boolean } = {}): Promise<boolean> {
+    if (this.ended.has(id)) return false;
     const live = this.liveness;
-    if (!live) return (await this.client.exists(this.k.grant(id))) === 1;
+    if (!live) return this.seen(id, (await this.client.exists(this.k.grant(id))) === 1);
     if (!opts.fresh && live.has(id)) return true;
     const epoch = live.epoch;
     const ttl = await this.client.pttl(this.k.grant(id));
     if (ttl === -2) {
       // Gone without news reaching this instance: its copy must not outlive the key.
-      if (opts.fresh) live.forget(id);
-      return false;
+      live.forget(id);
+      return this.seen(id, false);
     }
     live.remember(id, epoch, ttl);
     return true;
   }
 
   async tokenGrant(id: string, jid: string): Promise<Grant | null> {
+    if (this.ended.has(id)) return null;
     const live = this.liveness;
     const known = live?.ownedBy(id, jid);
     if (known) return known;
@@ -260,9 +268,18 @@ export class RedisStore implements Store {
       this.getAccount(jid),
       live ? this.client.pttl(this.k.grant(id)) : undefined,
     ]);
-    if (!grantOfAccount(grant, account, jid)) return null;
+    if (!grantOfAccount(grant, account, jid)) {
+      this.seen(id, grant !== null);
+      return null;
+    }
     if (live && ttl !== undefined && ttl !== -2) live.remember(id, epoch, ttl, grant!);
     return grant;
+  }
+
+  /** Notes a grant found gone (see `ended`); returns whether it exists. */
+  private seen(id: string, exists: boolean): boolean {
+    if (!exists) this.ended.set(id, true);
+    return exists;
   }
 
   async findGrant(jid: string, clientId: string): Promise<Grant | null> {
@@ -291,7 +308,9 @@ export class RedisStore implements Store {
   }
 
   async revokeGrant(id: string): Promise<boolean> {
+    if (this.ended.has(id)) return false;
     const { existed, grant } = await this.revokeGrantSlot(id);
+    this.seen(id, false);
     if (grant) await this.unindexGrants(grant.jid, [id]);
     if (existed) await this.publishRevocation({ grantId: id, jid: grant?.jid, at: Date.now() });
     return existed;
@@ -312,7 +331,10 @@ export class RedisStore implements Store {
   // revocation news: PUBLISH on one channel per key prefix, a second connection subscribed
 
   async publishRevocation(event: GrantRevokedEvent): Promise<void> {
-    await this.announce(event, () => this.liveness?.forget(event.grantId));
+    await this.announce(event, () => {
+      this.seen(event.grantId, false);
+      this.liveness?.forget(event.grantId);
+    });
   }
 
   /** News on the revocation channel; `here` forgets on this instance at once, whatever happens to the message. */
@@ -370,6 +392,7 @@ export class RedisStore implements Store {
         live?.clear();
         return;
       }
+      this.seen(event.grantId, false);
       live?.forget(event.grantId);
       for (const listener of this.revocationListeners) {
         try {

@@ -133,6 +133,28 @@ describe('issue 16: grant liveness cache on two instances', { timeout: 180_000 }
     assert.equal(await active(a.url, before), true, 'the retired key still verifies what it signed');
   });
 
+  it('issue 16: an ended grant is known for good: revoking or checking it again needs no Redis (unit, real Redis)', async () => {
+    const client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    const store = new RedisStore(client, 'unit16e:', { grantLivenessCache: true });
+    try {
+      await waitFor('connected', () => client.status === 'ready');
+      const now = Date.now();
+      await store.createAccount({ jid: 'y@localhost', passwordHash: 'x', createdAt: now - 1000 });
+      await store.saveGrant({ id: 'g2', jid: 'y@localhost', clientId: 'c', scope: ['xmpp'], createdAt: now, lastUsedAt: now });
+      assert.ok(await store.tokenGrant('g2', 'y@localhost'));
+      assert.equal(await store.revokeGrant('g2'), true);
+      // Redis out of reach from here on: any command would fail at once.
+      client.disconnect();
+      assert.equal(await store.revokeGrant('g2'), false, 'a second revocation is answered from memory');
+      assert.equal(await store.grantExists('g2'), false);
+      assert.equal(await store.grantExists('g2', { fresh: true }), false);
+      assert.equal(await store.tokenGrant('g2', 'y@localhost'), null);
+      await assert.rejects(store.grantExists('never-seen'), 'a grant not known to be gone still needs Redis');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('issue 16: a feed that stops answering its pings is not trusted (unit, real Redis)', async () => {
     const client = new Redis(redis.url);
     const store = new RedisStore(client, 'unit16:', { grantLivenessCache: true });
