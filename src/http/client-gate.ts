@@ -34,8 +34,8 @@ const tooMany = (retryAfterMs: number, what: string) =>
  */
 function failureGate(core: CoreDeps) {
   const { failed_auth, window } = core.config.token_throttle;
-  // Counting stays atomic in Redis; the look before the secret check is answered from announced blocks (no round trip).
-  const failures = core.store.rateLimiter({ name: 'client-auth-failed', points: failed_auth, duration: window, localPeek: true });
+  // Counted in process, shared every FAILED_AUTH_FLUSH_MS; a used-up budget is announced to every instance at once (docs/operations.md: tolerance).
+  const failures = core.store.rateLimiter({ name: 'client-auth-failed', points: failed_auth, duration: window, localPeek: true, localFlushMs: FAILED_AUTH_FLUSH_MS });
   return {
     async before(key: string): Promise<void> {
       const budget = await failures.peek(key);
@@ -50,6 +50,8 @@ function failureGate(core: CoreDeps) {
 
 /** How often each instance adds its per-client request counts to the shared ones (docs/performance.md: tolerance). */
 export const REQUEST_BUDGET_FLUSH_MS = 100;
+/** The same for failed client authentications (a block is announced as soon as it is seen). */
+export const FAILED_AUTH_FLUSH_MS = 100;
 
 /**
  * Client authentication for the back-channel endpoints, throttled: failed

@@ -21,6 +21,8 @@ interface Entry {
 export class BatchedLimiter implements RateLimiter {
   private readonly entries = new BoundedMap<string, Entry>(50_000);
   private timer?: NodeJS.Timeout;
+  /** Told every instance's total for a key after each flush (the store announces blocks with it). */
+  onShared?: (key: string, consumed: number, resetAt: number) => void;
 
   constructor(
     private readonly shared: RateLimiterAbstract,
@@ -52,7 +54,7 @@ export class BatchedLimiter implements RateLimiter {
     const used = e.shared + e.inFlight + e.pending;
     return used >= this.points
       ? { allowed: false, remaining: 0, retryAfterMs: Number.isFinite(e.resetAt) ? Math.max(1, e.resetAt - now) : Number.MAX_SAFE_INTEGER }
-      : { allowed: true, remaining: this.points - used, retryAfterMs: 0 };
+      : { allowed: true, remaining: this.points - used, retryAfterMs: 0, ...(Number.isFinite(e.resetAt) ? { windowLeftMs: e.resetAt - now } : {}) };
   }
 
   async consume(key: string): Promise<RateLimitResult> {
@@ -62,7 +64,7 @@ export class BatchedLimiter implements RateLimiter {
     if (!seen.allowed) return seen;
     e.pending++;
     this.timer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
-    return { allowed: true, remaining: seen.remaining - 1, retryAfterMs: 0 };
+    return { ...seen, remaining: seen.remaining - 1 };
   }
 
   async refund(key: string): Promise<void> {
@@ -100,6 +102,7 @@ export class BatchedLimiter implements RateLimiter {
             e.inFlight -= n;
             e.shared = res.consumedPoints;
             e.resetAt = res.msBeforeNext > 0 ? Date.now() + res.msBeforeNext : this.windowEnd(Date.now());
+            this.onShared?.(key, e.shared, e.resetAt);
           },
           () => {
             // Redis unreachable: keep counting here and try again at the next flush.

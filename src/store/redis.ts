@@ -611,8 +611,9 @@ export class RedisStore implements Store {
         useRedisPackage: false,
         keyPrefix: this.k.rateLimitPrefix(rule.name),
       });
-      limiter = rule.localFlushMs ? new BatchedLimiter(rl, rule.points, opts.duration * 1000, rule.localFlushMs) : adaptLimiter(rl, rule.points);
-      if (rule.localPeek && this.liveness && !rule.localFlushMs) limiter = this.blockAware(rule, limiter, opts);
+      const batched = rule.localFlushMs ? new BatchedLimiter(rl, rule.points, opts.duration * 1000, rule.localFlushMs) : undefined;
+      limiter = batched ?? adaptLimiter(rl, rule.points);
+      if (rule.localPeek && this.liveness) limiter = this.blockAware(rule, limiter, opts, batched);
       this.limiters.set(cacheKey, limiter);
     }
     return limiter;
@@ -642,11 +643,17 @@ export class RedisStore implements Store {
     await this.client.publish(this.k.blocksChannel(), JSON.stringify({ rule, key, until })).catch(() => undefined);
   }
 
-  private blockAware(rule: RateLimitRule, inner: RateLimiter, opts: { duration: number; blockDuration: number }): RateLimiter {
+  private blockAware(rule: RateLimitRule, inner: RateLimiter, opts: { duration: number; blockDuration: number }, batched?: BatchedLimiter): RateLimiter {
     const live = this.liveness!;
     const blocks = this.blocksOf(rule.name);
     // A block lasts at most this long after the consume that set it; heard that long, the copy is complete.
     const completeAfterMs = Math.max(opts.duration, opts.blockDuration) * 1000 + 1000;
+    if (batched) {
+      // Every instance's total, read back at a flush: a budget used up elsewhere is announced too.
+      batched.onShared = (key, consumed, resetAt) => {
+        if (consumed >= rule.points && Number.isFinite(resetAt) && (blocks.get(key) ?? 0) < resetAt - 1000) void this.announceBlock(rule.name, key, resetAt);
+      };
+    }
     return {
       consume: async (key) => {
         const res = await inner.consume(key);
@@ -660,6 +667,13 @@ export class RedisStore implements Store {
       },
       refund: (key) => inner.refund(key),
       peek: async (key) => {
+        // Counted in process: this instance's own view first (no round trip), then what others announced.
+        if (batched) {
+          const own = await inner.peek(key);
+          const until = own.allowed ? blocks.get(key) : undefined;
+          const now = Date.now();
+          return until !== undefined && until > now ? { allowed: false, remaining: 0, retryAfterMs: until - now } : own;
+        }
         // Windows that never end (duration 0) or very long ones: always ask Redis.
         if (opts.duration === 0 || completeAfterMs > 3_600_000 || !live.heardFor(completeAfterMs)) return inner.peek(key);
         const until = blocks.get(key);

@@ -205,9 +205,11 @@ export interface RateLimitRule {
   /**
    * Count in process and add to the shared counter every this many ms instead
    * of a round trip per attempt (Redis store; the memory store is local
-   * anyway). Exact on one instance; across instances the budget may be
-   * overshot by what the others admitted since their last flush. Never for
-   * guessing budgets (secrets, passwords), which must stay atomic.
+   * anyway). Exact on one instance, and race-free there (the count is taken
+   * synchronously); across instances the budget may be overshot by what the
+   * others admitted before their flush (with localPeek, before their
+   * announcement) arrived. Never for password guessing, where a guess costs
+   * an argon2id hash and the reservation before it must be atomic everywhere.
    */
   localFlushMs?: number;
   /**

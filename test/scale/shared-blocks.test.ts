@@ -67,4 +67,15 @@ describe('issue 16: announced throttle blocks on two instances', { timeout: 120_
     // Blocks end with the window.
     await waitFor('the block ends with the window', async () => (await token(a.url, '198.51.100.10', CLIENT_SECRET)) === 400, { timeoutMs: 30_000, intervalMs: 500 });
   });
+
+  it('issue 16: the stated tolerance: guesses split over two instances before a flush are all checked, then both refuse', async () => {
+    for (let round = 0; round < 3; round++) {
+      const from = `192.0.2.${round + 10}`;
+      // Two on each side within one flush interval: each instance alone is under the budget of 3.
+      const first = await Promise.all([token(a.url, from, 'wrong'), token(a.url, from, 'wrong'), token(b.url, from, 'wrong'), token(b.url, from, 'wrong')]);
+      assert.ok(first.every((s) => s === 401 || s === 429), String(first));
+      // After the flushes (100 ms each), whichever instance learns the total of 4 announces the block to the other.
+      await waitFor('both instances refuse the right secret', async () => (await token(a.url, from, CLIENT_SECRET)) === 429 && (await token(b.url, from, CLIENT_SECRET)) === 429, { timeoutMs: 2_000, intervalMs: 50 });
+    }
+  });
 });
