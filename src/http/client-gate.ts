@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Client } from '../oauth/clients.js';
 import type { CoreDeps } from '../oauth/context.js';
 import { OAuthError, invalidClient } from '../oauth/errors.js';
-import { safeEqual, sha256Hex } from '../util/crypto.js';
+import { sha256Hex, sha256Matcher } from '../util/crypto.js';
 import { clientCredentials } from './oauth-http.js';
 
 /** What the gates read of a request: an Express Request or the lean dispatcher's view of one. */
@@ -98,6 +98,13 @@ export function clientGate(core: CoreDeps): ClientGate {
  */
 export function resourceServerGate(core: CoreDeps): ResourceServerGate {
   const gate = failureGate(core);
+  // One matcher per configured digest (a reloaded config brings its own).
+  const matchers = new Map<string, (secret: string) => boolean>();
+  const matches = (hash: string, secret: string) => {
+    let m = matchers.get(hash);
+    if (!m) matchers.set(hash, (m = sha256Matcher(hash.slice('sha256:'.length))));
+    return m(secret);
+  };
   return async (req, params) => {
     const creds = clientCredentials(req, params);
     const id = creds.basic?.id ?? creds.postId;
@@ -106,7 +113,7 @@ export function resourceServerGate(core: CoreDeps): ResourceServerGate {
     const failKey = `rs:${keyOf(rs.id)}@${addressOf(req)}`;
     await gate.before(failKey);
     const secret = creds.basic?.secret ?? creds.postSecret;
-    if (!secret || !safeEqual(sha256Hex(secret), rs.secret_hash.slice('sha256:'.length))) {
+    if (!secret || !matches(rs.secret_hash, secret)) {
       core.log.info({ resource_server: rs.id.slice(0, 64) }, 'resource server authentication failed');
       await gate.failed(failKey);
       throw invalidClient('resource server authentication failed');

@@ -1,5 +1,5 @@
 import type { ClientConfig } from '../config/schema.js';
-import { safeEqual, sha256Hex } from '../util/crypto.js';
+import { sha256Matcher } from '../util/crypto.js';
 import { invalidClient } from './errors.js';
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -68,7 +68,7 @@ export class StaticClients implements ClientSource {
         tosUri: c.tos_uri,
         policyUri: c.policy_uri,
         dynamic: false,
-        checkSecret: digest ? (secret) => safeEqual(sha256Hex(secret), digest) : undefined,
+        checkSecret: digest ? sha256Matcher(digest) : undefined,
       });
     }
   }

@@ -32,6 +32,18 @@ export function hmacSha256(key: string | Buffer, value: string | Buffer): Buffer
 }
 
 /** Constant-time comparison of two strings of possibly different length. */
+/**
+ * Whether `secret` hashes to `digestHex` (a `sha256:` config value without
+ * its prefix). One hash of the presented secret, then a constant-time
+ * compare of two 32-byte digests, so neither the secret's length nor a
+ * prefix is revealed. The matcher is built once per configured digest.
+ */
+export function sha256Matcher(digestHex: string): (secret: string) => boolean {
+  const expected = Buffer.from(digestHex, 'hex');
+  if (expected.length !== 32 || expected.toString('hex') !== digestHex.toLowerCase()) return () => false;
+  return (secret) => timingSafeEqual(createHash('sha256').update(secret).digest(), expected);
+}
+
 export function safeEqual(a: string, b: string): boolean {
   // Compare digests so the length of the secret is not revealed either.
   return timingSafeEqual(sha256B64url(a), sha256B64url(b));
