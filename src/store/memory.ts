@@ -370,6 +370,11 @@ export class MemoryStore implements Store {
     while (tokens.size > MAX_REFRESH_PER_GRANT) tokens.deleteEarliest();
   }
 
+  async getRefreshAndAccount(grantId: string, digest: string): Promise<{ refresh: RefreshToken | null; account: Account | null }> {
+    const refresh = await this.getRefresh(grantId, digest);
+    return { refresh, account: refresh ? await this.getAccount(refresh.jid) : null };
+  }
+
   async getRefresh(grantId: string, digest: string): Promise<RefreshToken | null> {
     const t = this.refresh.get(grantId)?.get(digest);
     return t ? clone(t) : null;

@@ -459,6 +459,19 @@ export class RedisStore implements Store {
     ]);
   }
 
+  /** grant id → its JID: a grant never changes hands, so this holds for good. */
+  private readonly grantJids = new BoundedMap<string, string>(50_000);
+
+  async getRefreshAndAccount(grantId: string, digest: string): Promise<{ refresh: RefreshToken | null; account: Account | null }> {
+    const jid = this.grantJids.get(grantId);
+    if (jid !== undefined) {
+      const [refresh, account] = await Promise.all([this.getRefresh(grantId, digest), this.getAccount(jid)]);
+      if (!refresh || refresh.jid === jid) return { refresh, account: refresh ? account : null };
+    }
+    const refresh = await this.getRefresh(grantId, digest);
+    return { refresh, account: refresh ? await this.getAccount(refresh.jid) : null };
+  }
+
   async getRefresh(grantId: string, digest: string): Promise<RefreshToken | null> {
     const [data, rotatedAt] = await this.client.hmget(this.k.refresh(grantId, digest), 'data', 'rotatedAt');
     const o = parseJson(data);
@@ -467,7 +480,9 @@ export class RedisStore implements Store {
     const at = toNum(rotatedAt);
     if (at !== undefined) o.rotatedAt = at;
     const t = decodeRefresh(o);
-    return t && t.grantId === grantId ? t : null;
+    if (!t || t.grantId !== grantId) return null;
+    this.grantJids.set(grantId, t.jid);
+    return t;
   }
 
   async rotateRefresh(grantId: string, oldDigest: string, newDigest: string, next: RefreshToken): Promise<RotateRefreshResult> {

@@ -366,6 +366,12 @@ export interface Store {
   saveRefresh(digest: string, token: RefreshToken): Promise<void>;
   /** Live or already-rotated (then `rotatedAt` is set) token; null when unknown, expired or revoked. */
   getRefresh(grantId: string, digest: string): Promise<RefreshToken | null>;
+  /**
+   * The refresh token and the account it was issued to, for a refresh. The
+   * Redis store reads both in one round trip once it knows the grant's JID
+   * (a grant never changes hands, so that is remembered for good).
+   */
+  getRefreshAndAccount(grantId: string, digest: string): Promise<{ refresh: RefreshToken | null; account: Account | null }>;
   /** Atomically retires `oldDigest` and stores `next`; a second rotation of the same token revokes the grant. */
   /** Also marks the grant used (lastUsedAt), in the same atomic step. */
   rotateRefresh(grantId: string, oldDigest: string, newDigest: string, next: RefreshToken): Promise<RotateRefreshResult>;

@@ -526,6 +526,20 @@ export function storeContract(name: string, make: MakeStore): void {
         return { g, d, t };
       }
 
+      it('issue 16: reads a refresh token with its account (twice: the second read knows the JID already)', async () => {
+        const { g, d, t } = await withToken();
+        assert.deepEqual(await s().getRefreshAndAccount(g.id, d), { refresh: t, account: null }, 'no account under that JID yet');
+        await s().createAccount({ jid: g.jid, passwordHash: 'x', createdAt: Date.now() });
+        for (let i = 0; i < 2; i++) {
+          const both = await s().getRefreshAndAccount(g.id, d);
+          assert.deepEqual(both.refresh, t);
+          assert.equal(both.account?.jid, g.jid);
+        }
+        assert.deepEqual(await s().getRefreshAndAccount(g.id, digest()), { refresh: null, account: null });
+        await s().removeAccount(g.jid);
+        assert.equal((await s().getRefreshAndAccount(g.id, d)).account, null, 'a removed account is not read from memory');
+      });
+
       it('saves, reads and rotates', async () => {
         const { g, d, t } = await withToken();
         assert.deepEqual(await s().getRefresh(g.id, d), t);

@@ -15,7 +15,7 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   const parsed = parseRefreshToken(params.refresh_token);
   if (!parsed) throw invalidGrant(INVALID);
 
-  const current = await deps.store.getRefresh(parsed.grantId, parsed.digest);
+  const { refresh: current, account } = await deps.store.getRefreshAndAccount(parsed.grantId, parsed.digest);
   if (!current || current.expiresAt <= Date.now()) throw invalidGrant(INVALID);
   if (current.clientId !== client.id) throw invalidGrant('the refresh token was issued to another client');
   if (current.rotatedAt) {
@@ -26,7 +26,6 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   }
 
   // Upstream accounts keep long-lived access only while their owner keeps signing in upstream (issue 18).
-  const account = await deps.store.getAccount(current.jid);
   if (!account || account.disabled) throw invalidGrant(INVALID);
   if (needsUpstreamSignIn(deps, account)) {
     deps.log.info({ client: client.id.slice(0, 64), jid: current.jid, provider: account.upstream?.provider }, 'refresh refused: lapsed until the next upstream sign-in');
