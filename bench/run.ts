@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     process.stdout.write(`server event-loop delay p99 when idle: ${idleLoop.toFixed(1)} ms (prom-client samples every 10 ms, so ~10 ms is an idle loop)\n`);
     process.stdout.write(`server RSS after the benchmark: ${rss.toFixed(0)} MB (target < 150 MB; V8 heap used ${heapUsed.toFixed(0)} MB); ${rssBeforeLogins.toFixed(0)} MB before the password logins, ${rssAfterLogins.toFixed(0)} MB right after them\n`);
     process.stdout.write(`Redis MEMORY USAGE: ${footprint.refreshBytes.toFixed(0)} B per refresh-token key (${footprint.refreshKeys} kept, rotated ones included until expiry) + ${footprint.indexBytesPerEntry.toFixed(0)} B per entry in the grant's refresh-token index (${footprint.indexEntries} entries), ${footprint.grantBytes.toFixed(0)} B per grant hash (${footprint.grants} grants)\n`);
-    if (!ext) process.stdout.write('extauth bridge: not measured (the bridge in this build does not answer `auth`; see the log line above)\n');
+    if (!ext && !COMPARE_ONLY) process.stdout.write('extauth bridge: not measured (the bridge in this build does not answer `auth`; see the log line above)\n');
     const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
     process.stdout.write(`load average at start: ${fmtLoad(loadAtStart)}; at end: ${fmtLoad(loadavg())} (${cpus().length} cores)\n`);
     process.stdout.write(`total ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

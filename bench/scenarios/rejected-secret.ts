@@ -1,6 +1,7 @@
 // The 401 path: a client presenting a wrong secret (what a secret-guessing
-// caller costs). Ours consults and counts the failed-auth budget in Redis
-// (atomic, on purpose: issue 12 #6); the bench config lifts its limit.
+// caller costs). Ours consults and counts the failed-auth budget in process
+// (flushed to Redis every 100 ms, blocks announced to every instance:
+// docs/operations.md); the bench config lifts its limit.
 import { CLIENT_ID, http, type Row, type Target } from '../lib.js';
 
 const WRONG = `Basic ${Buffer.from(`${CLIENT_ID}:not-the-client-secret`).toString('base64')}`;
