@@ -41,7 +41,12 @@ export function rawBackChannel(handler: BackChannelHandler, ctx: RawContext): Ra
       .then(
         (reply) => (reply.body === undefined ? replies.empty(res, reply.status) : replies.json(res, reply.status, JSON.stringify(reply.body))),
         (err: unknown) => replies.error(req, res, err),
-      );
+      )
+      .catch((err: unknown) => {
+        // Writing the answer itself failed (the caller went away mid-write): nothing left to tell it.
+        ctx.log.info({ path: pathOf(req.url), err: String(err) }, 'could not send the answer');
+        res.destroy();
+      });
     return true;
   };
 }
