@@ -1,5 +1,5 @@
 import { BoundedMap } from '../util/bounded-map.js';
-import type { Grant } from './types.js';
+import type { Account, Grant } from './types.js';
 
 interface Entry {
   until: number;
@@ -23,6 +23,8 @@ export class GrantLiveness {
   static readonly STALE_MS = 3_000;
 
   private readonly entries = new BoundedMap<string, Entry>(GrantLiveness.MAX);
+  /** Accounts as last read, for the one-step refresh (see Store.knownAccountOfGrant). */
+  private readonly accounts = new BoundedMap<string, { until: number; account: Account }>(GrantLiveness.MAX);
   epoch = 0;
   private subscribed = false;
   private lastPong = 0;
@@ -33,6 +35,7 @@ export class GrantLiveness {
     if (this.subscribed && now - this.lastPong < GrantLiveness.STALE_MS) return true;
     this.heardSince = 0;
     if (this.entries.size > 0) this.entries.clear();
+    if (this.accounts.size > 0) this.accounts.clear();
     return false;
   }
 
@@ -73,6 +76,23 @@ export class GrantLiveness {
     this.entries.set(id, { until: now + age, owned: owned ?? this.entries.get(id)?.owned });
   }
 
+  /** An account read begun at `epoch`; kept until account news, an outage, or MAX_AGE_MS. */
+  rememberAccount(account: Account, epoch: number): void {
+    const now = Date.now();
+    if (epoch !== this.epoch || !this.usable(now)) return;
+    this.accounts.set(account.jid, { until: now + GrantLiveness.MAX_AGE_MS, account });
+  }
+
+  account(jid: string): Account | undefined {
+    const now = Date.now();
+    if (!this.usable(now)) return undefined;
+    const e = this.accounts.get(jid);
+    if (e === undefined) return undefined;
+    if (e.until > now) return e.account;
+    this.accounts.delete(jid);
+    return undefined;
+  }
+
   forget(id: string): void {
     this.epoch++;
     this.entries.delete(id);
@@ -81,6 +101,7 @@ export class GrantLiveness {
   clear(): void {
     this.epoch++;
     this.entries.clear();
+    this.accounts.clear();
   }
 
   up(): void {

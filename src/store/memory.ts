@@ -9,7 +9,7 @@ import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
-  GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
   UpstreamOrigin, UpstreamState,
 } from './types.js';
 
@@ -370,6 +370,12 @@ export class MemoryStore implements Store {
     while (tokens.size > MAX_REFRESH_PER_GRANT) tokens.deleteEarliest();
   }
 
+  knownAccountOfGrant(grantId: string): Account | null {
+    const jid = this.grants.get(grantId)?.jid;
+    const account = jid === undefined ? undefined : this.accounts.get(jid);
+    return account ? clone(account) : null;
+  }
+
   async getRefreshAndAccount(grantId: string, digest: string): Promise<{ refresh: RefreshToken | null; account: Account | null }> {
     const refresh = await this.getRefresh(grantId, digest);
     return { refresh, account: refresh ? await this.getAccount(refresh.jid) : null };
@@ -395,6 +401,21 @@ export class MemoryStore implements Store {
     const grant = this.grants.get(grantId)!;
     if (grant.lastUsedAt < now) grant.lastUsedAt = now;
     return { status: 'ok', previous };
+  }
+
+  async rotateRefreshAs(
+    grantId: string,
+    oldDigest: string,
+    newDigest: string,
+    clientId: string,
+    lifetime: { issuedAt: number; expiresAt: number },
+  ): Promise<RotateRefreshAsResult> {
+    const old = this.refresh.get(grantId)?.get(oldDigest);
+    if (!old || !this.grants.has(grantId)) return { status: 'missing' };
+    if (old.clientId !== clientId) return { status: 'other-client' };
+    if (old.expiresAt <= Date.now()) return { status: 'missing' };
+    const { rotatedAt: _, ...base } = old;
+    return this.rotateRefresh(grantId, oldDigest, newDigest, { ...clone(base), ...lifetime });
   }
 
   private tokensOf(grantId: string): TtlMap<string, RefreshToken> {

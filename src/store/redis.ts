@@ -17,7 +17,7 @@ import { scripts, type ScriptName } from './redis-scripts.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, UpstreamOrigin, UpstreamState, Grant, LoginSession, PollDeviceResult,
-  GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
 /** A consumed code stays known this long at least, so a replay is recognised. */
@@ -34,6 +34,24 @@ function strings(reply: unknown): string[] {
 function decodeRevocation(o: Record<string, unknown> | null): GrantRevokedEvent | null {
   if (!o || typeof o.grantId !== 'string' || o.grantId.length === 0 || o.grantId.length > 200) return null;
   return { grantId: o.grantId, jid: typeof o.jid === 'string' ? o.jid : undefined, at: typeof o.at === 'number' ? o.at : Date.now() };
+}
+
+/**
+ * A refresh token's hash fields: its JSON, and the fields kept beside it
+ * that win over the JSON (rotatedAt; issuedAt and expiresAt on a successor
+ * written by the one-step rotation, which copies the JSON verbatim).
+ */
+function refreshRecord(data: string | null | undefined, rotatedAt: string | null | undefined, issuedAt: string | null | undefined, expiresAt: string | null | undefined): RefreshToken | null {
+  const o = parseJson(data);
+  if (!o) return null;
+  delete o.rotatedAt; // the hash field is authoritative
+  const at = toNum(rotatedAt);
+  if (at !== undefined) o.rotatedAt = at;
+  const issued = toNum(issuedAt);
+  const expires = toNum(expiresAt);
+  if (issued !== undefined) o.issuedAt = issued;
+  if (expires !== undefined) o.expiresAt = expires;
+  return decodeRefresh(o);
 }
 
 /** Remaining lifetime in ms of a record that ends at `expiresAt`. */
@@ -103,7 +121,9 @@ export class RedisStore implements Store {
   }
 
   async setAccountDisabled(jid: string, disabled: boolean): Promise<boolean> {
-    return (await this.run('xoSetDisabled', [this.k.account(jid)], [disabled ? '1' : '0'])) === 1;
+    const changed = (await this.run('xoSetDisabled', [this.k.account(jid)], [disabled ? '1' : '0'])) === 1;
+    if (changed) await this.announce({ account: jid, at: Date.now() }, () => this.liveness?.clear());
+    return changed;
   }
 
   async findAccountBySubject(iss: string, sub: string): Promise<string | null> {
@@ -123,6 +143,8 @@ export class RedisStore implements Store {
 
   async linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean> {
     const r = await this.run('xoLinkUpstream', [this.k.account(jid), this.subjectKey(origin.iss, origin.sub)], [jid, JSON.stringify(origin), origin.lastLoginAt]);
+    // From now on the account's refresh tokens depend on upstream sign-ins: no copy may say otherwise.
+    if (r === 1) await this.announce({ account: jid, at: Date.now() }, () => this.liveness?.clear());
     return r === 1;
   }
 
@@ -463,23 +485,29 @@ export class RedisStore implements Store {
   private readonly grantJids = new BoundedMap<string, string>(50_000);
 
   async getRefreshAndAccount(grantId: string, digest: string): Promise<{ refresh: RefreshToken | null; account: Account | null }> {
+    const epoch = this.liveness?.epoch ?? 0;
     const jid = this.grantJids.get(grantId);
     if (jid !== undefined) {
       const [refresh, account] = await Promise.all([this.getRefresh(grantId, digest), this.getAccount(jid)]);
-      if (!refresh || refresh.jid === jid) return { refresh, account: refresh ? account : null };
+      if (!refresh || refresh.jid === jid) return { refresh, account: refresh ? this.keepAccount(account, epoch) : null };
     }
     const refresh = await this.getRefresh(grantId, digest);
-    return { refresh, account: refresh ? await this.getAccount(refresh.jid) : null };
+    return { refresh, account: refresh ? this.keepAccount(await this.getAccount(refresh.jid), epoch) : null };
+  }
+
+  private keepAccount(account: Account | null, epoch: number): Account | null {
+    if (account) this.liveness?.rememberAccount(account, epoch);
+    return account;
+  }
+
+  knownAccountOfGrant(grantId: string): Account | null {
+    const jid = this.grantJids.get(grantId);
+    return (jid !== undefined && this.liveness?.account(jid)) || null;
   }
 
   async getRefresh(grantId: string, digest: string): Promise<RefreshToken | null> {
-    const [data, rotatedAt] = await this.client.hmget(this.k.refresh(grantId, digest), 'data', 'rotatedAt');
-    const o = parseJson(data);
-    if (!o) return null;
-    delete o.rotatedAt; // the hash field is authoritative
-    const at = toNum(rotatedAt);
-    if (at !== undefined) o.rotatedAt = at;
-    const t = decodeRefresh(o);
+    const [data, rotatedAt, issuedAt, expiresAt] = await this.client.hmget(this.k.refresh(grantId, digest), 'data', 'rotatedAt', 'issuedAt', 'expiresAt');
+    const t = refreshRecord(data, rotatedAt, issuedAt, expiresAt);
     if (!t || t.grantId !== grantId) return null;
     this.grantJids.set(grantId, t.jid);
     return t;
@@ -494,15 +522,38 @@ export class RedisStore implements Store {
         [Date.now(), JSON.stringify({ ...data, grantId }), Math.max(1, ttlUntil(next.expiresAt)), newDigest, this.k.refreshPrefix(grantId), MAX_REFRESH_PER_GRANT],
       ),
     );
-    if (r[0] === 'replayed') {
-      const grant = decodeGrant(parseJson(r[1]));
-      if (grant) await this.unindexGrants(grant.jid, [grantId]);
-      // The script revoked the grant: announce it like any other revocation.
-      if (grant) await this.publishRevocation({ grantId, jid: grant.jid, at: Date.now() });
-      return { status: 'replayed', grantId };
-    }
-    const previous = r[0] === 'ok' ? decodeRefresh(parseJson(r[1])) : null;
+    if (r[0] === 'replayed') return this.replayed(grantId, r[1]);
+    const previous = r[0] === 'ok' ? refreshRecord(r[1], undefined, r[2] || null, r[3] || null) : null;
     return previous ? { status: 'ok', previous } : { status: 'missing' };
+  }
+
+  async rotateRefreshAs(
+    grantId: string,
+    oldDigest: string,
+    newDigest: string,
+    clientId: string,
+    lifetime: { issuedAt: number; expiresAt: number },
+  ): Promise<RotateRefreshAsResult> {
+    const ttl = Math.max(1, ttlUntil(lifetime.expiresAt));
+    const r = strings(
+      await this.run(
+        'xoRotateRefreshAs',
+        [this.k.grant(grantId), this.k.refresh(grantId, oldDigest), this.k.refresh(grantId, newDigest), this.k.grantRefreshSet(grantId)],
+        [Date.now(), clientId, lifetime.issuedAt, lifetime.expiresAt, ttl, newDigest, this.k.refreshPrefix(grantId), MAX_REFRESH_PER_GRANT],
+      ),
+    );
+    if (r[0] === 'other-client') return { status: 'other-client' };
+    if (r[0] === 'replayed') return this.replayed(grantId, r[1]);
+    const previous = r[0] === 'ok' ? refreshRecord(r[1], undefined, r[2] || null, r[3] || null) : null;
+    return previous && previous.grantId === grantId ? { status: 'ok', previous } : { status: 'missing' };
+  }
+
+  /** The rotation script found a replay and revoked the grant: announce it like any other revocation. */
+  private async replayed(grantId: string, data: string | undefined): Promise<RotateRefreshResult> {
+    const grant = decodeGrant(parseJson(data));
+    if (grant) await this.unindexGrants(grant.jid, [grantId]);
+    if (grant) await this.publishRevocation({ grantId, jid: grant.jid, at: Date.now() });
+    return { status: 'replayed', grantId };
   }
 
   // device grants: hash in {d:id} (immutable JSON `data` + mutable fields); user code → id elsewhere

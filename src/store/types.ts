@@ -141,6 +141,9 @@ export type RotateRefreshResult =
   | { status: 'replayed'; grantId: string }
   | { status: 'missing' };
 
+/** rotateRefreshAs: as rotateRefresh, or the token is another client's (nothing changed). */
+export type RotateRefreshAsResult = RotateRefreshResult | { status: 'other-client' };
+
 export type DeviceStatus = 'pending' | 'approved' | 'denied';
 
 export interface DeviceGrant {
@@ -372,9 +375,30 @@ export interface Store {
    * (a grant never changes hands, so that is remembered for good).
    */
   getRefreshAndAccount(grantId: string, digest: string): Promise<{ refresh: RefreshToken | null; account: Account | null }>;
+  /**
+   * The account behind a grant, without a round trip, when the store holds
+   * it: the memory store always; the Redis store from the copy its last
+   * refresh read left, while the revocation feed vouches for it (account
+   * removal, disabling and upstream linking are news there). Otherwise null.
+   */
+  knownAccountOfGrant(grantId: string): Account | null;
   /** Atomically retires `oldDigest` and stores `next`; a second rotation of the same token revokes the grant. */
   /** Also marks the grant used (lastUsedAt), in the same atomic step. */
   rotateRefresh(grantId: string, oldDigest: string, newDigest: string, next: RefreshToken): Promise<RotateRefreshResult>;
+  /**
+   * A refresh in one step, for when nothing about the token needs reading
+   * first: the token must be live and `clientId`'s ('other-client' changes
+   * nothing; expired or unknown is 'missing'); it is rotated as by
+   * rotateRefresh, and its successor has the same grant, client, JID and
+   * scope with the given lifetime. `previous` is the old token.
+   */
+  rotateRefreshAs(
+    grantId: string,
+    oldDigest: string,
+    newDigest: string,
+    clientId: string,
+    lifetime: { issuedAt: number; expiresAt: number },
+  ): Promise<RotateRefreshAsResult>;
 
   // device authorization grants
   /** false when the user code is taken by a live grant (caller draws another). */

@@ -122,6 +122,32 @@ describe('issue 16: grant liveness cache on two instances', { timeout: 180_000 }
     }
   });
 
+  it('issue 16: the one-step refresh: an account disabled on B takes A back to the long way, which refuses without using the token up', async () => {
+    const tokens = await newTokens();
+    const grantId = tokens.refresh_token.slice(0, tokens.refresh_token.indexOf('.'));
+    const refresh = (base: string, token: string) => post(base, '/oauth2/token', { grant_type: 'refresh_token', refresh_token: token });
+    let current = tokens.refresh_token;
+    await waitFor('A knows the account of the grant', async () => {
+      const r = await refresh(a.url, current);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      current = r.body.refresh_token as string;
+      return a.app.store.knownAccountOfGrant(grantId) !== null;
+    });
+    const fast = await refresh(a.url, current);
+    assert.equal(fast.status, 200, 'the one-step refresh');
+    current = fast.body.refresh_token as string;
+    assert.equal(await active(a.url, fast.body.access_token as string), true);
+    // The store step alone, as if the revocation of its grants that disabling makes were interrupted.
+    assert.equal(await b.app.store.setAccountDisabled('alice@localhost', true), true);
+    await waitFor('A hears the account news', () => a.app.store.knownAccountOfGrant(grantId) === null, { timeoutMs: 1000, intervalMs: 5 });
+    const refused = await refresh(a.url, current);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error, 'invalid_grant');
+    await b.app.store.setAccountDisabled('alice@localhost', false);
+    const again = await refresh(a.url, current);
+    assert.equal(again.status, 200, 'the refused refresh did not use the token up');
+  });
+
   it('issue 16: after a key rotation on B, tokens signed with the new key are active on A at the first introspection', async () => {
     const before = (await newTokens()).access_token;
     const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;

@@ -559,6 +559,54 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.deepEqual(await s().getRefresh(g.id, nd), next);
       });
 
+      it('issue 16: one-step rotation checks the client and expiry, keeps grant, client, JID and scope, and chains', async () => {
+        const { g, d, t } = await withToken();
+        assert.deepEqual(await s().rotateRefreshAs(g.id, d, digest(), 'another-client', { issuedAt: 1, expiresAt: Date.now() + 60_000 }), { status: 'other-client' });
+        assert.equal((await s().getRefresh(g.id, d))?.rotatedAt, undefined, 'another client changes nothing');
+        const usedBefore = (await s().getGrant(g.id))!.lastUsedAt;
+        await sleep(5);
+        const n1 = digest();
+        const life1 = { issuedAt: Date.now(), expiresAt: Date.now() + 120_000 };
+        assert.deepEqual(await s().rotateRefreshAs(g.id, d, n1, g.clientId, life1), { status: 'ok', previous: t });
+        assert.ok((await s().getGrant(g.id))!.lastUsedAt > usedBefore, 'rotation marks the grant used');
+        assert.equal(typeof (await s().getRefresh(g.id, d))?.rotatedAt, 'number', 'old token marked rotated');
+        const successor = { grantId: g.id, clientId: g.clientId, jid: g.jid, scope: g.scope, ...life1 };
+        assert.deepEqual(await s().getRefresh(g.id, n1), successor);
+        // A successor rotates again, one step or the long way, and reads back the lifetime it was given.
+        const n2 = digest();
+        const life2 = { issuedAt: life1.issuedAt + 1, expiresAt: life1.expiresAt + 1 };
+        assert.deepEqual(await s().rotateRefreshAs(g.id, n1, n2, g.clientId, life2), { status: 'ok', previous: successor });
+        const n3 = digest();
+        const r3 = await s().rotateRefresh(g.id, n2, n3, { ...successor, ...life2, issuedAt: life2.issuedAt + 1 });
+        assert.deepEqual(r3, { status: 'ok', previous: { ...successor, ...life2 } });
+        // Replaying any used token revokes the grant.
+        assert.deepEqual(await s().rotateRefreshAs(g.id, n1, digest(), g.clientId, life2), { status: 'replayed', grantId: g.id });
+        assert.equal(await s().grantExists(g.id), false);
+        assert.equal(await s().getRefresh(g.id, n3), null, 'every token of the grant is gone');
+      });
+
+      it('issue 16: one-step rotation refuses an expired or unknown token, or one whose grant is gone', async () => {
+        const { g, d } = await withToken(60);
+        await sleep(120);
+        const life = { issuedAt: Date.now(), expiresAt: Date.now() + 60_000 };
+        assert.deepEqual(await s().rotateRefreshAs(g.id, d, digest(), g.clientId, life), { status: 'missing' });
+        assert.deepEqual(await s().rotateRefreshAs(g.id, digest(), digest(), g.clientId, life), { status: 'missing' });
+        const { g: g2, d: d2 } = await withToken();
+        await s().revokeGrant(g2.id);
+        assert.deepEqual(await s().rotateRefreshAs(g2.id, d2, digest(), g2.clientId, life), { status: 'missing' });
+      });
+
+      it('issue 16: the account of a grant is known without a round trip only while it stands', async () => {
+        const { g, d } = await withToken();
+        await s().createAccount({ jid: g.jid, passwordHash: 'x', createdAt: Date.now() - 1000 });
+        await s().getRefreshAndAccount(g.id, d);
+        const known = s().knownAccountOfGrant(g.id);
+        // The memory store always knows; the Redis store only with its revocation feed on (the server's setting).
+        assert.ok(known === null || known.jid === g.jid, JSON.stringify(known));
+        await s().removeAccount(g.jid);
+        assert.equal(s().knownAccountOfGrant(g.id), null, 'a removed account is not known any more');
+      });
+
       it('rotating an already-rotated token revokes the grant', async () => {
         const { g, d } = await withToken();
         const nd = digest();

@@ -14,6 +14,8 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   if (!params.refresh_token) throw invalidRequest('refresh_token is required');
   const parsed = parseRefreshToken(params.refresh_token);
   if (!parsed) throw invalidGrant(INVALID);
+  const fast = await oneStepRefresh(deps, client, params, parsed);
+  if (fast) return fast;
 
   const { refresh: current, account } = await deps.store.getRefreshAndAccount(parsed.grantId, parsed.digest);
   if (!current || current.expiresAt <= Date.now()) throw invalidGrant(INVALID);
@@ -60,4 +62,36 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   // The rotation checked the grant (and marked it used) atomically; no second
   // read that a concurrent replay (which revokes the grant) could win.
   return issueTokens(deps, { grant: { id: parsed.grantId, jid: current.jid }, client, scope, refreshToken: next.token, withIdToken: true });
+}
+
+/**
+ * The common refresh in one round trip: no scope narrowing asked, and the
+ * grant's account known in process as a local, enabled account (an upstream
+ * account's refresh tokens depend on its last upstream sign-in, which must be
+ * read before the token is used up). The store checks the token's client
+ * and expiry in the same atomic step that rotates it. null: take the long way.
+ */
+async function oneStepRefresh(
+  deps: CoreDeps,
+  client: Client,
+  params: Record<string, string>,
+  parsed: { grantId: string; digest: string },
+): Promise<TokenResponse | null> {
+  if (params.scope !== undefined) return null;
+  const account = deps.store.knownAccountOfGrant(parsed.grantId);
+  if (!account || account.disabled || account.upstream) return null;
+  const next = newRefreshToken(parsed.grantId);
+  const now = Date.now();
+  const rotated = await deps.store.rotateRefreshAs(parsed.grantId, parsed.digest, next.digest, client.id, {
+    issuedAt: now,
+    expiresAt: now + deps.config.refresh_token_ttl * 1000,
+  });
+  if (rotated.status === 'other-client') throw invalidGrant('the refresh token was issued to another client');
+  if (rotated.status === 'replayed') {
+    deps.log.warn({ client: client.id.slice(0, 64), jid: account.jid }, 'refresh token replayed: grant revoked');
+    throw invalidGrant(INVALID);
+  }
+  if (rotated.status !== 'ok' || rotated.previous.jid !== account.jid) throw invalidGrant(INVALID);
+  const { previous } = rotated;
+  return issueTokens(deps, { grant: { id: parsed.grantId, jid: previous.jid }, client, scope: previous.scope, refreshToken: next.token, withIdToken: true });
 }
