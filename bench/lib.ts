@@ -18,7 +18,26 @@ export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 // Extra node flags for our server only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
 export const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Refresh-token chains per server (see refreshScenario). */
-export const CHAINS = 4 * CONNECTIONS;
+/** Alternated rounds of each compared scenario, ours then theirs, each DURATION long. */
+export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+// Each stop of autocannon (warm-up, measured part) loses up to one chain per connection.
+export const CHAINS = (2 + 2 * ROUNDS) * CONNECTIONS;
+
+/** Rounds of one scenario as one row: mean throughput, the worst latencies, every error. */
+export function combine(rows: Row[]): Row {
+  const first = rows[0]!;
+  if (rows.length === 1) return first;
+  const worst = (pick: (r: Row) => number | undefined) => Math.max(...rows.map((r) => pick(r) ?? Number.NaN));
+  return {
+    ...first,
+    rps: rows.reduce((sum, r) => sum + r.rps, 0) / rows.length,
+    p50: worst((r) => r.p50),
+    p99: worst((r) => r.p99),
+    errors: rows.reduce((sum, r) => sum + r.errors, 0),
+    loopP99: first.loopP99 === undefined ? undefined : worst((r) => r.loopP99),
+    perSecond: first.perSecond && rows.flatMap((r) => r.perSecond ?? []),
+  };
+}
 export const PASSWORD = 'bench password, long enough to be realistic';
 export const CLIENT_ID = 'bench';
 export const CLIENT_SECRET = 'bench-client-secret-0123456789abcdef';
@@ -303,13 +322,14 @@ export function table(rows: Row[]): string {
 }
 
 /** Ours against oidc-provider, scenario by scenario. */
-export function ratioTable(pairs: Array<{ label: string; ours: Row; theirs: Row }>): string {
-  const head = ['scenario', 'ours req/s', 'oidc-provider req/s', 'ours / theirs', 'ours p99 ms', 'theirs p99 ms', 'errors ours / theirs'];
-  const body = pairs.map(({ label, ours, theirs }) => [
+export function ratioTable(pairs: Array<{ label: string; ours: Row; theirs: Row; rounds?: number[] }>): string {
+  const head = ['scenario', 'ours req/s', 'oidc-provider req/s', 'ours / theirs', 'each round', 'ours p99 ms', 'theirs p99 ms', 'errors ours / theirs'];
+  const body = pairs.map(({ label, ours, theirs, rounds }) => [
     label,
     fmtRps(ours.rps),
     fmtRps(theirs.rps),
     `${(ours.rps / theirs.rps).toFixed(2)}x`,
+    (rounds ?? []).map((r) => `${r.toFixed(2)}x`).join(' '),
     fmtMs(ours.p99),
     fmtMs(theirs.p99),
     `${ours.errors} / ${theirs.errors}`,

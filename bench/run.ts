@@ -13,6 +13,9 @@
 // skip `npm run build`, BENCH_SERVER_NODE_ARGS (extra node flags for our
 // server process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
 // BENCH_WORKERS (what `--workers` gets in the workers part, default auto; 0 skips it),
+// BENCH_ROUNDS (alternated rounds of each compared scenario, ours then
+// theirs, default 2; the ratio uses the mean of the rounds and each round's
+// ratio is printed beside it),
 // BENCH_ONLY=compare (only the scenarios compared with oidc-provider: for quick
 // before/after checks while working on the back channel).
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -23,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/helpers/ports.js';
 import { startRedis, type RedisInstance } from '../test/helpers/redis.js';
 import {
-  BIN, CHAINS, CONNECTIONS, DURATION, PASSWORD, ROOT, WARMUP, cleanEnv, freshAccessToken, log, markdown, metrics, ourTarget, passwordGrant,
+  BIN, CHAINS, CONNECTIONS, DURATION, PASSWORD, ROOT, ROUNDS, WARMUP, combine, cleanEnv, freshAccessToken, log, markdown, metrics, ourTarget, passwordGrant,
   preflight, ratioTable, startServer, stopChild, stopServer, table, theirVersion, writeConfig, type Row,
 } from './lib.js';
 import { checkTheirRotation, startTheirs, type Theirs } from './theirs.js';
@@ -100,28 +103,43 @@ async function main(): Promise<void> {
 
     // Each of our HTTP scenarios is followed at once by the same load on
     // oidc-provider, so that both see the same machine load as far as possible.
+    // ROUNDS alternated rounds (ours, theirs, ours, theirs, …): a burst of load
+    // from the machine's neighbours then shows as one odd round, not as the figure.
     const rows: Row[] = [];
-    const pairs: Array<{ label: string; ours: Row; theirs: Row }> = [];
+    const pairs: Array<{ label: string; ours: Row; theirs: Row; rounds: number[] }> = [];
     const pair = async (label: string, oursRun: () => Promise<Row>, theirsRun: () => Promise<Row>) => {
-      log(`scenario: ${label}`);
-      const o = await oursRun();
-      rows.push(o);
-      log(`scenario: ${label}, oidc-provider`);
-      const t = await theirsRun();
-      pairs.push({ label, ours: o, theirs: t });
-      return { o, t };
+      const o: Row[] = [];
+      const t: Row[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        log(`scenario: ${label}, round ${round}`);
+        o.push(await oursRun());
+        log(`scenario: ${label}, oidc-provider, round ${round}`);
+        t.push(await theirsRun());
+      }
+      rows.push(combine(o));
+      pairs.push({ label, ours: combine(o), theirs: combine(t), rounds: o.map((r, i) => r.rps / t[i]!.rps) });
     };
 
-    log('scenario: refresh_token grant');
-    const ourRefresh = await refreshScenario(ours, live);
+    const ourRefreshRounds: Row[] = [];
+    const theirRefreshRounds: Row[] = [];
+    const theirPerChainRounds: Row[] = [];
+    let theirPerChain: string[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`scenario: refresh_token grant, round ${round}`);
+      ourRefreshRounds.push(await refreshScenario(ours, live));
+      log(`scenario: refresh_token grant, oidc-provider, round ${round}`);
+      theirRefreshRounds.push(await refreshScenario(theirs.target, await theirChains(false)));
+      log(`scenario: refresh_token grant, oidc-provider, a grant per chain, round ${round}`);
+      theirPerChain = await theirChains(true);
+      theirPerChainRounds.push(await refreshScenario(theirs.target, theirPerChain, 'token: refresh_token grant (rotating), a grant per chain'));
+    }
+    const ourRefresh = combine(ourRefreshRounds);
+    const theirRefresh = combine(theirRefreshRounds);
+    const theirRefreshPerChain = combine(theirPerChainRounds);
     rows.push(ourRefresh);
-    log('scenario: refresh_token grant, oidc-provider');
-    const theirRefresh = await refreshScenario(theirs.target, await theirChains(false));
-    log('scenario: refresh_token grant, oidc-provider, a grant per chain');
-    const theirPerChain = await theirChains(true);
-    const theirRefreshPerChain = await refreshScenario(theirs.target, theirPerChain, 'token: refresh_token grant (rotating), a grant per chain');
-    pairs.push({ label: 'refresh_token grant (rotating), all chains on one grant', ours: ourRefresh, theirs: theirRefresh });
-    pairs.push({ label: 'refresh_token grant (rotating), theirs with a grant per chain', ours: ourRefresh, theirs: theirRefreshPerChain });
+    const each = (theirsRounds: Row[]) => ourRefreshRounds.map((r, i) => r.rps / theirsRounds[i]!.rps);
+    pairs.push({ label: 'refresh_token grant (rotating), all chains on one grant', ours: ourRefresh, theirs: theirRefresh, rounds: each(theirRefreshRounds) });
+    pairs.push({ label: 'refresh_token grant (rotating), theirs with a grant per chain', ours: ourRefresh, theirs: theirRefreshPerChain, rounds: each(theirPerChainRounds) });
     const ourToken = await freshAccessToken(ours, live);
     const theirToken = await freshAccessToken(theirs.target, theirPerChain);
     await pair('introspection (access token)', () => introspectionScenario(ours, ourToken), () => introspectionScenario(theirs!.target, theirToken));
@@ -190,7 +208,7 @@ async function main(): Promise<void> {
       workerRows.push(await revocationScenario(wt, wbob.access_token));
     }
 
-    process.stdout.write(`\nxmpp-oauth benchmark, ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; ${DURATION} s per scenario after ${WARMUP} s of warm-up, ${CONNECTIONS} connections\n\n`);
+    process.stdout.write(`\nxmpp-oauth benchmark, ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; ${DURATION} s per scenario after ${WARMUP} s of warm-up, ${CONNECTIONS} connections; compared scenarios in ${ROUNDS} alternated rounds\n\n`);
     process.stdout.write(`One process (\`serve\`):\n\n${table(rows)}\n\n`);
     process.stdout.write(`oidc-provider ${theirVersion()} (in-memory adapter, opaque access tokens, ES256 ID tokens), same load right after ours:\n\n`);
     process.stdout.write(`${table([theirRefresh, theirRefreshPerChain, ...pairs.slice(2).map((p) => p.theirs)])}\n\n`);
