@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Client } from '../oauth/clients.js';
 import type { CoreDeps } from '../oauth/context.js';
+import { UNKNOWN_CLIENT } from '../oauth/clients.js';
 import { OAuthError, invalidClient } from '../oauth/errors.js';
 import { sha256Hex, sha256Matcher } from '../util/crypto.js';
 import { clientCredentials } from './oauth-http.js';
@@ -77,8 +78,10 @@ export function clientGate(core: CoreDeps): ClientGate {
       client = await core.clients.authenticate(creds);
     } catch (err) {
       if (err instanceof OAuthError && err.error === 'invalid_client' && id) {
-        await gate.before(failKey);
-        await gate.failed(failKey);
+        // Made-up client ids share one budget per address: they cannot push real clients' counts out of memory.
+        const key = err.description === UNKNOWN_CLIENT ? `?@${address}` : failKey;
+        await gate.before(key);
+        await gate.failed(key);
       }
       throw err;
     }

@@ -47,7 +47,13 @@ export function leanDispatcher(app: Express, { routes, headers, track, onError }
       return;
     }
     track?.(req, res, route.label);
-    if (route.raw?.(req, res)) return;
+    let thrown: { err: unknown } | undefined;
+    try {
+      if (route.raw?.(req, res)) return;
+    } catch (err) {
+      // A raw handler that throws before it answers: the error handler answers instead, as for the chain.
+      thrown = { err };
+    }
     const ereq = req as Request;
     const eres = res as Response;
     ereq.res = eres;
@@ -56,7 +62,8 @@ export function leanDispatcher(app: Express, { routes, headers, track, onError }
     Object.setPrototypeOf(res, app.response);
     if (!eres.locals) eres.locals = Object.create(null) as Response['locals'];
     headers(ereq, eres, noop);
-    run(route.chain, 0, ereq, eres, onError);
+    if (thrown) onError(thrown.err, ereq, eres, noop);
+    else run(route.chain, 0, ereq, eres, onError);
   };
 }
 
@@ -70,7 +77,7 @@ function run(chain: RequestHandler[], i: number, req: Request, res: Response, on
   };
   try {
     const result = handler(req, res, next) as unknown;
-    if (result instanceof Promise) result.catch(next);
+    if (result instanceof Promise) result.catch(next).catch(() => res.destroy());
   } catch (err) {
     next(err);
   }

@@ -35,7 +35,8 @@ export function rawBackChannel(handler: BackChannelHandler, ctx: RawContext): Ra
   return (req, res) => {
     const post = req.method === 'POST';
     if (post && !plainForm(req)) return false;
-    const params = post ? readForm(req) : Promise.resolve(queryOf(req.url));
+    // Inside the chain: a malformed query must become an answer, never a throw out of the listener.
+    const params = post ? readForm(req) : Promise.resolve().then(() => queryOf(req.url));
     params
       .then((raw) => handler(backChannelRequest(req, ctx, singleValued(raw), post)))
       .then(
@@ -97,9 +98,10 @@ function rawReplies({ log, headers }: RawContext) {
       const path = pathOf(req.url);
       if (err instanceof OAuthError) {
         log.info({ path, error: err.error, reason: err.description }, 'oauth request refused');
-        const extra: string[] = err.status === 401 && err.error === 'invalid_client' ? ['WWW-Authenticate', 'Basic realm="xmpp-oauth", charset="UTF-8"'] : [];
-        for (const [name, value] of Object.entries(err.headers)) extra.push(name, value);
-        json(res, err.status, JSON.stringify(err.toJSON()), extra);
+        // As sendOAuthError: the error's own headers win over the Basic challenge.
+        const extra: Record<string, string> = err.status === 401 && err.error === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="xmpp-oauth", charset="UTF-8"' } : {};
+        Object.assign(extra, err.headers);
+        json(res, err.status, JSON.stringify(err.toJSON()), Object.entries(extra).flat());
       } else if (err instanceof StoreUnavailableError) {
         log.info({ path }, 'request failed: store unavailable');
         json(res, 503, JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; try again shortly' }), ['Retry-After', '5']);

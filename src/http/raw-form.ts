@@ -54,7 +54,9 @@ export function readForm(req: IncomingMessage): Promise<Record<string, unknown>>
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
       try {
-        resolve(parseForm(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+        const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        // body-parser decodes through iconv-lite, which drops a byte order mark.
+        resolve(parseForm(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text));
       } catch (err) {
         reject(err);
       }

@@ -13,7 +13,7 @@ export function securityHeaders(contentSecurityPolicy: string): RequestHandler {
   };
 }
 
-/** The same headers as data, for the back channel's direct writes (raw-reply.ts). */
+/** The same headers as data, for the back channel's direct writes (raw-back-channel.ts). */
 export function securityHeaderPairs(contentSecurityPolicy: string): Array<[string, string]> {
   const csp = /frame-ancestors/.test(contentSecurityPolicy)
     ? contentSecurityPolicy

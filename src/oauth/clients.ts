@@ -2,6 +2,9 @@ import type { ClientConfig } from '../config/schema.js';
 import { sha256Matcher } from '../util/crypto.js';
 import { invalidClient } from './errors.js';
 
+/** The refusal for a client id no source knows (the client gate counts those apart). */
+export const UNKNOWN_CLIENT = 'unknown client';
+
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
 export interface Client {
@@ -104,7 +107,7 @@ export class ClientRegistry {
       throw invalidClient('client_id does not match the authenticated client');
     }
     const client = await this.find(id);
-    if (!client) throw invalidClient('unknown client');
+    if (!client) throw invalidClient(UNKNOWN_CLIENT);
     const secret = creds.basic?.secret ?? creds.postSecret;
     if (client.public) {
       if (secret) throw invalidClient('this is a public client: it has no secret to present');

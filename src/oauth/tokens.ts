@@ -59,6 +59,11 @@ const VERIFIED_CACHE_MAX = 4096;
 /** Mints and checks the JWTs this server signs. Knows nothing of storage. */
 export class TokenSigner {
   private readonly verified = new BoundedMap<string, { token: string; kid: string; claims: AccessTokenClaims }>(VERIFIED_CACHE_MAX);
+  /**
+   * The same entries by their exact text, so a token seen again is not even
+   * decoded. Only the text `verified` holds for its jti gets in: a twin never.
+   */
+  private readonly byText = new BoundedMap<string, { token: string; kid: string; claims: AccessTokenClaims }>(VERIFIED_CACHE_MAX);
 
   constructor(
     private readonly keys: KeyManager,
@@ -114,12 +119,18 @@ export class TokenSigner {
   async verifyAccessToken(token: string, { ignoreExpiry = false } = {}): Promise<AccessTokenClaims | null> {
     if (typeof token !== 'string' || token.length > 4096) return null;
     const now = nowSeconds();
+    const seen = this.byText.get(token);
+    if (seen && (ignoreExpiry || seen.claims.exp > now) && this.keys.publicKey(seen.kid)) return seen.claims;
+    if (seen) this.byText.delete(token);
     const jws = decodeJws(token);
     const jti = jws?.payload.jti;
     if (!jws || typeof jti !== 'string') return null;
     const cached = this.verified.get(jti);
     if (cached && cached.token === token && this.keys.publicKey(cached.kid)) {
-      if (ignoreExpiry || cached.claims.exp > now) return cached.claims;
+      if (ignoreExpiry || cached.claims.exp > now) {
+        this.byText.set(token, cached);
+        return cached.claims;
+      }
       this.verified.delete(jti);
       return null;
     }
@@ -141,7 +152,11 @@ export class TokenSigner {
     // Frozen: the same object is handed to every later caller of this token.
     const valid = Object.freeze(claims) as unknown as AccessTokenClaims;
     // A twin of a cached token verifies but does not displace the original.
-    if (!cached || cached.token === token) this.verified.set(jti, { token, kid, claims: valid });
+    if (!cached || cached.token === token) {
+      const entry = { token, kid, claims: valid };
+      this.verified.set(jti, entry);
+      this.byText.set(token, entry);
+    }
     return ignoreExpiry || valid.exp > now ? valid : null;
   }
 }

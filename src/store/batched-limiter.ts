@@ -1,8 +1,10 @@
-// A request budget counted in process and added to the shared counter every
-// few milliseconds, instead of a Redis round trip per request. For budgets
-// where an overshoot by what other instances admitted during one flush
-// interval is acceptable (a runaway client's request rate), never for
-// secret or password guessing, which stay atomic in Redis.
+// A budget counted in process and added to the shared counter every few
+// milliseconds, instead of a Redis round trip per attempt. For budgets where
+// an overshoot by what other instances admitted during one flush interval is
+// acceptable: a runaway client's request rate, and failed client
+// authentications (with blocks announced to every instance, see
+// RedisStore.blockAware). Never for password guessing, which reserves a point
+// atomically in Redis before each argon2id check.
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { BoundedMap } from '../util/bounded-map.js';
 import type { RateLimitResult, RateLimiter } from './types.js';
@@ -71,6 +73,19 @@ export class BatchedLimiter implements RateLimiter {
     const e = this.entries.get(key);
     if (e && e.pending > 0) e.pending--;
     else await this.shared.reward(key, 1);
+  }
+
+  /** As peek, after reading every instance's total from the shared counter (one round trip). */
+  async peekShared(key: string): Promise<RateLimitResult> {
+    const res = await this.shared.get(key);
+    const now = Date.now();
+    const e = this.entry(key, now);
+    if (res) {
+      // May count this instance's in-flight points twice: errs on the side of refusing.
+      e.shared = Math.max(e.shared, res.consumedPoints);
+      if (res.msBeforeNext > 0) e.resetAt = now + res.msBeforeNext;
+    }
+    return this.view(e, now);
   }
 
   async peek(key: string): Promise<RateLimitResult> {

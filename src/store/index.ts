@@ -111,5 +111,8 @@ export function createStore(opts: StoreOptions): Store {
   }
   if (opts.onError) client.on('error', opts.onError);
   if (opts.onReady) client.on('ready', opts.onReady);
-  return guardStore(new RedisStore(client, opts.keyPrefix, { grantLivenessCache: opts.grantLivenessCache }));
+  // On a Cluster, ioredis sends PING to any node, not down the subscriber's
+  // connection, so nothing proves the revocation feed is heard: no copies there.
+  const livenessCache = opts.grantLivenessCache === true && !opts.cluster?.length;
+  return guardStore(new RedisStore(client, opts.keyPrefix, { grantLivenessCache: livenessCache }));
 }

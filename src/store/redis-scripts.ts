@@ -259,7 +259,7 @@ return 1`,
     lua: `
 ${ZINDEX}
 zindex(KEYS[4], ARGV[5], ARGV[1])
-local old = redis.call('hmget', KEYS[2], 'data', 'rotatedAt', 'issuedAt', 'expiresAt')
+local old = redis.call('hmget', KEYS[2], 'data', 'rotatedAt')
 if not old[1] then return {'missing'} end
 if redis.call('exists', KEYS[1]) == 0 then return {'missing'} end
 if old[2] then
@@ -281,14 +281,16 @@ cap(KEYS[4], ARGV[5], ARGV[6])
 -- the grant was used now (the account page's "last used"), in the same round trip
 local last = redis.call('hget', KEYS[1], 'lastUsedAt')
 if (tonumber(last) or 0) < tonumber(ARGV[1]) then redis.call('hset', KEYS[1], 'lastUsedAt', ARGV[1]) end
-return {'ok', old[1], old[3] or '', old[4] or ''}`,
+return {'ok', old[1]}`,
   },
 
   // The refresh of the common case in one round trip (issue 16): the checks a
   // refresh makes of the token itself (its client, its expiry) happen here, so
-  // nothing needs to be read first. The successor keeps the old token's JSON
-  // verbatim (grant, client, JID, scope) and carries its own issuedAt and
-  // expiresAt as hash fields, which readers apply over the JSON.
+  // nothing needs to be read first. The successor is the old token's record
+  // with the new lifetime, written as ordinary JSON (any reader, older
+  // versions included, reads it as it reads every other token). A record
+  // cjson cannot write back faithfully (an empty scope would become an
+  // object) is left to the long way.
   // KEYS: grant, old token, new token, grant's index
   // ARGV: now, clientId, issuedAt, expiresAt, ttlMs, newDigest, token prefix, max tokens
   xoRotateRefreshAs: {
@@ -296,13 +298,14 @@ return {'ok', old[1], old[3] or '', old[4] or ''}`,
     lua: `
 ${ZINDEX}
 zindex(KEYS[4], ARGV[7], ARGV[1])
-local old = redis.call('hmget', KEYS[2], 'data', 'rotatedAt', 'issuedAt', 'expiresAt')
+local old = redis.call('hmget', KEYS[2], 'data', 'rotatedAt')
 if not old[1] then return {'missing'} end
 if redis.call('exists', KEYS[1]) == 0 then return {'missing'} end
 local ok, t = pcall(cjson.decode, old[1])
 if not ok or type(t) ~= 'table' then return {'missing'} end
 if t.clientId ~= ARGV[2] then return {'other-client'} end
-if (tonumber(old[4]) or tonumber(t.expiresAt) or 0) <= tonumber(ARGV[1]) then return {'missing'} end
+if (tonumber(t.expiresAt) or 0) <= tonumber(ARGV[1]) then return {'missing'} end
+if type(t.scope) ~= 'table' or #t.scope == 0 then return {'long-way'} end
 if old[2] then
   local g = redis.call('hget', KEYS[1], 'data')
   for _, d in ipairs(redis.call('zrange', KEYS[4], 0, -1)) do redis.call('del', ARGV[7] .. d) end
@@ -312,13 +315,16 @@ end
 redis.call('hset', KEYS[2], 'rotatedAt', ARGV[1])
 redis.call('zremrangebyscore', KEYS[4], '-inf', ARGV[1])
 redis.call('del', KEYS[3])
-redis.call('hset', KEYS[3], 'data', old[1], 'issuedAt', ARGV[3], 'expiresAt', ARGV[4])
+t.rotatedAt = nil
+t.issuedAt = tonumber(ARGV[3])
+t.expiresAt = tonumber(ARGV[4])
+redis.call('hset', KEYS[3], 'data', cjson.encode(t))
 redis.call('pexpire', KEYS[3], ARGV[5])
 redis.call('zadd', KEYS[4], tonumber(ARGV[1]) + tonumber(ARGV[5]), ARGV[6])
 cap(KEYS[4], ARGV[7], ARGV[8])
 local last = redis.call('hget', KEYS[1], 'lastUsedAt')
 if (tonumber(last) or 0) < tonumber(ARGV[1]) then redis.call('hset', KEYS[1], 'lastUsedAt', ARGV[1]) end
-return {'ok', old[1], old[3] or '', old[4] or ''}`,
+return {'ok', old[1]}`,
   },
 
   // KEYS: device  ARGV: ttlMs, field, value, field, value...

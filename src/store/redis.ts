@@ -36,21 +36,13 @@ function decodeRevocation(o: Record<string, unknown> | null): GrantRevokedEvent 
   return { grantId: o.grantId, jid: typeof o.jid === 'string' ? o.jid : undefined, at: typeof o.at === 'number' ? o.at : Date.now() };
 }
 
-/**
- * A refresh token's hash fields: its JSON, and the fields kept beside it
- * that win over the JSON (rotatedAt; issuedAt and expiresAt on a successor
- * written by the one-step rotation, which copies the JSON verbatim).
- */
-function refreshRecord(data: string | null | undefined, rotatedAt: string | null | undefined, issuedAt: string | null | undefined, expiresAt: string | null | undefined): RefreshToken | null {
+/** A refresh token's hash fields: its JSON, and rotatedAt beside it (which wins). */
+function refreshRecord(data: string | null | undefined, rotatedAt?: string | null): RefreshToken | null {
   const o = parseJson(data);
   if (!o) return null;
   delete o.rotatedAt; // the hash field is authoritative
   const at = toNum(rotatedAt);
   if (at !== undefined) o.rotatedAt = at;
-  const issued = toNum(issuedAt);
-  const expires = toNum(expiresAt);
-  if (issued !== undefined) o.issuedAt = issued;
-  if (expires !== undefined) o.expiresAt = expires;
   return decodeRefresh(o);
 }
 
@@ -291,7 +283,8 @@ export class RedisStore implements Store {
       live ? this.client.pttl(this.k.grant(id)) : undefined,
     ]);
     if (!grantOfAccount(grant, account, jid)) {
-      this.seen(id, grant !== null);
+      // Ended for good only when the key is really gone (not merely unreadable).
+      if (ttl === -2) this.seen(id, false);
       return null;
     }
     if (live && ttl !== undefined && ttl !== -2) live.remember(id, epoch, ttl, grant!);
@@ -506,8 +499,8 @@ export class RedisStore implements Store {
   }
 
   async getRefresh(grantId: string, digest: string): Promise<RefreshToken | null> {
-    const [data, rotatedAt, issuedAt, expiresAt] = await this.client.hmget(this.k.refresh(grantId, digest), 'data', 'rotatedAt', 'issuedAt', 'expiresAt');
-    const t = refreshRecord(data, rotatedAt, issuedAt, expiresAt);
+    const [data, rotatedAt] = await this.client.hmget(this.k.refresh(grantId, digest), 'data', 'rotatedAt');
+    const t = refreshRecord(data, rotatedAt);
     if (!t || t.grantId !== grantId) return null;
     this.grantJids.set(grantId, t.jid);
     return t;
@@ -523,7 +516,7 @@ export class RedisStore implements Store {
       ),
     );
     if (r[0] === 'replayed') return this.replayed(grantId, r[1]);
-    const previous = r[0] === 'ok' ? refreshRecord(r[1], undefined, r[2] || null, r[3] || null) : null;
+    const previous = r[0] === 'ok' ? refreshRecord(r[1]) : null;
     return previous ? { status: 'ok', previous } : { status: 'missing' };
   }
 
@@ -543,8 +536,9 @@ export class RedisStore implements Store {
       ),
     );
     if (r[0] === 'other-client') return { status: 'other-client' };
+    if (r[0] === 'long-way') return { status: 'long-way' };
     if (r[0] === 'replayed') return this.replayed(grantId, r[1]);
-    const previous = r[0] === 'ok' ? refreshRecord(r[1], undefined, r[2] || null, r[3] || null) : null;
+    const previous = r[0] === 'ok' ? refreshRecord(r[1]) : null;
     return previous && previous.grantId === grantId ? { status: 'ok', previous } : { status: 'missing' };
   }
 
@@ -677,7 +671,9 @@ export class RedisStore implements Store {
         useRedisPackage: false,
         keyPrefix: this.k.rateLimitPrefix(rule.name),
       });
-      const batched = rule.localFlushMs ? new BatchedLimiter(rl, rule.points, opts.duration * 1000, rule.localFlushMs) : undefined;
+      // A guessing budget is batched only where blocks can be announced (the feed); otherwise it stays atomic in Redis.
+      const batchable = rule.localFlushMs !== undefined && (!rule.localPeek || this.liveness !== undefined);
+      const batched = batchable ? new BatchedLimiter(rl, rule.points, opts.duration * 1000, rule.localFlushMs!) : undefined;
       limiter = batched ?? adaptLimiter(rl, rule.points);
       if (rule.localPeek && this.liveness) limiter = this.blockAware(rule, limiter, opts, batched);
       this.limiters.set(cacheKey, limiter);
@@ -734,8 +730,11 @@ export class RedisStore implements Store {
       refund: (key) => inner.refund(key),
       peek: async (key) => {
         // Counted in process: this instance's own view first (no round trip), then what others announced.
+        // Until the feed has been heard for a whole window, the total is read from Redis (a restarted
+        // process must not hand out a fresh budget).
         if (batched) {
-          const own = await inner.peek(key);
+          const trusted = opts.duration !== 0 && completeAfterMs <= 3_600_000 && live.heardFor(completeAfterMs);
+          const own = trusted ? await inner.peek(key) : await batched.peekShared(key);
           const until = own.allowed ? blocks.get(key) : undefined;
           const now = Date.now();
           return until !== undefined && until > now ? { allowed: false, remaining: 0, retryAfterMs: until - now } : own;

@@ -141,8 +141,12 @@ export type RotateRefreshResult =
   | { status: 'replayed'; grantId: string }
   | { status: 'missing' };
 
-/** rotateRefreshAs: as rotateRefresh, or the token is another client's (nothing changed). */
-export type RotateRefreshAsResult = RotateRefreshResult | { status: 'other-client' };
+/**
+ * rotateRefreshAs: as rotateRefresh, or the token is another client's, or
+ * this store cannot rotate it in one step (use getRefresh and rotateRefresh);
+ * in both cases nothing changed.
+ */
+export type RotateRefreshAsResult = RotateRefreshResult | { status: 'other-client' } | { status: 'long-way' };
 
 export type DeviceStatus = 'pending' | 'approved' | 'denied';
 
@@ -220,8 +224,10 @@ export interface RateLimitRule {
    * consume() runs into (the budget used up, or an attempt refused), and an
    * instance trusts its own copy only after it has heard every announcement
    * for a whole window (Redis store with the feed on; otherwise peek asks
-   * Redis). consume() stays atomic in Redis. Across instances a block holds
-   * once its announcement has arrived (one pub/sub delivery).
+   * Redis). Across instances a block holds once its announcement has
+   * arrived (one pub/sub delivery). With localFlushMs too, consume() counts
+   * in process, and peek() reads the shared total from Redis until the feed
+   * has been heard for a whole window.
    */
   localPeek?: boolean;
 }

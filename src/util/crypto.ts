@@ -31,7 +31,6 @@ export function hmacSha256(key: string | Buffer, value: string | Buffer): Buffer
   return createHmac('sha256', key).update(value).digest();
 }
 
-/** Constant-time comparison of two strings of possibly different length. */
 /**
  * Whether `secret` hashes to `digestHex` (a `sha256:` config value without
  * its prefix). One hash of the presented secret, then a constant-time
@@ -44,6 +43,7 @@ export function sha256Matcher(digestHex: string): (secret: string) => boolean {
   return (secret) => timingSafeEqual(createHash('sha256').update(secret).digest(), expected);
 }
 
+/** Constant-time comparison of two strings of possibly different length. */
 export function safeEqual(a: string, b: string): boolean {
   // Compare digests so the length of the secret is not revealed either.
   return timingSafeEqual(sha256B64url(a), sha256B64url(b));

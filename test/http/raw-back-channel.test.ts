@@ -104,6 +104,7 @@ describe('issue 16: the raw back channel answers as the Express path does', { ti
     ['userinfo with a malformed header', 'GET', '/oauth2/userinfo', { authorization: 'Bearer a b' }],
     ['userinfo with a junk token', 'GET', '/oauth2/userinfo', { authorization: 'Bearer junk' }],
     ['userinfo by POST without a token', 'POST', '/oauth2/userinfo', { 'content-type': FORM }, ''],
+    ['a body with a byte order mark', 'POST', '/oauth2/introspect', client, '\ufefftoken=junk'],
   ];
 
   it('issue 16: the same status, body and headers for ordinary, refused and malformed requests', async () => {
@@ -156,6 +157,16 @@ describe('issue 16: the raw back channel answers as the Express path does', { ti
     assert.equal(big.status, 413);
     const latin1 = await same('another charset', 'POST', '/oauth2/introspect', { ...client, 'content-type': `${FORM}; charset=iso-8859-1` }, 'token=x');
     assert.equal(latin1.status, 200, 'body-parser reads a Latin-1 form (qs charset)');
+  });
+
+  it('issue 16: a query of 101 parameters on a GET endpoint is answered, and the server carries on (review finding: it used to throw out of the listener)', async () => {
+    const query = `?${Array.from({ length: 101 }, (_, i) => `p${i}=1`).join('&')}`;
+    for (const path of ['/oauth2/userinfo', '/.well-known/openid-configuration', '/oauth2/jwks']) {
+      const raw = await send(server.url, 'GET', `${path}${query}`, { authorization: `Bearer ${access}` });
+      assert.ok(raw.status === 200 || raw.status === 413, `${path}: ${raw.status} ${raw.body}`);
+    }
+    const after = await send(server.url, 'POST', '/oauth2/introspect', client, `token=${access}`);
+    assert.equal((JSON.parse(after.body) as { active: boolean }).active, true, 'the server carries on');
   });
 
   it('issue 16: a body shorter than its Content-Length, then a closed socket, neither crashes nor answers twice', async () => {

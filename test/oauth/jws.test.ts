@@ -147,6 +147,9 @@ describe('TokenSigner: access tokens and the verified-token cache', () => {
     assert.deepEqual(await s.verifyAccessToken(highS), claims);
     assert.equal(cache.size, 1, 'twins share the jti entry');
     assert.deepEqual([...cache.keys()], [claims.jti]);
+    // Issue 16: the by-text index in front of it holds the original only.
+    const byText = (s as unknown as { byText: Map<string, unknown> }).byText;
+    assert.deepEqual([...byText.keys()], [token], 'a twin is never looked up by its own text');
     assert.deepEqual(await s.verifyAccessToken(token), claims);
 
     // Revocation is by grant: the twin is refused with the original.

@@ -78,4 +78,21 @@ describe('issue 16: announced throttle blocks on two instances', { timeout: 120_
       await waitFor('both instances refuse the right secret', async () => (await token(a.url, from, CLIENT_SECRET)) === 429 && (await token(b.url, from, CLIENT_SECRET)) === 429, { timeoutMs: 2_000, intervalMs: 50 });
     }
   });
+  it('issue 16 (review): a new instance asks Redis until it has heard the feed for a window, so a restart hands out no fresh budget', async () => {
+    const from = '192.0.2.200';
+    for (let i = 0; i < 3; i++) assert.equal(await token(b.url, from, 'wrong'), 401);
+    // B's counts reach Redis at its next flush (100 ms).
+    await new Promise((r) => setTimeout(r, 400));
+    const c = await startServer({
+      issuer: 'http://auth.blocks.test',
+      http: { host: '127.0.0.1', port: await freePort(), trust_proxy: true },
+      token_throttle: { per_client: 100_000, failed_auth: 3, window: WINDOW },
+    }, { redis: redis.url });
+    try {
+      assert.equal(await token(c.url, from, CLIENT_SECRET), 429, 'the new instance refuses the right secret too');
+      assert.equal(await token(c.url, '192.0.2.201', CLIENT_SECRET), 400, 'another caller is not affected');
+    } finally {
+      await c.stop();
+    }
+  });
 });

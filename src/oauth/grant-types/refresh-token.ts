@@ -86,12 +86,13 @@ async function oneStepRefresh(
     issuedAt: now,
     expiresAt: now + deps.config.refresh_token_ttl * 1000,
   });
+  if (rotated.status === 'long-way') return null;
   if (rotated.status === 'other-client') throw invalidGrant('the refresh token was issued to another client');
   if (rotated.status === 'replayed') {
     deps.log.warn({ client: client.id.slice(0, 64), jid: account.jid }, 'refresh token replayed: grant revoked');
     throw invalidGrant(INVALID);
   }
-  if (rotated.status !== 'ok' || rotated.previous.jid !== account.jid) throw invalidGrant(INVALID);
+  if (rotated.status !== 'ok') throw invalidGrant(INVALID);
   const { previous } = rotated;
   return issueTokens(deps, { grant: { id: parsed.grantId, jid: previous.jid }, client, scope: previous.scope, refreshToken: next.token, withIdToken: true });
 }
