@@ -12,11 +12,20 @@ export interface ScriptDef {
   lua: string;
 }
 
-// A grant's refresh-token index was a plain SET before it became a sorted set
-// scored by expiry. Scripts that touch it first convert a SET left by an older
-// version in place (scores from the tokens' own TTLs), so an upgrade, even a
-// rolling one, needs no migration step. Arguments: index key, token prefix, now.
+// Lua shared by the scripts that touch a grant's refresh tokens. The index
+// was a plain SET before it became a sorted set scored by expiry: zindex
+// converts a SET left by an older version in place (scores from the tokens'
+// own TTLs), so an upgrade, even a rolling one, needs no migration step
+// (arguments: index key, token prefix, now). cap bounds the index; replayed
+// is what presenting a used token does to its grant.
 const ZINDEX = `
+-- a used refresh token presented again: revoke the whole grant, every token issued under it included
+local function replayed(grant, oldToken, index, prefix)
+  local g = redis.call('hget', grant, 'data')
+  for _, d in ipairs(redis.call('zrange', index, 0, -1)) do redis.call('del', prefix .. d) end
+  redis.call('del', grant, oldToken, index)
+  return {'replayed', g or ''}
+end
 -- keep at most \`cap\` tokens in a grant's index: forget those expiring first
 local function cap(k, prefix, max)
   local over = redis.call('zcard', k) - tonumber(max)
@@ -262,13 +271,7 @@ zindex(KEYS[4], ARGV[5], ARGV[1])
 local old = redis.call('hmget', KEYS[2], 'data', 'rotatedAt')
 if not old[1] then return {'missing'} end
 if redis.call('exists', KEYS[1]) == 0 then return {'missing'} end
-if old[2] then
-  -- replay: revoke the whole grant, every token issued under it included
-  local g = redis.call('hget', KEYS[1], 'data')
-  for _, d in ipairs(redis.call('zrange', KEYS[4], 0, -1)) do redis.call('del', ARGV[5] .. d) end
-  redis.call('del', KEYS[1], KEYS[2], KEYS[4])
-  return {'replayed', g or ''}
-end
+if old[2] then return replayed(KEYS[1], KEYS[2], KEYS[4], ARGV[5]) end
 -- mark used; the key keeps its TTL, so it is remembered until it would have expired
 redis.call('hset', KEYS[2], 'rotatedAt', ARGV[1])
 -- forget digests whose tokens have expired (their keys are gone by TTL)
@@ -306,12 +309,7 @@ if not ok or type(t) ~= 'table' then return {'missing'} end
 if t.clientId ~= ARGV[2] then return {'other-client'} end
 if (tonumber(t.expiresAt) or 0) <= tonumber(ARGV[1]) then return {'missing'} end
 if type(t.scope) ~= 'table' or #t.scope == 0 then return {'long-way'} end
-if old[2] then
-  local g = redis.call('hget', KEYS[1], 'data')
-  for _, d in ipairs(redis.call('zrange', KEYS[4], 0, -1)) do redis.call('del', ARGV[7] .. d) end
-  redis.call('del', KEYS[1], KEYS[2], KEYS[4])
-  return {'replayed', g or ''}
-end
+if old[2] then return replayed(KEYS[1], KEYS[2], KEYS[4], ARGV[7]) end
 redis.call('hset', KEYS[2], 'rotatedAt', ARGV[1])
 redis.call('zremrangebyscore', KEYS[4], '-inf', ARGV[1])
 redis.call('del', KEYS[3])
