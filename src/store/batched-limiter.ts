@@ -18,6 +18,8 @@ interface Entry {
   shared: number;
   /** When the window ends (the shared key's expiry, as last seen). */
   resetAt: number;
+  /** When `shared` was last read from the shared counter by peekShared (this window). */
+  seededAt?: number;
 }
 
 export class BatchedLimiter implements RateLimiter {
@@ -44,6 +46,7 @@ export class BatchedLimiter implements RateLimiter {
       // The window is over here and (give or take a flush) in Redis too.
       e.shared = 0;
       e.resetAt = this.windowEnd(now);
+      e.seededAt = undefined;
     }
     if (!e) {
       e = { pending: 0, inFlight: 0, shared: 0, resetAt: this.windowEnd(now) };
@@ -85,7 +88,14 @@ export class BatchedLimiter implements RateLimiter {
       e.shared = Math.max(e.shared, res.consumedPoints);
       if (res.msBeforeNext > 0) e.resetAt = now + res.msBeforeNext;
     }
+    e.seededAt = now;
     return this.view(e, now);
+  }
+
+  /** When this key's shared total was last read (undefined: not in this window). */
+  seededAt(key: string): number | undefined {
+    const e = this.entries.get(key);
+    return e && e.resetAt > Date.now() ? e.seededAt : undefined;
   }
 
   async peek(key: string): Promise<RateLimitResult> {

@@ -39,6 +39,11 @@ export class GrantLiveness {
     return false;
   }
 
+  /** Since when every message on the feed has been heard (0: not now). */
+  heardFrom(): number {
+    return this.usable(Date.now()) ? this.heardSince : 0;
+  }
+
   /** Whether every message on the feed has been heard for the last `ms`. */
   heardFor(ms: number): boolean {
     const now = Date.now();

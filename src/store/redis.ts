@@ -729,12 +729,14 @@ export class RedisStore implements Store {
       },
       refund: (key) => inner.refund(key),
       peek: async (key) => {
-        // Counted in process: this instance's own view first (no round trip), then what others announced.
-        // Until the feed has been heard for a whole window, the total is read from Redis (a restarted
-        // process must not hand out a fresh budget).
+        // Counted in process: this instance's own view (no round trip), then what others announced.
+        // A key's total is read from Redis once per window and again after every feed outage, so a
+        // restarted process hands out no fresh budget and a block announced while it was deaf counts.
         if (batched) {
-          const trusted = opts.duration !== 0 && completeAfterMs <= 3_600_000 && live.heardFor(completeAfterMs);
-          const own = trusted ? await inner.peek(key) : await batched.peekShared(key);
+          const heardFrom = live.heardFrom();
+          const seeded = batched.seededAt(key);
+          const current = heardFrom > 0 && seeded !== undefined && seeded >= heardFrom;
+          const own = current ? await inner.peek(key) : await batched.peekShared(key);
           const until = own.allowed ? blocks.get(key) : undefined;
           const now = Date.now();
           return until !== undefined && until > now ? { allowed: false, remaining: 0, retryAfterMs: until - now } : own;
