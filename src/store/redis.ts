@@ -20,6 +20,9 @@ import type {
   GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
+/** How long an announcer waits for its news to come back through its own feed. */
+const ECHO_WAIT_MS = 100;
+
 /** A consumed code stays known this long at least, so a replay is recognised. */
 const CODE_TOMBSTONE_MS = 600_000;
 
@@ -44,6 +47,19 @@ function refreshRecord(data: string | null | undefined, rotatedAt?: string | nul
   const at = toNum(rotatedAt);
   if (at !== undefined) o.rotatedAt = at;
   return decodeRefresh(o);
+}
+
+/**
+ * Before an answer from the liveness copy: let the event loop finish reading
+ * every socket that was ready with the request. A revocation whose PUBLISH
+ * completed before the request reached us is already in the feed's socket
+ * (Redis writes it before it answers the publisher), but its read may be
+ * queued behind the request's in the same poll phase; setImmediate runs after
+ * that phase, so by then the news has been applied. Then the entry is asked
+ * again.
+ */
+function caughtUp(live: GrantLiveness, id: string): Promise<boolean> {
+  return new Promise((resolve) => setImmediate(() => resolve(live.has(id))));
 }
 
 /** Remaining lifetime in ms of a record that ends at `expiresAt`. */
@@ -258,7 +274,7 @@ export class RedisStore implements Store {
     if (this.ended.has(id)) return false;
     const live = this.liveness;
     if (!live) return this.seen(id, (await this.client.exists(this.k.grant(id))) === 1);
-    if (!opts.fresh && live.has(id)) return true;
+    if (!opts.fresh && live.has(id) && (await caughtUp(live, id))) return true;
     const epoch = live.epoch;
     const ttl = await this.client.pttl(this.k.grant(id));
     if (ttl === -2) {
@@ -274,7 +290,7 @@ export class RedisStore implements Store {
     if (this.ended.has(id)) return null;
     const live = this.liveness;
     const known = live?.ownedBy(id, jid);
-    if (known) return known;
+    if (known && (await caughtUp(live!, id))) return known;
     const epoch = live?.epoch ?? 0;
     // One round trip (auto-pipelined); the TTL only when it can be remembered.
     const [grant, account, ttl] = await Promise.all([
@@ -355,11 +371,35 @@ export class RedisStore implements Store {
   /** News on the revocation channel; `here` forgets on this instance at once, whatever happens to the message. */
   private async announce(news: GrantRevokedEvent | { account: string; at: number }, here: () => void): Promise<void> {
     here();
+    // With the copies on, the change is answered only once the news has come back through this
+    // instance's own feed: by then Redis has handed it to every other instance's feed too (bounded wait).
+    const nonce = this.liveness ? randomToken(9) : undefined;
+    const echo = nonce === undefined ? undefined : this.echoOf(nonce);
     try {
-      await this.client.publish(this.k.revocationChannel(), JSON.stringify(news));
+      await this.client.publish(this.k.revocationChannel(), JSON.stringify(nonce === undefined ? news : { ...news, n: nonce }));
+      await echo?.heard;
     } catch {
       // Best effort: the change is made already; listeners re-check what they hold on their own schedule.
+    } finally {
+      echo?.done();
     }
+  }
+
+  private readonly echoes = new Map<string, () => void>();
+
+  private echoOf(nonce: string): { heard: Promise<void>; done: () => void } {
+    let timer: NodeJS.Timeout | undefined;
+    const heard = new Promise<void>((resolve) => {
+      this.echoes.set(nonce, resolve);
+      timer = setTimeout(resolve, ECHO_WAIT_MS);
+    });
+    return {
+      heard,
+      done: () => {
+        clearTimeout(timer);
+        this.echoes.delete(nonce);
+      },
+    };
   }
 
   onRevocation(listener: RevocationListener, onGap?: () => void): () => void {
@@ -401,7 +441,10 @@ export class RedisStore implements Store {
         return;
       }
       if (ch !== channel) return;
-      const event = decodeRevocation(parseJson(message));
+      const news = parseJson(message);
+      const event = decodeRevocation(news);
+      // Applied below first; the waiting announcer is released after (a microtask later).
+      if (typeof news?.n === 'string') queueMicrotask(() => this.echoes.get(news.n as string)?.());
       if (!event) {
         // An account removed (see removeAccount), or unreadable news that may have been a revocation.
         live?.clear();

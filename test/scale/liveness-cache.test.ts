@@ -113,6 +113,8 @@ describe('issue 16: grant liveness cache on two instances', { timeout: 180_000 }
       assert.equal(await active(a.url, tokens.access_token), true);
       // The store step alone, as when a removal is interrupted before its grants are revoked.
       assert.equal(await b.app.store.removeAccount('alice@localhost'), true);
+      // Account news empties A's copy when it arrives (one pub/sub delivery; a real removal also revokes every grant, tested above).
+      await waitFor('A hears the account news', () => cacheOf(a)!.size === 0, { timeoutMs: 1000, intervalMs: 5 });
       assert.equal(await active(a.url, tokens.access_token), false, `round ${round}: A still said active after B removed the account`);
       // The JID's next owner does not inherit the grant either.
       await b.app.accounts.create('alice@localhost', PASSWORD);
