@@ -130,7 +130,7 @@ export class RedisStore implements Store {
 
   async setAccountDisabled(jid: string, disabled: boolean): Promise<boolean> {
     const changed = (await this.run('xoSetDisabled', [this.k.account(jid)], [disabled ? '1' : '0'])) === 1;
-    if (changed) await this.announce({ account: jid, at: Date.now() }, () => this.liveness?.clear());
+    if (changed) await this.announceAccount(jid);
     return changed;
   }
 
@@ -152,7 +152,7 @@ export class RedisStore implements Store {
   async linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean> {
     const r = await this.run('xoLinkUpstream', [this.k.account(jid), this.subjectKey(origin.iss, origin.sub)], [jid, JSON.stringify(origin), origin.lastLoginAt]);
     // From now on the account's refresh tokens depend on upstream sign-ins: no copy may say otherwise.
-    if (r === 1) await this.announce({ account: jid, at: Date.now() }, () => this.liveness?.clear());
+    if (r === 1) await this.announceAccount(jid);
     return r === 1;
   }
 
@@ -195,7 +195,7 @@ export class RedisStore implements Store {
     // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
     const removed = (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList(), subject], [jid])) === 1;
     // Copies of "this grant is the account's" go everywhere, even if a revocation after this is missed.
-    if (removed) await this.announce({ account: jid, at: Date.now() }, () => this.liveness?.clear());
+    if (removed) await this.announceAccount(jid);
     return removed;
   }
 
@@ -366,6 +366,11 @@ export class RedisStore implements Store {
       this.seen(event.grantId, false);
       this.liveness?.forget(event.grantId);
     });
+  }
+
+  /** An account removed, disabled or linked upstream: every instance empties its copies. */
+  private announceAccount(jid: string): Promise<void> {
+    return this.announce({ account: jid, at: Date.now() }, () => this.liveness?.clear());
   }
 
   /** News on the revocation channel; `here` forgets on this instance at once, whatever happens to the message. */

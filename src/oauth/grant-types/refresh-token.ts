@@ -23,8 +23,7 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   if (current.rotatedAt) {
     // Used before: either the client or a thief holds a copy. Revoke the whole grant (RFC 9700 4.14.2).
     await revokeGrant(deps, parsed.grantId);
-    deps.log.warn({ client: client.id.slice(0, 64), jid: current.jid }, 'refresh token replayed: grant revoked');
-    throw invalidGrant(INVALID);
+    throw replayed(deps, client, current.jid);
   }
 
   // Upstream accounts keep long-lived access only while their owner keeps signing in upstream (issue 18).
@@ -54,8 +53,7 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
     expiresAt: now + deps.config.refresh_token_ttl * 1000,
   });
   if (rotated.status === 'replayed') {
-    deps.log.warn({ client: client.id.slice(0, 64), jid: current.jid }, 'refresh token replayed: grant revoked');
-    throw invalidGrant(INVALID);
+    throw replayed(deps, client, current.jid);
   }
   if (rotated.status !== 'ok') throw invalidGrant(INVALID);
 
@@ -89,10 +87,15 @@ async function oneStepRefresh(
   if (rotated.status === 'long-way') return null;
   if (rotated.status === 'other-client') throw invalidGrant('the refresh token was issued to another client');
   if (rotated.status === 'replayed') {
-    deps.log.warn({ client: client.id.slice(0, 64), jid: account.jid }, 'refresh token replayed: grant revoked');
-    throw invalidGrant(INVALID);
+    throw replayed(deps, client, account.jid);
   }
   if (rotated.status !== 'ok') throw invalidGrant(INVALID);
   const { previous } = rotated;
   return issueTokens(deps, { grant: { id: parsed.grantId, jid: previous.jid }, client, scope: previous.scope, refreshToken: next.token, withIdToken: true });
+}
+
+/** A used refresh token came back: the grant is revoked by now; say so and refuse. */
+function replayed(deps: CoreDeps, client: Client, jid: string): Error {
+  deps.log.warn({ client: client.id.slice(0, 64), jid }, 'refresh token replayed: grant revoked');
+  return invalidGrant(INVALID);
 }
