@@ -1,5 +1,7 @@
-// Throwaway Prosody 0.12 (Debian package) for integration tests: loopback only,
-// free ports, its own data dir, killed when the test process exits.
+// Throwaway Prosody for integration tests: loopback only, free ports, its own data
+// dir, killed when the test process exits. Two generations: Debian 12's 0.12 (the
+// system package) and Debian 13's 13.0 (unpacked beside it by
+// scripts/install-prosody13.sh, with prosody-modules' SASL2/Bind2/FAST).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, chownSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -17,7 +19,24 @@ export interface ProsodyVirtualHost {
   options?: Record<string, string | number | boolean>;
 }
 
+export type ProsodyVersion = '0.12' | '13';
+
+/** Where scripts/install-prosody13.sh unpacked Prosody 13 (PROSODY13_ROOT overrides). */
+export const PROSODY13_ROOT = process.env.PROSODY13_ROOT ?? '/opt/prosody13';
+
+/** Both generations, newest first: suites that must hold on each loop over these. */
+export const PROSODY_VERSIONS: readonly ProsodyVersion[] = ['13', '0.12'];
+
+function prosodyBinary(version: ProsodyVersion): string {
+  if (version === '0.12') return 'prosody';
+  const bin = join(PROSODY13_ROOT, 'usr/bin/prosody');
+  if (!existsSync(bin)) throw new Error(`Prosody 13 is not at ${bin}: run scripts/install-prosody13.sh (or set PROSODY13_ROOT)`);
+  return bin;
+}
+
 export interface ProsodyOptions {
+  /** Which generation to run (default 0.12, Debian 12's package). */
+  version?: ProsodyVersion;
   components: ProsodyComponent[];
   /** Default: ["localhost"]. */
   virtualHosts?: Array<string | ProsodyVirtualHost>;
@@ -35,6 +54,7 @@ export interface ProsodyOptions {
 }
 
 export interface ProsodyInstance {
+  version: ProsodyVersion;
   c2sPort: number;
   componentPort: number;
   dir: string;
@@ -159,7 +179,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyInstanc
 
   const launch = async (): Promise<void> => {
     output = '';
-    const proc = spawn('runuser', ['-u', 'prosody', '--', 'prosody', '-F', '--config', configFile], {
+    const proc = spawn('runuser', ['-u', 'prosody', '--', prosodyBinary(opts.version ?? '0.12'), '-F', '--config', configFile], {
       cwd: dir,
       detached: true, // own process group: see killGroup
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -191,6 +211,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyInstanc
   await launch();
 
   return {
+    version: opts.version ?? '0.12',
     c2sPort,
     componentPort,
     dir,
