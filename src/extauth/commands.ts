@@ -46,7 +46,8 @@ export function parseCommand(bytes: Buffer): Command | { error: string } {
 export async function runCommand(core: CoreDeps, c: Command): Promise<boolean> {
   switch (c.cmd) {
     case 'auth':
-      return (await api.checkLogin(core, c.user, c.host, c.password)).ok;
+      // A bare yes cannot restrict the session: account-only secrets are refused (review #3).
+      return (await api.checkLogin(core, c.user, c.host, c.password, { canRestrict: false })).ok;
     case 'isuser':
       return api.userExists(core, c.user, c.host);
     case 'setpass':

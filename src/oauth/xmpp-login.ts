@@ -1,7 +1,8 @@
 import { makeBareJid } from '../accounts/jid.js';
+import { admitLogin, loginLimiters } from '../accounts/login-throttle.js';
 import { findAppPassword, normaliseAppPassword } from './app-passwords.js';
 import type { CoreDeps } from './context.js';
-import { allowsXmppLogin } from './scopes.js';
+import { allowsXmppLogin, isRestrictedXmppLogin } from './scopes.js';
 import { needsUpstreamSignIn } from './upstream-freshness.js';
 import { validateAccountToken, type ValidToken } from './validate-token.js';
 
@@ -24,6 +25,25 @@ export interface LoginOptions {
    * never tried as a password, and `user` may be empty (the token names its account).
    */
   tokenOnly?: boolean;
+  /**
+   * The door holds an account-only login (xmpp:account:*) to account
+   * management, as our Prosody module does. A door that cannot (the extauth
+   * bridge, ejabberd's token lookup) would open a full chat session for it,
+   * so such a secret is refused there (review #3). Absent: cannot.
+   */
+  canRestrict?: boolean;
+}
+
+/**
+ * Why a grant of `scope` may not open an XMPP session through a door, or null
+ * when it may. One rule for tokens and app passwords, at every door.
+ */
+export function xmppLoginRefusal(scope: readonly string[], opts: { canRestrict?: boolean }): string | null {
+  if (!allowsXmppLogin(scope)) return 'lacks an XMPP login scope';
+  if (!opts.canRestrict && isRestrictedXmppLogin(scope)) {
+    return 'grants only account management (xmpp:account:*), which this door cannot restrict a session to';
+  }
+  return null;
 }
 
 const looksLikeJwt = (s: string) => s.startsWith('eyJ') && s.split('.').length === 3;
@@ -47,21 +67,38 @@ export async function authenticate(deps: CoreDeps, user: string, host: string, s
   } else if (!served(host.toLowerCase())) {
     return { ok: false, reason: 'invalid', asToken: true };
   }
-  if (opts.tokenOnly || looksLikeJwt(secret)) return tokenLogin(deps, jid, host.toLowerCase(), secret, Boolean(opts.tokenOnly));
+  if (opts.tokenOnly || looksLikeJwt(secret)) return tokenLogin(deps, jid, host.toLowerCase(), secret, opts);
   if (normaliseAppPassword(secret)) {
-    const appPassword = await appPasswordLogin(deps, jid!, secret);
+    // The throttle first, as for passwords (review #5): a throttled caller is
+    // refused even the right app password, and each guess spends a point.
+    const admission = await admitLogin(loginLimiters(deps.store, deps.config.login_throttle), jid!, opts.address);
+    if (!admission.allowed) {
+      deps.log.info({ jid, address: opts.address, retryAfterMs: admission.retryAfterMs, via: 'app-password' }, 'login refused: throttled');
+      deps.metrics?.login('app-password', 'throttled');
+      return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
+    }
+    const appPassword = await appPasswordLogin(deps, jid!, secret, opts);
+    // One of its app passwords (accepted or refused) is no guess: the point goes
+    // back. Otherwise it may still be the password itself, whose check spends
+    // its own point, so a guess counts once.
+    await admission.refund();
     if (appPassword) return appPassword;
-    // Not one of the account's app passwords: it may still be the password itself.
   }
   const result = await deps.accounts.verify(jid!, secret, opts.address);
   deps.metrics?.login('password', result.ok ? 'ok' : result.reason === 'throttled' ? 'throttled' : 'failed');
-  if (result.ok) return { ok: true, jid: jid!, via: 'password' };
+  if (result.ok) {
+    // Successful logins are logged like token and app-password ones (review #12); never the secret.
+    deps.log.info({ jid, via: 'password', address: opts.address }, 'xmpp login accepted');
+    return { ok: true, jid: jid!, via: 'password' };
+  }
   return result.reason === 'throttled' ? { ok: false, reason: 'throttled', retryAfterMs: result.retryAfterMs } : { ok: false, reason: 'invalid' };
 }
 
-async function tokenLogin(deps: CoreDeps, jid: string | undefined, host: string, secret: string, tokenOnly: boolean): Promise<LoginResult> {
+async function tokenLogin(deps: CoreDeps, jid: string | undefined, host: string, secret: string, opts: LoginOptions): Promise<LoginResult> {
+  const tokenOnly = Boolean(opts.tokenOnly);
   const token = secret && looksLikeJwt(secret) ? await validateAccountToken(deps.signer, deps.store, secret) : null;
-  const usable = token !== null && allowsXmppLogin(token.scope) && token.jid.endsWith(`@${host}`);
+  const refusal = token ? xmppLoginRefusal(token.scope, opts) : null;
+  const usable = token !== null && refusal === null && token.jid.endsWith(`@${host}`);
   if (usable && (jid === undefined || token.jid === jid)) {
     void deps.store.touchGrant(token.grantId, Date.now()).catch(() => {});
     deps.log.info({ jid: token.jid, via: 'token' }, 'xmpp login accepted');
@@ -73,16 +110,22 @@ async function tokenLogin(deps: CoreDeps, jid: string | undefined, host: string,
     deps.metrics?.login('token', 'failed');
     return { ok: false, reason: 'other-account', asToken: true };
   }
-  const why = !secret ? 'no token (discovery)' : token && !allowsXmppLogin(token.scope) ? 'token lacks an XMPP login scope' : 'token invalid, revoked, expired, or not for this account';
-  deps.log.info({ jid, via: 'token' }, `xmpp login refused: ${why}`);
-  deps.metrics?.login('token', 'failed');
+  const why = !secret ? 'no token (discovery)' : refusal ? `token ${refusal}` : 'token invalid, revoked, expired, or not for this account';
+  deps.log.info({ jid, via: 'token', ...(token && refusal ? { grant: token.grantId } : {}) }, `xmpp login refused: ${why}`);
+  deps.metrics?.login('token', refusal ? 'refused' : 'failed');
   return { ok: false, reason: 'invalid', asToken: true };
 }
 
 /** An app password of `jid`: null when none matches, a refusal when it matches but may not be used now. */
-async function appPasswordLogin(deps: CoreDeps, jid: string, secret: string): Promise<LoginResult | null> {
+async function appPasswordLogin(deps: CoreDeps, jid: string, secret: string, opts: LoginOptions): Promise<LoginResult | null> {
   const grant = await findAppPassword(deps, jid, secret);
   if (!grant) return null;
+  const refusal = xmppLoginRefusal(grant.scope, opts);
+  if (refusal) {
+    deps.log.info({ jid, via: 'app-password', grant: grant.id }, `xmpp login refused: app password ${refusal}`);
+    deps.metrics?.login('app-password', 'refused');
+    return { ok: false, reason: 'invalid' };
+  }
   const account = await deps.store.getAccount(jid);
   if (!account || account.disabled) {
     deps.log.info({ jid, via: 'app-password', grant: grant.id }, 'xmpp login refused: account missing or disabled');

@@ -36,7 +36,8 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
       deps.log.info({ from, op: 'auth' }, 'auth query refused: address is not an IP address');
       return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
     }
-    const result = await api.checkLogin(core, user, host, text, { address, tokenOnly });
+    // Our Prosody module holds an account-only login to account management (restrict.lib.lua).
+    const result = await api.checkLogin(core, user, host, text, { address, tokenOnly, canRestrict: true });
     core.metrics?.xmppQuery('auth', result.ok ? 'ok' : result.reason);
     if (result.ok) {
       const { token } = result;

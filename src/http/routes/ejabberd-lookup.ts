@@ -3,8 +3,8 @@
 // ejabberd clients can log in with them and a revoked grant stops at once.
 import express, { Router, type Request, type RequestHandler } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
+import { xmppLoginRefusal } from '../../oauth/xmpp-login.js';
 import { inspectToken } from '../../oauth/xmpp-server-api.js';
-import { allowsXmppLogin } from '../../oauth/scopes.js';
 import { safeEqual } from '../../util/crypto.js';
 
 /** The scope ejabberd's X-OAUTH2 mechanism checks for. */
@@ -46,8 +46,11 @@ export function ejabberdLookupRoutes(core: CoreDeps): Router {
         res.status(404).json({ error: 'not_found' });
         return;
       }
-      // Only a token granted for XMPP logins (scopes.ts) may open a session.
-      const scope = allowsXmppLogin(info.scope) ? [EJABBERD_SASL_SCOPE, ...info.scope] : info.scope;
+      // Only a token granted for XMPP logins may open a session, and ejabberd
+      // cannot restrict one: an account-only token gets no sasl_auth (review #3).
+      const refusal = xmppLoginRefusal(info.scope, { canRestrict: false });
+      if (refusal) log.info({ jid: info.jid, grant: info.grantId }, `ejabberd lookup: no sasl_auth, the token ${refusal}`);
+      const scope = refusal ? info.scope : [EJABBERD_SASL_SCOPE, ...info.scope];
       res.json({ user: info.jid, scope, expire: info.exp });
     } catch (err) {
       next(err);
