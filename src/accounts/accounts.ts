@@ -1,14 +1,25 @@
 import type { Logger } from '../log.js';
-import type { RateLimiter, Store } from '../store/types.js';
+import type { Account, PasswordCredentials, RateLimiter, ScramHash, ScramRecords, Store } from '../store/types.js';
 import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import { isUsableVerifier, makeVerifier, SCRAM_HASHES, strongestVerifier, verifierMatches } from './scram.js';
 
 export interface ThrottleSettings {
   per_account: number;
   per_address: number;
   window: number;
 }
+
+export interface ScramSettings {
+  sha1_iterations: number;
+  sha256_iterations: number;
+}
+
+const DEFAULT_SCRAM: ScramSettings = { sha1_iterations: 10000, sha256_iterations: 10000 };
+
+/** What an import of an existing account did (see Accounts.importScram). */
+export type ImportOutcome = 'created' | 'unchanged' | 'conflict';
 
 export type VerifyResult =
   /** `epoch`: the account's session epoch read with the hash, to bind a login session to. */
@@ -42,6 +53,7 @@ export class Accounts {
     private readonly store: Store,
     throttle: ThrottleSettings,
     private readonly log: Logger,
+    private readonly scram: ScramSettings = DEFAULT_SCRAM,
   ) {
     this.perAccount = store.rateLimiter({ name: 'login-account', points: throttle.per_account, duration: throttle.window });
     this.perAddress = store.rateLimiter({ name: 'login-address', points: throttle.per_address, duration: throttle.window });
@@ -54,7 +66,7 @@ export class Accounts {
     }
     this.checkPassword(password);
     // A fresh random epoch: sessions left from a previous owner of this JID never match it.
-    const created = await this.store.createAccount({ jid, passwordHash: await hashPassword(password), createdAt: Date.now(), epoch: randomToken(12) });
+    const created = await this.store.createAccount({ jid, ...(await this.credentials(password)), createdAt: Date.now(), epoch: randomToken(12) });
     if (!created) throw new AccountError(`account ${jid} exists already`, 'exists');
     this.log.info({ jid }, 'account created');
     return jid;
@@ -68,7 +80,7 @@ export class Accounts {
     if (account?.upstream && !account.passwordHash) {
       throw new AccountError(`${jid} signs in through ${account.upstream.provider}; it has no local password (use an app password)`, 'refused');
     }
-    if (!(await this.store.setPasswordHash(jid, await hashPassword(password)))) {
+    if (!(await this.store.setPasswordCredentials(jid, await this.credentials(password)))) {
       throw new AccountError(`no account ${jid}`, 'missing');
     }
     this.log.info({ jid }, 'password changed; login sessions ended');
@@ -126,16 +138,80 @@ export class Accounts {
       return { ok: false, reason: 'throttled', retryAfterMs };
     }
     const account = known ? await this.store.getAccount(jid) : null;
-    // No local password (upstream-only) or disabled: the same dummy-hash work as an unknown account.
-    const usable = account && !account.disabled && account.passwordHash ? account.passwordHash : undefined;
-    const ok = (await verifyPassword(usable, password)) && usable !== undefined;
+    const ok = account !== null && !account.disabled && (await this.checkCredentials(account, password));
     if (ok) {
       // The account's failures are forgiven; the address gets this attempt back.
       await Promise.all([this.perAccount.reset(jid), address ? this.perAddress.refund(address) : undefined]);
-      return { ok: true, jid, epoch: account!.epoch ?? '' };
+      return { ok: true, jid, epoch: account.epoch ?? '' };
     }
+    // No local password (upstream-only), disabled or unknown: the same dummy-hash work as a wrong password.
+    if (!account || account.disabled || (!account.passwordHash && !strongestVerifier(account.scram))) await verifyPassword(undefined, password);
     this.log.info({ jid, address, known: Boolean(account) }, 'login failed');
     return { ok: false, reason: 'invalid' };
+  }
+
+  /**
+   * Brings over an existing account with its SCRAM record as it is (an import from
+   * Prosody or XEP-0227): no password is known, the first login checks against the
+   * record and adds the rest. Running it again changes nothing.
+   */
+  async importScram(jidInput: string, scram: ScramRecords, createdAt = Date.now()): Promise<ImportOutcome> {
+    const jid = this.jid(jidInput);
+    const usable: ScramRecords = {};
+    for (const hash of SCRAM_HASHES) if (isUsableVerifier(hash, scram[hash])) usable[hash] = scram[hash];
+    if (!strongestVerifier(usable)) throw new AccountError(`${jid}: no usable SCRAM record`, 'bad-password');
+    if (await this.store.createAccount({ jid, passwordHash: '', scram: usable, createdAt, epoch: randomToken(12) })) return 'created';
+    const existing = await this.store.getAccount(jid);
+    // Already imported (the same record, or a password set since): nothing to do; anything else is a name collision.
+    const same = existing && SCRAM_HASHES.every((h) => !usable[h] || existing.scram?.[h]?.storedKey === usable[h]!.storedKey || Boolean(existing.passwordHash));
+    return same ? 'unchanged' : 'conflict';
+  }
+
+  /** argon2id and both SCRAM verifiers of one password, computed side by side. */
+  private async credentials(password: string): Promise<Required<PasswordCredentials>> {
+    const [passwordHash, sha1, sha256] = await Promise.all([
+      hashPassword(password),
+      makeVerifier('SHA-1', password, this.scram.sha1_iterations),
+      makeVerifier('SHA-256', password, this.scram.sha256_iterations),
+    ]);
+    return { passwordHash, scram: { 'SHA-1': sha1, 'SHA-256': sha256 } };
+  }
+
+  /**
+   * The password against the account's argon2id hash or, for an imported account
+   * that has none yet, its strongest SCRAM verifier. A success fills in what is
+   * missing (argon2id, SCRAM verifiers); nothing the account has is ever dropped,
+   * since Conversations and Monal pin the mechanism they used last.
+   */
+  private async checkCredentials(account: Account, password: string): Promise<boolean> {
+    if (account.passwordHash) {
+      if (!(await verifyPassword(account.passwordHash, password))) return false;
+    } else {
+      const strongest = strongestVerifier(account.scram);
+      if (!strongest || !(await verifierMatches(strongest.hash, strongest.verifier, password))) return false;
+    }
+    const missing = SCRAM_HASHES.filter((h) => !isUsableVerifier(h, account.scram?.[h]));
+    // Once per account: the first login after an import (or after this feature came) pays for it.
+    if (!account.passwordHash || missing.length > 0) {
+      await this.complete(account, password, missing).catch((err: unknown) => {
+        this.log.warn({ jid: account.jid, err: (err as Error).message }, 'could not add the missing password records after a login');
+      });
+    }
+    return true;
+  }
+
+  private async complete(account: Account, password: string, missing: ScramHash[]): Promise<void> {
+    const iterations = (h: ScramHash) => (h === 'SHA-1' ? this.scram.sha1_iterations : this.scram.sha256_iterations);
+    const [passwordHash, ...made] = await Promise.all([
+      account.passwordHash ? Promise.resolve(account.passwordHash) : hashPassword(password),
+      ...missing.map((h) => makeVerifier(h, password, iterations(h))),
+    ]);
+    const scram: ScramRecords = { ...account.scram };
+    missing.forEach((h, i) => (scram[h] = made[i]));
+    const expected = { passwordHash: account.passwordHash, scram: account.scram };
+    if (await this.store.upgradeCredentials(account.jid, expected, { passwordHash, scram })) {
+      this.log.info({ jid: account.jid, added: [...(account.passwordHash ? [] : ['argon2id']), ...missing.map((h) => `SCRAM-${h}`)] }, 'password records completed after a login');
+    }
   }
 
   private jid(input: string): string {

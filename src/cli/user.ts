@@ -114,7 +114,7 @@ async function withAccounts(cmd: Command, fn: (accounts: Accounts, store: Store)
   const loaded = await configFrom(cmd);
   await withLoadedStore(loaded, async (store) => {
     try {
-      await fn(new Accounts(store, loaded.config.login_throttle, silentLogger), store);
+      await fn(new Accounts(store, loaded.config.login_throttle, silentLogger, loaded.config.scram), store);
     } catch (err) {
       if (err instanceof AccountError) {
         throw new CliError(err.message, err.code === 'bad-jid' || err.code === 'bad-password' ? EXIT.USAGE : EXIT.FAILED);

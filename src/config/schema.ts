@@ -162,6 +162,14 @@ export const configSchema = z.strictObject({
     .optional()
     .describe('argon2id hashes computed at once (default: CPU cores minus one, at least 1, so a login burst leaves the event loop a core)'),
 
+  scram: z
+    .strictObject({
+      sha1_iterations: z.number().int().min(4096).max(1_000_000).default(10000).describe('PBKDF2 iterations of new SCRAM-SHA-1 verifiers (Prosody writes 10000)'),
+      sha256_iterations: z.number().int().min(4096).max(1_000_000).default(10000).describe('PBKDF2 iterations of new SCRAM-SHA-256 verifiers (RFC 7677 asks for at least 4096)'),
+    })
+    .prefault({})
+    .describe('SCRAM verifiers stored beside each argon2id hash, so the XMPP server can offer SCRAM-SHA-1 and SCRAM-SHA-256'),
+
   login_throttle: z
     .strictObject({
       per_account: z.number().int().positive().default(5).describe('Failed logins per account per window'),

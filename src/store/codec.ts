@@ -1,6 +1,6 @@
 // Defensive decoding of stored records. A corrupt or foreign value reads as
 // absent (null) instead of surfacing later as a TypeError deep in a caller.
-import type { Account, AuthorizationCode, DeviceGrant, Grant, LoginSession, RefreshToken, ServerInfo, SigningKey, UpstreamOrigin, UpstreamState } from './types.js';
+import type { Account, AuthorizationCode, ScramRecords, DeviceGrant, Grant, LoginSession, RefreshToken, ServerInfo, SigningKey, UpstreamOrigin, UpstreamState } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -38,7 +38,35 @@ export function decodeAccount(o: Obj | null): Account | null {
   const upstream = decodeUpstreamOrigin(typeof o.upstream === 'string' ? parseJson(o.upstream) : (o.upstream as Obj | undefined) ?? null);
   if (upstream) account.upstream = upstream;
   if (o.disabled === true || o.disabled === '1') account.disabled = true;
+  const scram = decodeScram(typeof o.scram === 'string' ? parseJson(o.scram) : (o.scram as Obj | undefined) ?? null);
+  if (scram) account.scram = scram;
   return account;
+}
+
+/**
+ * One canonical text for a record (fixed key order), so that a compare-and-set
+ * can test "still the credentials that were checked" by string equality. '' for none.
+ */
+export function encodeScram(records: ScramRecords | undefined): string {
+  const out: Record<string, unknown> = {};
+  for (const hash of ['SHA-1', 'SHA-256'] as const) {
+    const v = records?.[hash];
+    if (v) out[hash] = { salt: v.salt, iterations: v.iterations, storedKey: v.storedKey, serverKey: v.serverKey };
+  }
+  return Object.keys(out).length ? JSON.stringify(out) : '';
+}
+
+/** Only well-typed verifiers survive; a record with none reads as absent. */
+export function decodeScram(o: Obj | null): ScramRecords | null {
+  if (!o) return null;
+  const out: ScramRecords = {};
+  for (const hash of ['SHA-1', 'SHA-256'] as const) {
+    const v = o[hash] as Obj | undefined;
+    if (v && isStr(v.salt) && isNum(v.iterations) && isStr(v.storedKey) && isStr(v.serverKey)) {
+      out[hash] = { salt: v.salt, iterations: v.iterations, storedKey: v.storedKey, serverKey: v.serverKey };
+    }
+  }
+  return Object.keys(out).length ? out : null;
 }
 
 export function decodeServerInfo(o: Obj | null): ServerInfo | null {

@@ -46,23 +46,38 @@ end
 `;
 
 export const scripts = {
-  // KEYS: account, accountList  ARGV: jid, passwordHash, createdAt, epoch ('' for none)
+  // KEYS: account, accountList  ARGV: jid, passwordHash, createdAt, epoch ('' for none), scram JSON ('' for none)
   xoCreateAccount: {
     keys: 2,
     lua: `
 if redis.call('exists', KEYS[1]) == 1 then return 0 end
 redis.call('hset', KEYS[1], 'jid', ARGV[1], 'passwordHash', ARGV[2], 'createdAt', ARGV[3])
 if ARGV[4] ~= '' then redis.call('hset', KEYS[1], 'epoch', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('hset', KEYS[1], 'scram', ARGV[5]) end
 redis.call('sadd', KEYS[2], ARGV[1])
 return 1`,
   },
 
-  // KEYS: account  ARGV: passwordHash, new epoch (ends the account's login sessions)
+  // KEYS: account  ARGV: passwordHash, new epoch (ends the account's login sessions), scram JSON ('' for none)
   xoSetPassword: {
     keys: 1,
     lua: `
 if redis.call('exists', KEYS[1]) == 0 then return 0 end
 redis.call('hset', KEYS[1], 'passwordHash', ARGV[1], 'epoch', ARGV[2])
+if ARGV[3] ~= '' then redis.call('hset', KEYS[1], 'scram', ARGV[3]) else redis.call('hdel', KEYS[1], 'scram') end
+return 1`,
+  },
+
+  // KEYS: account  ARGV: expected passwordHash, expected scram JSON, new passwordHash, new scram JSON
+  // Compare-and-set: a password change between the check and this write wins.
+  xoUpgradeCredentials: {
+    keys: 1,
+    lua: `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+local h = redis.call('hmget', KEYS[1], 'passwordHash', 'scram')
+if (h[1] or '') ~= ARGV[1] or (h[2] or '') ~= ARGV[2] then return 0 end
+redis.call('hset', KEYS[1], 'passwordHash', ARGV[3])
+if ARGV[4] ~= '' then redis.call('hset', KEYS[1], 'scram', ARGV[4]) else redis.call('hdel', KEYS[1], 'scram') end
 return 1`,
   },
 

@@ -103,12 +103,44 @@ export function storeContract(name: string, make: MakeStore): void {
       it('sets a password hash only on an existing account', async () => {
         const a = account();
         await s().createAccount(a);
-        assert.equal(await s().setPasswordHash(a.jid, 'new-hash'), true);
+        assert.equal(await s().setPasswordCredentials(a.jid, { passwordHash: 'new-hash' }), true);
         const { epoch, ...rest } = (await s().getAccount(a.jid))!;
         assert.deepEqual(rest, { ...a, passwordHash: 'new-hash' });
         assert.ok(typeof epoch === 'string' && epoch.length > 0, 'a new epoch is drawn');
-        assert.equal(await s().setPasswordHash(`nobody-${a.jid}`, 'x'), false);
+        assert.equal(await s().setPasswordCredentials(`nobody-${a.jid}`, { passwordHash: 'x' }), false);
         assert.equal(await s().accountExists(`nobody-${a.jid}`), false);
+      });
+
+      const verifier = (tag: string) => ({ salt: `c2FsdC${tag}`, iterations: 4096, storedKey: `c3Rvcm${tag}`, serverKey: `c2Vydm${tag}` });
+
+      it('keeps SCRAM verifiers with the account, and a password change replaces them all', async () => {
+        const a = { ...account(), passwordHash: '', scram: { 'SHA-1': verifier('1') } };
+        assert.equal(await s().createAccount(a), true);
+        assert.deepEqual((await s().getAccount(a.jid))!.scram, { 'SHA-1': verifier('1') });
+        const scram = { 'SHA-1': verifier('2'), 'SHA-256': verifier('3') };
+        assert.equal(await s().setPasswordCredentials(a.jid, { passwordHash: 'h', scram }), true);
+        const after = (await s().getAccount(a.jid))!;
+        assert.equal(after.passwordHash, 'h');
+        assert.deepEqual(after.scram, scram);
+        assert.equal(await s().setPasswordCredentials(a.jid, { passwordHash: 'h2' }), true);
+        assert.equal((await s().getAccount(a.jid))!.scram, undefined, 'credentials without verifiers leave none behind');
+      });
+
+      it('upgrades credentials only while they are still the ones that were checked, keeping the epoch', async () => {
+        const imported = { passwordHash: '', scram: { 'SHA-1': verifier('1') } };
+        const a = { ...account(), ...imported };
+        await s().createAccount(a);
+        const next = { passwordHash: 'argon', scram: { 'SHA-1': verifier('1'), 'SHA-256': verifier('4') } };
+        // A password change happened in between: the upgrade must not undo it.
+        assert.equal(await s().upgradeCredentials(a.jid, { passwordHash: 'other', scram: imported.scram }, next), false);
+        assert.equal(await s().upgradeCredentials(a.jid, { passwordHash: '', scram: { 'SHA-1': verifier('9') } }, next), false);
+        assert.equal(await s().upgradeCredentials(a.jid, imported, next), true);
+        const after = (await s().getAccount(a.jid))!;
+        assert.equal(after.passwordHash, 'argon');
+        assert.deepEqual(after.scram, next.scram);
+        assert.equal(after.epoch, a.epoch, 'sessions stay: the password did not change');
+        assert.equal(await s().upgradeCredentials(a.jid, imported, next), false, 'a second upgrade from the old state is refused');
+        assert.equal(await s().upgradeCredentials(`nobody-${a.jid}`, imported, next), false);
       });
 
       it('removes and lists', async () => {
@@ -804,7 +836,7 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal(await s().renewAccountEpoch(`nobody-${a.jid}`), null);
 
         // a password change ends them too
-        await s().setPasswordHash(a.jid, 'h2');
+        await s().setPasswordCredentials(a.jid, { passwordHash: 'h2' });
         assert.equal(await s().getSession(kept.id), null);
 
         // removal, and a re-created account (another random epoch), end them for good
