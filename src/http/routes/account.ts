@@ -9,7 +9,7 @@ import { lapsesAt, needsUpstreamSignIn } from '../../oauth/upstream-freshness.js
 import { describeScopes } from '../../oauth/scopes.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
-import type { LoginSession } from '../../store/types.js';
+import type { Account, LoginSession } from '../../store/types.js';
 import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Views } from '../views.js';
@@ -56,7 +56,8 @@ export function accountRoutes({
         csrf: sessions.csrfToken(req, res),
         grants: access.filter((c) => c.grant.kind !== 'app_password').map((c) => grantView(c, connected)),
         appPasswords: access.filter((c) => c.grant.kind === 'app_password').map((c) => appPasswordView(c.grant)),
-        scopes: APP_PASSWORD_SCOPES.map((value, i) => ({ value, text: `account.app_passwords.scope.${value.replace(/:/g, '_')}`, checked: i === 0 })),
+        scopes: APP_PASSWORD_SCOPES.map((value, i) => ({ value, text: appPasswordScopeLabel(value), checked: i === 0 })),
+        ssoOnly: account ? signsInOnlyUpstream(account) : false,
         upstream: upstream ? { name: provider?.name ?? upstream.provider, lastLogin: when(upstream.lastLoginAt) } : undefined,
         lapsed: account ? needsUpstreamSignIn(core, account) : false,
         lapsesAt: lapse !== undefined ? when(lapse) : undefined,
@@ -128,6 +129,12 @@ export function accountRoutes({
       return render(req, res, session.jid, { error: 'account.password.missing' }, 400);
     }
     if (password !== confirm) return render(req, res, session.jid, { error: 'account.password.mismatch' }, 400);
+    const account = await core.store.getAccount(session.jid);
+    if (account && signsInOnlyUpstream(account)) {
+      // No form offers this; a stale or hand-made one gets the same explanation.
+      core.log.info({ jid: session.jid }, 'password change refused: the account signs in only upstream');
+      return render(req, res, session.jid, { error: 'account.password.sso_only' }, 400);
+    }
     const verified = await core.accounts.verify(session.jid, current, req.ip);
     if (!verified.ok) {
       if (verified.reason === 'throttled') {
@@ -184,11 +191,25 @@ function grantView(c: ClientAccess, connected: Set<string> | null) {
   };
 }
 
+/** The form's label key for an app password scope, so the list says what the form said. */
+function appPasswordScopeLabel(scope: string): string | undefined {
+  return (APP_PASSWORD_SCOPES as readonly string[]).includes(scope) ? `account.app_passwords.scope.${scope.replace(/:/g, '_')}` : undefined;
+}
+
+/**
+ * Upstream sign-in only: no local password, so there is no current password to
+ * confirm and the store refuses to set one (Accounts.setPassword's own rule).
+ */
+function signsInOnlyUpstream(account: Account): boolean {
+  return Boolean(account.upstream) && !account.passwordHash;
+}
+
 function appPasswordView(g: GrantSummary) {
   return {
     id: g.id,
     name: g.label ?? g.clientName,
-    scope: g.scope.join(' '),
+    // A label key where the form had one; anything else (older grants) as written.
+    scopes: g.scope.map((scope) => ({ label: appPasswordScopeLabel(scope), scope })),
     createdAt: when(g.createdAt),
     lastUsed: g.lastUsedAt > g.createdAt ? when(g.lastUsedAt) : undefined,
   };
