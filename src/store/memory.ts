@@ -4,13 +4,12 @@
 // Records are cloned in and out so callers can't mutate stored state.
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { randomToken } from '../util/crypto.js';
-import { encodeScram } from './codec.js';
 import { grantOfAccount } from './grant-ownership.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
-  GrantRevokedEvent, PasswordCredentials, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  AccountNewsEvent, GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
   UpstreamOrigin, UpstreamState,
 } from './types.js';
 
@@ -56,14 +55,6 @@ class TtlMap<K, V> {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
-
-const credentialsText = (c: PasswordCredentials) => `${c.passwordHash}\n${encodeScram(c.scram)}`;
-
-function writeCredentials(a: Account, c: PasswordCredentials): void {
-  a.passwordHash = c.passwordHash;
-  if (c.scram && Object.keys(c.scram).length) a.scram = clone(c.scram);
-  else delete a.scram;
-}
 
 interface CodeEntry {
   code: AuthorizationCode;
@@ -130,18 +121,11 @@ export class MemoryStore implements Store {
     return this.accounts.has(jid);
   }
 
-  async setPasswordCredentials(jid: string, credentials: PasswordCredentials): Promise<boolean> {
+  async setPasswordHash(jid: string, passwordHash: string): Promise<boolean> {
     const a = this.accounts.get(jid);
     if (!a) return false;
-    writeCredentials(a, credentials);
+    a.passwordHash = passwordHash;
     a.epoch = randomToken(12);
-    return true;
-  }
-
-  async upgradeCredentials(jid: string, expected: PasswordCredentials, next: PasswordCredentials): Promise<boolean> {
-    const a = this.accounts.get(jid);
-    if (!a || credentialsText(a) !== credentialsText(expected)) return false;
-    writeCredentials(a, next);
     return true;
   }
 
@@ -156,7 +140,9 @@ export class MemoryStore implements Store {
     const up = this.accounts.get(jid)?.upstream;
     if (up && this.subjects.get(`${up.iss}\n${up.sub}`) === jid) this.subjects.delete(`${up.iss}\n${up.sub}`);
     // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
-    return this.accounts.delete(jid);
+    const removed = this.accounts.delete(jid);
+    if (removed) this.announceAccount(jid, 'removed');
+    return removed;
   }
 
   async listAccounts(): Promise<string[]> {
@@ -168,6 +154,7 @@ export class MemoryStore implements Store {
     if (!a) return false;
     if (disabled) a.disabled = true;
     else delete a.disabled;
+    this.announceAccount(jid, disabled ? 'disabled' : 'enabled');
     return true;
   }
 
@@ -192,6 +179,7 @@ export class MemoryStore implements Store {
     if (!a || a.upstream || this.subjects.has(key)) return false;
     a.upstream = clone(origin);
     this.subjects.set(key, jid);
+    this.announceAccount(jid, 'linked');
     return true;
   }
 
@@ -206,6 +194,7 @@ export class MemoryStore implements Store {
     const a = this.accounts.get(jid);
     if (!a?.upstream) return false;
     a.upstream.lastLoginAt = 0;
+    this.announceAccount(jid, 'upstream-logout');
     return true;
   }
 
@@ -337,6 +326,28 @@ export class MemoryStore implements Store {
         }
       }
     });
+  }
+
+  private readonly accountListeners = new Set<(event: AccountNewsEvent) => void>();
+
+  /** Delivered after the call that made the news returns, as over Redis. */
+  private announceAccount(jid: string, kind: AccountNewsEvent['kind']): void {
+    const event: AccountNewsEvent = { jid, kind, at: Date.now() };
+    queueMicrotask(() => {
+      for (const listener of this.accountListeners) {
+        try {
+          listener({ ...event });
+        } catch {
+          // A failing listener must not stop the others.
+        }
+      }
+    });
+  }
+
+  onAccountNews(listener: (event: AccountNewsEvent) => void): () => void {
+    const own = (e: AccountNewsEvent) => listener(e);
+    this.accountListeners.add(own);
+    return () => this.accountListeners.delete(own);
   }
 
   onRevocation(listener: RevocationListener): () => void {

@@ -9,7 +9,7 @@ import { BoundedMap } from '../util/bounded-map.js';
 import { GrantLiveness } from './grant-liveness.js';
 import { grantOfAccount } from './grant-ownership.js';
 import { BatchedLimiter } from './batched-limiter.js';
-import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, encodeScram, parseJson, toNum } from './codec.js';
+import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
@@ -17,7 +17,7 @@ import { scripts, type ScriptName } from './redis-scripts.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, UpstreamOrigin, UpstreamState, Grant, LoginSession, PollDeviceResult,
-  GrantRevokedEvent, PasswordCredentials, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  AccountNewsEvent, GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
 /** How long an announcer waits for its news to come back through its own feed. */
@@ -32,6 +32,14 @@ type Arg = string | number;
 /** Script replies are arrays of strings (or numbers); anything else reads as empty. */
 function strings(reply: unknown): string[] {
   return Array.isArray(reply) ? reply.map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '')) : [];
+}
+
+const ACCOUNT_NEWS = new Set<AccountNewsEvent['kind']>(['removed', 'disabled', 'enabled', 'linked', 'upstream-logout']);
+
+function decodeAccountNews(o: Record<string, unknown> | null): AccountNewsEvent | null {
+  if (!o || typeof o.account !== 'string' || !o.account || o.account.length > 3071) return null;
+  if (!ACCOUNT_NEWS.has(o.kind as AccountNewsEvent['kind'])) return null;
+  return { jid: o.account, kind: o.kind as AccountNewsEvent['kind'], at: typeof o.at === 'number' ? o.at : Date.now() };
 }
 
 function decodeRevocation(o: Record<string, unknown> | null): GrantRevokedEvent | null {
@@ -112,7 +120,6 @@ export class RedisStore implements Store {
       account.passwordHash,
       account.createdAt,
       account.epoch ?? '',
-      encodeScram(account.scram),
     ]);
     return r === 1;
   }
@@ -131,7 +138,7 @@ export class RedisStore implements Store {
 
   async setAccountDisabled(jid: string, disabled: boolean): Promise<boolean> {
     const changed = (await this.run('xoSetDisabled', [this.k.account(jid)], [disabled ? '1' : '0'])) === 1;
-    if (changed) await this.announceAccount(jid);
+    if (changed) await this.announceAccount(jid, disabled ? 'disabled' : 'enabled');
     return changed;
   }
 
@@ -153,7 +160,7 @@ export class RedisStore implements Store {
   async linkUpstream(jid: string, origin: UpstreamOrigin): Promise<boolean> {
     const r = await this.run('xoLinkUpstream', [this.k.account(jid), this.subjectKey(origin.iss, origin.sub)], [jid, JSON.stringify(origin), origin.lastLoginAt]);
     // From now on the account's refresh tokens depend on upstream sign-ins: no copy may say otherwise.
-    if (r === 1) await this.announceAccount(jid);
+    if (r === 1) await this.announceAccount(jid, 'linked');
     return r === 1;
   }
 
@@ -162,7 +169,10 @@ export class RedisStore implements Store {
   }
 
   async forgetUpstreamLogin(jid: string): Promise<boolean> {
-    return (await this.run('xoForgetUpstream', [this.k.account(jid)])) === 1;
+    const forgot = (await this.run('xoForgetUpstream', [this.k.account(jid)])) === 1;
+    // Heard by the component link, which ends the XMPP sessions opened with app passwords.
+    if (forgot) await this.announceAccount(jid, 'upstream-logout');
+    return forgot;
   }
 
   async firstLogoutToken(digest: string, ttl: number): Promise<boolean> {
@@ -181,13 +191,8 @@ export class RedisStore implements Store {
     return (await this.client.exists(this.k.account(jid))) === 1;
   }
 
-  async setPasswordCredentials(jid: string, c: PasswordCredentials): Promise<boolean> {
-    return (await this.run('xoSetPassword', [this.k.account(jid)], [c.passwordHash, randomToken(12), encodeScram(c.scram)])) === 1;
-  }
-
-  async upgradeCredentials(jid: string, expected: PasswordCredentials, next: PasswordCredentials): Promise<boolean> {
-    const args = [expected.passwordHash, encodeScram(expected.scram), next.passwordHash, encodeScram(next.scram)];
-    return (await this.run('xoUpgradeCredentials', [this.k.account(jid)], args)) === 1;
+  async setPasswordHash(jid: string, passwordHash: string): Promise<boolean> {
+    return (await this.run('xoSetPassword', [this.k.account(jid)], [passwordHash, randomToken(12)])) === 1;
   }
 
   async renewAccountEpoch(jid: string): Promise<string | null> {
@@ -201,7 +206,7 @@ export class RedisStore implements Store {
     // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
     const removed = (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList(), subject], [jid])) === 1;
     // Copies of "this grant is the account's" go everywhere, even if a revocation after this is missed.
-    if (removed) await this.announceAccount(jid);
+    if (removed) await this.announceAccount(jid, 'removed');
     return removed;
   }
 
@@ -374,13 +379,13 @@ export class RedisStore implements Store {
     });
   }
 
-  /** An account removed, disabled or linked upstream: every instance empties its copies. */
-  private announceAccount(jid: string): Promise<void> {
-    return this.announce({ account: jid, at: Date.now() }, () => this.liveness?.clear());
+  /** Account news: every instance empties its copies, and account listeners hear it. */
+  private announceAccount(jid: string, kind: AccountNewsEvent['kind']): Promise<void> {
+    return this.announce({ account: jid, kind, at: Date.now() }, () => this.liveness?.clear());
   }
 
   /** News on the revocation channel; `here` forgets on this instance at once, whatever happens to the message. */
-  private async announce(news: GrantRevokedEvent | { account: string; at: number }, here: () => void): Promise<void> {
+  private async announce(news: GrantRevokedEvent | { account: string; kind: string; at: number }, here: () => void): Promise<void> {
     here();
     // With the copies on, the change is answered only once the news has come back through this
     // instance's own feed: by then Redis has handed it to every other instance's feed too (bounded wait).
@@ -411,6 +416,15 @@ export class RedisStore implements Store {
         this.echoes.delete(nonce);
       },
     };
+  }
+
+  private readonly accountListeners = new Set<(event: AccountNewsEvent) => void>();
+
+  onAccountNews(listener: (event: AccountNewsEvent) => void): () => void {
+    const own = (e: AccountNewsEvent) => listener(e);
+    this.accountListeners.add(own);
+    this.subscribe();
+    return () => this.accountListeners.delete(own);
   }
 
   onRevocation(listener: RevocationListener, onGap?: () => void): () => void {
@@ -457,8 +471,18 @@ export class RedisStore implements Store {
       // Applied below first; the waiting announcer is released after (a microtask later).
       if (typeof news?.n === 'string') queueMicrotask(() => this.echoes.get(news.n as string)?.());
       if (!event) {
-        // An account removed (see removeAccount), or unreadable news that may have been a revocation.
+        // Account news (see announceAccount), or unreadable news that may have been a revocation.
         live?.clear();
+        const account = decodeAccountNews(news);
+        if (account) {
+          for (const listener of this.accountListeners) {
+            try {
+              listener(account);
+            } catch {
+              // One failing listener must not starve the others.
+            }
+          }
+        }
         return;
       }
       this.seen(event.grantId, false);

@@ -4,27 +4,10 @@
 // Times are unix milliseconds; TTLs are seconds. Secrets (codes, refresh
 // tokens, device codes) never reach the store: callers pass SHA-256 digests.
 
-export type ScramHash = 'SHA-1' | 'SHA-256';
-
-/** A SCRAM verifier (RFC 5802): as secret as a password hash. Binary fields in base64. */
-export interface ScramVerifier {
-  salt: string;
-  iterations: number;
-  storedKey: string;
-  serverKey: string;
-}
-
-export type ScramRecords = Partial<Record<ScramHash, ScramVerifier>>;
-
 export interface Account {
   jid: string; // bare JID, already normalised
-  /**
-   * argon2id PHC string; '' for an account with no local password (upstream
-   * sign-in only) or with only an imported SCRAM record (until its first login).
-   */
+  /** argon2id PHC string; '' for an account with no local password (upstream sign-in only). */
   passwordHash: string;
-  /** SCRAM verifiers of the same password, for the XMPP server's SCRAM mechanisms. */
-  scram?: ScramRecords;
   createdAt: number;
   /**
    * Login sessions carry the epoch of the account they were opened for and
@@ -47,12 +30,6 @@ export interface UpstreamOrigin {
   sub: string;
   /** Last successful sign-in through that provider (unix ms). */
   lastLoginAt: number;
-}
-
-/** What a password leaves in the store: never the password itself. */
-export interface PasswordCredentials {
-  passwordHash: string;
-  scram?: ScramRecords;
 }
 
 export type CreateUpstreamAccountResult = 'created' | 'jid-taken' | 'subject-taken';
@@ -223,6 +200,18 @@ export interface RevocationListener {
   (event: GrantRevokedEvent): void;
 }
 
+/**
+ * An account changed in a way every instance must hear of: removed, disabled
+ * or enabled, linked to an upstream identity, or its upstream sign-in ended
+ * (back-channel logout). Shares the revocation feed (and its gaps).
+ */
+export interface AccountNewsEvent {
+  jid: string;
+  kind: 'removed' | 'disabled' | 'enabled' | 'linked' | 'upstream-logout';
+  /** Unix ms. */
+  at: number;
+}
+
 export interface RateLimitRule {
   /** Namespaces counters, e.g. 'login-account'. */
   name: string;
@@ -292,19 +281,8 @@ export interface Store {
   createAccount(account: Account): Promise<boolean>;
   getAccount(jid: string): Promise<Account | null>;
   accountExists(jid: string): Promise<boolean>;
-  /**
-   * Replaces every credential of the account (argon2id hash and SCRAM verifiers
-   * together). false when there is no such account. Draws a new epoch: every
-   * login session of the account ends.
-   */
-  setPasswordCredentials(jid: string, credentials: PasswordCredentials): Promise<boolean>;
-  /**
-   * Adds what a first login with an imported record computed (the argon2id hash,
-   * the missing verifiers), only if the account's credentials are still the ones
-   * that login checked (`expected`): a password change in between wins. Sessions
-   * stay. true when written.
-   */
-  upgradeCredentials(jid: string, expected: PasswordCredentials, next: PasswordCredentials): Promise<boolean>;
+  /** false when there is no such account. Draws a new epoch: every login session of the account ends. */
+  setPasswordHash(jid: string, passwordHash: string): Promise<boolean>;
   /**
    * Draws a new epoch for the account, so every login session of it ends;
    * returns the epoch (to re-bind a session that is to survive), null when
@@ -392,6 +370,8 @@ export interface Store {
    * listener should then re-check what it holds. Returns an unsubscribe function.
    */
   onRevocation(listener: RevocationListener, onGap?: () => void): () => void;
+  /** Listens for account news from every instance (this one included). Returns an unsubscribe function. */
+  onAccountNews(listener: (event: AccountNewsEvent) => void): () => void;
 
   // authorization codes (single use)
   saveCode(digest: string, code: AuthorizationCode, ttl: number): Promise<void>;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, beforeEach } from 'node:test';
 import { MAX_REFRESH_PER_GRANT } from '../../src/store/types.js';
 import type {
-  Account, AuthorizationCode, DeviceGrant, Grant, GrantRevokedEvent, LoginSession, RefreshToken, SigningKey, Store, UpstreamOrigin, UpstreamState,
+  Account, AccountNewsEvent, AuthorizationCode, DeviceGrant, Grant, GrantRevokedEvent, LoginSession, RefreshToken, SigningKey, Store, UpstreamOrigin, UpstreamState,
 } from '../../src/store/types.js';
 
 export type MakeStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
@@ -471,6 +471,28 @@ export function storeContract(name: string, make: MakeStore): void {
         await settle();
         await s().publishRevocation({ grantId: id, at: 1 });
         assert.deepEqual((await first).map((e) => [e.grantId, e.at]), [[id, 1]]);
+        assert.deepEqual(gone, []);
+      });
+
+      it('review #7: account news (disabled, enabled, linked, upstream-logout, removed) reaches listeners in order; an unsubscribed one hears nothing', async () => {
+        const a = account();
+        assert.equal(await s().createAccount(a), true);
+        const got: AccountNewsEvent[] = [];
+        const gone: AccountNewsEvent[] = [];
+        const off = s().onAccountNews((e) => e.jid === a.jid && got.push(e));
+        s().onAccountNews((e) => e.jid === a.jid && gone.push(e))();
+        await settle();
+        assert.equal(await s().setAccountDisabled(a.jid, true), true);
+        assert.equal(await s().setAccountDisabled(a.jid, false), true);
+        assert.equal(await s().linkUpstream(a.jid, { provider: 'p', iss: 'https://idp.example', sub: uid('s'), lastLoginAt: 1 }), true);
+        assert.equal(await s().forgetUpstreamLogin(a.jid), true);
+        assert.equal(await s().removeAccount(a.jid), true);
+        assert.equal(await s().removeAccount(a.jid), false, 'an absent account announces nothing');
+        for (let i = 0; i < 50 && got.length < 5; i++) await sleep(100);
+        await settle();
+        off();
+        assert.deepEqual(got.map((e) => e.kind), ['disabled', 'enabled', 'linked', 'upstream-logout', 'removed']);
+        assert.ok(got.every((e) => typeof e.at === 'number'));
         assert.deepEqual(gone, []);
       });
     });
