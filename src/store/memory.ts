@@ -4,12 +4,13 @@
 // Records are cloned in and out so callers can't mutate stored state.
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { randomToken } from '../util/crypto.js';
+import { encodeScram } from './codec.js';
 import { grantOfAccount } from './grant-ownership.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
-  AccountNewsEvent, GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  AccountNewsEvent, GrantRevokedEvent, PasswordCredentials, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
   UpstreamOrigin, UpstreamState,
 } from './types.js';
 
@@ -55,6 +56,14 @@ class TtlMap<K, V> {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
+
+const credentialsText = (c: PasswordCredentials) => `${c.passwordHash}\n${encodeScram(c.scram)}`;
+
+function writeCredentials(a: Account, c: PasswordCredentials): void {
+  a.passwordHash = c.passwordHash;
+  if (c.scram && Object.keys(c.scram).length) a.scram = clone(c.scram);
+  else delete a.scram;
+}
 
 interface CodeEntry {
   code: AuthorizationCode;
@@ -121,11 +130,18 @@ export class MemoryStore implements Store {
     return this.accounts.has(jid);
   }
 
-  async setPasswordHash(jid: string, passwordHash: string): Promise<boolean> {
+  async setPasswordCredentials(jid: string, credentials: PasswordCredentials): Promise<boolean> {
     const a = this.accounts.get(jid);
     if (!a) return false;
-    a.passwordHash = passwordHash;
+    writeCredentials(a, credentials);
     a.epoch = randomToken(12);
+    return true;
+  }
+
+  async upgradeCredentials(jid: string, expected: PasswordCredentials, next: PasswordCredentials): Promise<boolean> {
+    const a = this.accounts.get(jid);
+    if (!a || credentialsText(a) !== credentialsText(expected)) return false;
+    writeCredentials(a, next);
     return true;
   }
 

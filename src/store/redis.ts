@@ -9,7 +9,7 @@ import { BoundedMap } from '../util/bounded-map.js';
 import { GrantLiveness } from './grant-liveness.js';
 import { grantOfAccount } from './grant-ownership.js';
 import { BatchedLimiter } from './batched-limiter.js';
-import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, parseJson, toNum } from './codec.js';
+import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, encodeScram, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
@@ -17,7 +17,7 @@ import { scripts, type ScriptName } from './redis-scripts.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, UpstreamOrigin, UpstreamState, Grant, LoginSession, PollDeviceResult,
-  AccountNewsEvent, GrantRevokedEvent, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  AccountNewsEvent, GrantRevokedEvent, PasswordCredentials, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
 } from './types.js';
 
 /** How long an announcer waits for its news to come back through its own feed. */
@@ -120,6 +120,7 @@ export class RedisStore implements Store {
       account.passwordHash,
       account.createdAt,
       account.epoch ?? '',
+      encodeScram(account.scram),
     ]);
     return r === 1;
   }
@@ -191,8 +192,13 @@ export class RedisStore implements Store {
     return (await this.client.exists(this.k.account(jid))) === 1;
   }
 
-  async setPasswordHash(jid: string, passwordHash: string): Promise<boolean> {
-    return (await this.run('xoSetPassword', [this.k.account(jid)], [passwordHash, randomToken(12)])) === 1;
+  async setPasswordCredentials(jid: string, c: PasswordCredentials): Promise<boolean> {
+    return (await this.run('xoSetPassword', [this.k.account(jid)], [c.passwordHash, randomToken(12), encodeScram(c.scram)])) === 1;
+  }
+
+  async upgradeCredentials(jid: string, expected: PasswordCredentials, next: PasswordCredentials): Promise<boolean> {
+    const args = [expected.passwordHash, encodeScram(expected.scram), next.passwordHash, encodeScram(next.scram)];
+    return (await this.run('xoUpgradeCredentials', [this.k.account(jid)], args)) === 1;
   }
 
   async renewAccountEpoch(jid: string): Promise<string | null> {

@@ -4,10 +4,27 @@
 // Times are unix milliseconds; TTLs are seconds. Secrets (codes, refresh
 // tokens, device codes) never reach the store: callers pass SHA-256 digests.
 
+export type ScramHash = 'SHA-1' | 'SHA-256';
+
+/** A SCRAM verifier (RFC 5802): as secret as a password hash. Binary fields in base64. */
+export interface ScramVerifier {
+  salt: string;
+  iterations: number;
+  storedKey: string;
+  serverKey: string;
+}
+
+export type ScramRecords = Partial<Record<ScramHash, ScramVerifier>>;
+
 export interface Account {
   jid: string; // bare JID, already normalised
-  /** argon2id PHC string; '' for an account with no local password (upstream sign-in only). */
+  /**
+   * argon2id PHC string; '' for an account with no local password (upstream
+   * sign-in only) or with only an imported SCRAM record (until its first login).
+   */
   passwordHash: string;
+  /** SCRAM verifiers of the same password, for the XMPP server's SCRAM mechanisms. */
+  scram?: ScramRecords;
   createdAt: number;
   /**
    * Login sessions carry the epoch of the account they were opened for and
@@ -30,6 +47,12 @@ export interface UpstreamOrigin {
   sub: string;
   /** Last successful sign-in through that provider (unix ms). */
   lastLoginAt: number;
+}
+
+/** What a password leaves in the store: never the password itself. */
+export interface PasswordCredentials {
+  passwordHash: string;
+  scram?: ScramRecords;
 }
 
 export type CreateUpstreamAccountResult = 'created' | 'jid-taken' | 'subject-taken';
@@ -281,8 +304,19 @@ export interface Store {
   createAccount(account: Account): Promise<boolean>;
   getAccount(jid: string): Promise<Account | null>;
   accountExists(jid: string): Promise<boolean>;
-  /** false when there is no such account. Draws a new epoch: every login session of the account ends. */
-  setPasswordHash(jid: string, passwordHash: string): Promise<boolean>;
+  /**
+   * Replaces every credential of the account (argon2id hash and SCRAM verifiers
+   * together). false when there is no such account. Draws a new epoch: every
+   * login session of the account ends.
+   */
+  setPasswordCredentials(jid: string, credentials: PasswordCredentials): Promise<boolean>;
+  /**
+   * Adds what a first login with an imported record computed (the argon2id hash,
+   * the missing verifiers), only if the account's credentials are still the ones
+   * that login checked (`expected`): a password change in between wins. Sessions
+   * stay. true when written.
+   */
+  upgradeCredentials(jid: string, expected: PasswordCredentials, next: PasswordCredentials): Promise<boolean>;
   /**
    * Draws a new epoch for the account, so every login session of it ends;
    * returns the epoch (to re-bind a session that is to survive), null when
