@@ -61,3 +61,23 @@ export async function changePassword(
   const revoked = await revokeAllGrantsOf(deps, jid, opts.by);
   return { revokedGrants: revoked.length };
 }
+
+/** Which live sessions of an account must end: all of them, or those opened with an app password. */
+export interface SessionsEnded {
+  jid: string;
+  via?: 'app-password';
+  why: 'removed' | 'disabled' | 'upstream-logout';
+}
+
+/**
+ * Hears, on every instance, when an account's live sessions must end: it was
+ * removed or disabled (every session, whatever it logged in with), or its
+ * upstream sign-in ended (sessions opened with an app password, which that
+ * sign-in vouched for). Returns an unsubscribe function.
+ */
+export function onAccountSessionsEnded(deps: Pick<CoreDeps, 'store'>, listener: (event: SessionsEnded) => void): () => void {
+  return deps.store.onAccountNews(({ jid, kind }) => {
+    if (kind === 'removed' || kind === 'disabled') listener({ jid, why: kind });
+    else if (kind === 'upstream-logout') listener({ jid, via: 'app-password', why: kind });
+  });
+}

@@ -1,11 +1,15 @@
 // Live revocation over the component link (docs/protocol.md, "Live sessions"):
 // every revocation any instance performs reaches us through the store; if our
 // link is the one that is up, we tell the XMPP server, whose module closes the
-// sessions that logged in with that grant. News can be lost (no instance
+// sessions that logged in with that grant. Account news works the same way:
+// a removed or disabled account loses every live session, whatever it logged
+// in with (passwords have no grant), and an upstream logout ends the sessions
+// opened with an app password. News can be lost (no instance
 // online, a Redis blip), so we also re-check the grants of the server's live
 // sessions whenever the link comes up, the feed reconnects, and on a timer.
 import type { Logger } from '../log.js';
 import type { CoreDeps } from '../oauth/context.js';
+import { onAccountSessionsEnded, type SessionsEnded } from '../oauth/account-lifecycle.js';
 import { onGrantRevoked } from '../oauth/grant-management.js';
 import type { GrantRevokedEvent } from '../store/types.js';
 import { NS_AUTH } from './auth-protocol.js';
@@ -62,6 +66,25 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
     } else {
       log.info({ host, op, error: e.condition ?? e.name }, 'could not reach the XMPP server about revocations; the next re-check retries');
     }
+  }
+
+  /** Ends an account's live sessions (all, or those opened `via` one way) on its host. */
+  async function tellLogout(host: string, user: string, event: SessionsEnded): Promise<void> {
+    const attrs: Record<string, string> = { xmlns: NS_AUTH, user };
+    if (event.via) attrs.via = event.via;
+    try {
+      const reply = await link.request(xml('iq', { type: 'set', to: host }, xml('logout', attrs)), PUSH_TIMEOUT_MS);
+      const closed = reply.getChild('logout', NS_AUTH)?.attrs.closed;
+      log.info({ host, why: event.why, closed: closed === undefined ? undefined : Number(closed) }, 'account logout delivered to the XMPP server');
+    } catch (err) {
+      logFailure(host, 'logout', err);
+    }
+  }
+
+  function deliverEnded(event: SessionsEnded): void {
+    if (!link.online || !event.jid.includes('@')) return;
+    const user = event.jid.slice(0, event.jid.lastIndexOf('@'));
+    for (const host of hostsFor(event.jid)) void tellLogout(host, user, event);
   }
 
   function deliver(event: GrantRevokedEvent): void {
@@ -125,6 +148,7 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
   }
 
   const unsubscribe = onGrantRevoked(core, deliver, () => void recheck());
+  const unsubscribeAccounts = onAccountSessionsEnded(core, deliverEnded);
   const offStatus = link.onStatus(({ state }) => {
     if (state === 'online') void recheck();
   });
@@ -136,6 +160,7 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
     recheck,
     stop() {
       unsubscribe();
+      unsubscribeAccounts();
       offStatus();
       clearInterval(timer);
     },

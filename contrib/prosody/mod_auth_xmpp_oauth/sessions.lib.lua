@@ -6,13 +6,18 @@
 -- every session that used it, with a stream error. The component may also ask
 -- which grants our live sessions use (<sessions/>): it does so whenever its link
 -- comes up, so a revocation that happened while no component was attached still
--- ends the sessions. Because the grant is on the session itself, sessions opened
+-- ends the sessions. An account removed or disabled (<logout user/>) loses
+-- every live session, whatever it logged in with: a password session has no
+-- grant, and a JID created again for someone else must not reach the old
+-- holder. With via="app-password" (an upstream logout) only the sessions
+-- opened with an app password end. Because the grant is on the session itself, sessions opened
 -- while the component was away are covered like any other.
 -- Protocol: docs/protocol.md, "Live sessions".
 
 local st = require "util.stanza";
 local jid_bare = require "util.jid".bare;
 local new_cache = require "util.cache".new;
+local gettime = require "socket".gettime;
 
 local NS = "urn:xmpp-oauth:auth:0";
 
@@ -20,6 +25,7 @@ local M = {};
 
 -- Closes with a stream error naming the cause (RFC 6120 policy-violation).
 local REVOKED = { condition = "policy-violation", text = "access revoked" };
+local LOGGED_OUT = { condition = "policy-violation", text = "account logged out" };
 
 function M.setup(module, opts)
 	local host = module.host;
@@ -28,6 +34,8 @@ function M.setup(module, opts)
 	-- Grants revoked lately: a login whose token check passed just before the
 	-- news arrived is not yet in the session table, so it is caught at bind.
 	local recently_revoked = new_cache(1000);
+	-- Same for accounts: username -> { at = when, via = which logins (nil: all) }.
+	local recently_logged_out = new_cache(1000);
 
 	local function user_sessions(username)
 		local user = prosody.hosts[host].sessions[username];
@@ -87,6 +95,45 @@ function M.setup(module, opts)
 		return true;
 	end);
 
+	local function ends(logout, session)
+		if not logout.via then return true; end
+		local login = session.xmpp_oauth;
+		return login ~= nil and login.via == logout.via;
+	end
+
+	module:hook("iq-set/host/" .. NS .. ":logout", function(event)
+		local origin, stanza = event.origin, event.stanza;
+		if not from_component(stanza) then
+			module:log("info", "Ignoring an account logout from %s: not the xmpp-oauth component", stanza.attr.from or "?");
+			origin.send(st.error_reply(stanza, "auth", "forbidden"));
+			return true;
+		end
+		local tag = stanza.tags[1];
+		local user, via = tag.attr.user, tag.attr.via;
+		if not user or user == "" or #user > 1023 then
+			origin.send(st.error_reply(stanza, "modify", "bad-request", "a user attribute is required"));
+			return true;
+		end
+		if via ~= nil and via ~= "app-password" then
+			origin.send(st.error_reply(stanza, "modify", "bad-request", "via must be app-password or absent"));
+			return true;
+		end
+		local logout = { at = gettime(), via = via };
+		recently_logged_out:set(user, logout);
+		local closed = 0;
+		-- Collected first: closing a session edits the tables we would be walking.
+		for _, session in ipairs(sessions_of(user)) do
+			if ends(logout, session) then
+				session.log("info", "Closing session: its account was logged out (%s)", via or "every login");
+				session:close(LOGGED_OUT);
+				closed = closed + 1;
+			end
+		end
+		module:log("info", "Account logout: %d session(s) closed", closed);
+		origin.send(st.reply(stanza):tag("logout", { xmlns = NS, closed = tostring(closed) }));
+		return true;
+	end);
+
 	module:hook("iq-get/host/" .. NS .. ":sessions", function(event)
 		local origin, stanza = event.origin, event.stanza;
 		if not from_component(stanza) then
@@ -118,6 +165,13 @@ function M.setup(module, opts)
 		if login and login.grant and recently_revoked:get(login.grant) then
 			session.log("info", "Closing session: its grant was revoked while it logged in");
 			session:close(REVOKED);
+			return;
+		end
+		-- A connection older than the account's logout that binds only now logged in before it.
+		local logout = session.username and recently_logged_out:get(session.username);
+		if logout and (session.conntime or 0) < logout.at and ends(logout, session) then
+			session.log("info", "Closing session: its account was logged out while it logged in");
+			session:close(LOGGED_OUT);
 		end
 	end);
 
