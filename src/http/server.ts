@@ -77,7 +77,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   app.use(metadataRoutes(config, views, metadata));
   app.use(homeRoutes({ config, views, trial }));
   for (const dir of views.staticDirs) app.use('/static', express.static(dir, { index: false, maxAge: '1h' }));
-  if (dynamicClients) app.use(registrationRoutes({ config, log, clients: dynamicClients, store: core.store }));
+  app.use(registrationRoutes({ config, log, clients: dynamicClients, store: core.store }));
   app.use(tokenRoutes(backChannel));
   if (config.ejabberd_lookup.enabled) app.use(ejabberdLookupRoutes(core));
   // Cookies matter only to the browser pages; the back-channel endpoints above skip the parse.

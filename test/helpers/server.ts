@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createApp, type App } from '../../src/app.js';
 import { validate } from '../../src/config/load.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { freePort } from './ports.js';
 import { startRedis } from './redis.js';
 
@@ -21,7 +21,7 @@ export interface TestServer {
  */
 export async function startServer(
   overrides: Record<string, unknown> = {},
-  opts: { redis?: boolean | string } = { redis: true },
+  opts: { redis?: boolean | string; /** Where the server logs (default: nowhere). */ log?: Logger } = { redis: true },
 ): Promise<TestServer> {
   const redis = opts.redis === true ? await startRedis() : undefined;
   const redisUrl = typeof opts.redis === 'string' ? opts.redis : redis?.url;
@@ -53,7 +53,7 @@ export async function startServer(
     ],
     ...overrides,
   });
-  const app = await createApp(config, silentLogger);
+  const app = await createApp(config, opts.log ?? silentLogger);
   await app.start();
   return {
     app,

@@ -17,11 +17,15 @@ export const MAX_REGISTRATION_BODY = 16 * 1024;
  * GET returns the JSON Schema of the accepted metadata. Mounted before any
  * body parser, so it parses its own JSON, with a size limit.
  */
-export function registrationRoutes(deps: { config: Config; log: Logger; clients: DynamicClients; store: Store }): Router {
+export function registrationRoutes(deps: { config: Config; log: Logger; clients?: DynamicClients; store: Store }): Router {
   const { config, log, clients, store } = deps;
   const router = Router();
-  // Not enabled: behave like any unknown endpoint.
-  if (!config.registration_key) return router;
+  if (!config.registration_key || !clients) {
+    // Disabled: say so. A 404 reads as "no such server" to a client library and
+    // its developer; 403 with a registered error code says "this server refuses".
+    router.all('/oauth2/register', (req, res) => sendOAuthError(res, registrationDisabled(), log, req));
+    return router;
+  }
 
   const policy = policyFromConfig(config);
   const schema = JSON.stringify(registrationSchema(config.issuer, policy), null, 2);
@@ -54,6 +58,10 @@ export function registrationRoutes(deps: { config: Config; log: Logger; clients:
 
   return router;
 }
+
+/** 403 access_denied (RFC 6749's registered code, as RFC 7591 answers use), naming the cause and the way out. */
+const registrationDisabled = () =>
+  new OAuthError('access_denied', 'dynamic client registration is disabled on this server (no registration_key is configured); ask its operator for a client in the config (clients:)', 403);
 
 const parseJson = express.json({ limit: MAX_REGISTRATION_BODY, strict: false, inflate: false, type: 'application/json' });
 
