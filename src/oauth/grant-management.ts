@@ -5,6 +5,7 @@
 // instance (GrantRevokedEvent), which is how live XMPP sessions get closed.
 import type { Grant, GrantRevokedEvent } from '../store/types.js';
 import type { CoreDeps } from './context.js';
+import { clientLog } from './client-log.js';
 
 export interface GrantSummary {
   id: string;
@@ -85,7 +86,7 @@ export async function revokeAllGrantsOf(
 /** The one place a grant is revoked on a user's or operator's behalf. */
 async function revoke(deps: Pick<CoreDeps, 'store' | 'log'>, grant: Grant, by: string): Promise<GrantSummary | null> {
   if (!(await revokeGrant(deps, grant.id))) return null;
-  deps.log.info({ jid: grant.jid, client: grant.clientId.slice(0, 64), by }, 'grant revoked');
+  deps.log.info({ jid: grant.jid, ...clientLog({ id: grant.clientId, name: grant.clientName }), by }, 'grant revoked');
   return summarise(grant);
 }
 

@@ -5,6 +5,7 @@ import type { CoreDeps } from './context.js';
 import { describable } from './errors.js';
 import { withParams } from './redirect.js';
 import { newAuthorizationCode, newGrantId } from './tokens.js';
+import { clientLog } from './client-log.js';
 
 export interface Authentication {
   jid: string;
@@ -99,7 +100,7 @@ export async function approveAuthorization(deps: CoreDeps, req: AuthorizationReq
     grant = await recordConsent(deps.store, auth.jid, req.client, req.scope);
   } catch (err) {
     if (!(err instanceof TooManyGrantsError)) throw err;
-    deps.log.info({ jid: auth.jid, client: req.client.id.slice(0, 64) }, 'authorization refused: too many grants');
+    deps.log.info({ jid: auth.jid, ...clientLog(req.client) }, 'authorization refused: too many grants');
     return errorLocation(deps.config.issuer, req, 'access_denied', err.message);
   }
   const { token: code, digest } = newAuthorizationCode(grant.id);
@@ -120,7 +121,7 @@ export async function approveAuthorization(deps: CoreDeps, req: AuthorizationReq
     },
     deps.config.code_ttl,
   );
-  deps.log.info({ jid: auth.jid, client: req.client.id.slice(0, 64), scope: req.scope }, 'authorization approved');
+  deps.log.info({ jid: auth.jid, ...clientLog(req.client), scope: req.scope }, 'authorization approved');
   return withParams(req.redirectUri, { code, state: req.state, iss: deps.config.issuer });
 }
 

@@ -3,6 +3,7 @@ import type { CoreDeps } from './context.js';
 import { invalidRequest } from './errors.js';
 import { revokeGrant } from './grant-management.js';
 import { parseRefreshToken, tokenClientId } from './tokens.js';
+import { clientLog } from './client-log.js';
 
 /**
  * RFC 7009. Revoking either kind of token revokes the grant behind it, so the
@@ -14,7 +15,7 @@ export async function revokeToken(deps: CoreDeps, client: Client, params: Record
   if (!token) throw invalidRequest('token is required');
   const grantId = await grantOf(deps, client, token, params.token_type_hint);
   if (grantId && (await revokeGrant(deps, grantId))) {
-    deps.log.info({ client: client.id.slice(0, 64) }, 'grant revoked by its client');
+    deps.log.info(clientLog(client), 'grant revoked by its client');
   }
 }
 

@@ -14,6 +14,7 @@ import type { Pages } from '../pages.js';
 import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Signer } from '../signing.js';
+import { clientLog } from '../../oauth/client-log.js';
 
 export interface BrowserDeps {
   core: CoreDeps;
@@ -67,7 +68,7 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
     if ((req.body as Record<string, unknown>).decision === 'approve') {
       finish(res, await approveAuthorization(core, request, session));
     } else {
-      log.info({ jid: session.jid, client: request.client.id.slice(0, 64) }, 'authorization denied by user');
+      log.info({ jid: session.jid, ...clientLog(request.client) }, 'authorization denied by user');
       finish(res, errorLocation(config.issuer, request, 'access_denied', 'the user denied the request'));
     }
   });

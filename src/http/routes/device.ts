@@ -12,6 +12,7 @@ import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Signer } from '../signing.js';
 import type { Views } from '../views.js';
+import { clientLog } from '../../oauth/client-log.js';
 
 const INTERACTION_TTL = 900;
 const VERIFY = '/oauth2/device/verify';
@@ -87,7 +88,7 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
       ? await approveDevice(store, device.userCode, session, client, device.scope)
       : await store.decideDevice(device.userCode, { status: 'denied' });
     if (!decided) return pages.message(res, 410, { title: 'device.title', heading: 'device.gone_heading', text: 'device.used' });
-    log.info({ jid: session.jid, client: client.id.slice(0, 64), approve }, 'device authorization decided');
+    log.info({ jid: session.jid, ...clientLog(client), approve }, 'device authorization decided');
     pages.message(res, 200, {
       title: 'device.title',
       heading: approve ? 'device.approved_heading' : 'device.denied_heading',

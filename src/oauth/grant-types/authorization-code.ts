@@ -6,6 +6,7 @@ import { issueTokens, type TokenResponse } from '../issue.js';
 import { verifierMatches } from '../pkce.js';
 import { parseAuthorizationCode } from '../tokens.js';
 import { revokeGrant } from '../grant-management.js';
+import { clientLog } from '../client-log.js';
 
 const INVALID = 'the authorization code is invalid, expired or already used';
 
@@ -34,7 +35,7 @@ export async function authorizationCodeGrant(
     // RFC 6749 4.1.2: a code used twice, by a caller able to pass every check,
     // may have been stolen with its verifier; kill everything issued from it.
     await revokeGrant(deps, result.code.grantId);
-    deps.log.warn({ client: client.id.slice(0, 64), jid: result.code.jid }, 'authorization code replayed: grant revoked');
+    deps.log.warn({ ...clientLog(client), jid: result.code.jid }, 'authorization code replayed: grant revoked');
     throw invalidGrant(INVALID);
   }
   const stored = result.code;

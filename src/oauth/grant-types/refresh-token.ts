@@ -6,6 +6,7 @@ import { parseScope } from '../scopes.js';
 import { newRefreshToken, parseRefreshToken } from '../tokens.js';
 import { revokeGrant } from '../grant-management.js';
 import { needsUpstreamSignIn } from '../upstream-freshness.js';
+import { clientLog } from '../client-log.js';
 
 const INVALID = 'the refresh token is invalid, expired or revoked';
 
@@ -29,7 +30,7 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
   // Upstream accounts keep long-lived access only while their owner keeps signing in upstream (issue 18).
   if (!account || account.disabled) throw invalidGrant(INVALID);
   if (needsUpstreamSignIn(deps, account)) {
-    deps.log.info({ client: client.id.slice(0, 64), jid: current.jid, provider: account.upstream?.provider }, 'refresh refused: lapsed until the next upstream sign-in');
+    deps.log.info({ ...clientLog(client), jid: current.jid, provider: account.upstream?.provider }, 'refresh refused: lapsed until the next upstream sign-in');
     throw invalidGrant('the account must sign in again through its identity provider');
   }
 
@@ -96,6 +97,6 @@ async function oneStepRefresh(
 
 /** A used refresh token came back: the grant is revoked by now; say so and refuse. */
 function replayed(deps: CoreDeps, client: Client, jid: string): Error {
-  deps.log.warn({ client: client.id.slice(0, 64), jid }, 'refresh token replayed: grant revoked');
+  deps.log.warn({ ...clientLog(client), jid }, 'refresh token replayed: grant revoked');
   return invalidGrant(INVALID);
 }
