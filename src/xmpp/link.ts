@@ -3,6 +3,8 @@
 // secret). One fresh @xmpp/component entity per attempt, so no state leaks
 // from a dead connection into the next one.
 import { component, type Component } from '@xmpp/component';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Logger } from '../log.js';
 import { Backoff, FATAL_RETRY_MS, type BackoffOptions } from './backoff.js';
 import { installDisco } from './builtins/disco.js';
@@ -67,7 +69,20 @@ interface Attempt {
   stopKeepalive?: () => void;
   /** Date.now() of the last bytes from the server. */
   lastInputAt: number;
+  /** Our outgoing IQs by id. */
+  pending: Map<string, PendingIq>;
 }
+
+/** An IQ we sent and wait for: only `to` may answer it (XEP-0114 lets any local user address us). */
+interface PendingIq {
+  to: string;
+  resolve: (reply: Element) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+// @xmpp's own StanzaError, so callers see the same error whichever path answered.
+const StanzaError = createRequire(import.meta.url)('@xmpp/middleware/lib/StanzaError.js') as { fromElement(el: Element): Error };
 
 const DEFAULT_SOFTWARE: SoftwareInfo = { name: 'xmpp-oauth', version: '0.0.0' };
 
@@ -211,9 +226,48 @@ export class ComponentLink implements IqRegistry {
    */
   request(iq: Element, timeoutMs = 10_000): Promise<Element> {
     if (!isElement(iq)) throw new TypeError('ComponentLink.request() needs an element built with src/xmpp/xml.ts');
+    if (!iq.attrs.to) throw new TypeError('ComponentLink.request() needs a `to`: only that entity may answer');
     const attempt = this.usable();
     if (!attempt) return Promise.reject(new LinkOfflineError());
-    return Promise.race([attempt.entity.iqCaller.request(iq, timeoutMs), attempt.down]);
+    // Not @xmpp/iq's caller: it takes the first reply with a matching id from
+    // anyone, and its ids come from Math.random. Ours are 128 random bits.
+    const id = randomBytes(16).toString('base64url');
+    iq.attrs.id = id;
+    const reply = new Promise<Element>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        attempt.pending.delete(id);
+        reject(Object.assign(new Error(`no reply from ${String(iq.attrs.to)} within ${timeoutMs} ms`), { name: 'TimeoutError' }));
+      }, timeoutMs);
+      attempt.pending.set(id, { to: canonicalJid(String(iq.attrs.to)), resolve, reject, timer });
+      attempt.entity.send(iq).catch((err: unknown) => {
+        clearTimeout(timer);
+        attempt.pending.delete(id);
+        reject(err as Error);
+      });
+    });
+    return Promise.race([reply, attempt.down]);
+  }
+
+  /** A result or error IQ: settles the request it answers, if it comes from the entity asked. */
+  private onReply(attempt: Attempt, stanza: Element): void {
+    const id = String(stanza.attrs.id ?? '');
+    const pending = attempt.pending.get(id);
+    if (!pending) {
+      this.log.debug({ type: stanza.attrs.type }, 'IQ reply to no request of ours: ignored');
+      return;
+    }
+    const from = String(stanza.attrs.from ?? '');
+    if (canonicalJid(from) !== pending.to) {
+      // Still waiting for the real answer, which is not this one.
+      this.log.info({ from: from.slice(0, 200), asked: pending.to }, 'IQ reply from an entity that was not asked: ignored');
+      return;
+    }
+    attempt.pending.delete(id);
+    clearTimeout(pending.timer);
+    const error = stanza.attrs.type === 'error' ? stanza.getChild('error') : undefined;
+    if (error) pending.reject(StanzaError.fromElement(error));
+    else if (stanza.attrs.type === 'error') pending.reject(Object.assign(new Error('error reply without <error/>'), { name: 'StanzaError', condition: 'undefined-condition' }));
+    else pending.resolve(stanza);
   }
 
   private usable(): Attempt | undefined {
@@ -242,7 +296,7 @@ export class ComponentLink implements IqRegistry {
     let rejectDown!: (err: Error) => void;
     const down = new Promise<never>((_, reject) => (rejectDown = reject));
     down.catch(() => undefined); // only observed through request()
-    const attempt: Attempt = { entity, wasOnline: false, finished: false, down, rejectDown, lastInputAt: 0 };
+    const attempt: Attempt = { entity, wasOnline: false, finished: false, down, rejectDown, lastInputAt: 0, pending: new Map() };
     this.attempt = attempt;
     this.setState('connecting');
 
@@ -268,6 +322,10 @@ export class ComponentLink implements IqRegistry {
     });
     entity.on('disconnect', () => this.onDown(attempt));
     entity.middleware.use(async (ctx) => {
+      if (ctx.name === 'iq' && (ctx.type === 'result' || ctx.type === 'error')) {
+        this.onReply(attempt, ctx.stanza);
+        return undefined;
+      }
       // Runs after @xmpp/iq's callee, which has validated get/set queries and
       // turns what we return into the reply; other stanzas end here.
       if (ctx.name !== 'iq' || (ctx.type !== 'get' && ctx.type !== 'set') || !ctx.element) return undefined;
@@ -348,6 +406,8 @@ export class ComponentLink implements IqRegistry {
     clearTimeout(attempt.timer);
     attempt.stopKeepalive?.();
     attempt.rejectDown(new LinkOfflineError('component link went down'));
+    for (const pending of attempt.pending.values()) clearTimeout(pending.timer);
+    attempt.pending.clear();
     if (this.attempt !== attempt || this._state === 'stopped') return;
 
     const failure = classifyFailure(attempt.failure ?? Object.assign(new Error('connection closed'), { code: 'closed' }));
@@ -396,6 +456,12 @@ export class ComponentLink implements IqRegistry {
 
 /** How often a standby instance asks for a component slot another instance holds. */
 const STANDBY_RETRY_MS = 5000;
+
+/** A JID as compared for replies: the bare part case-folded, the resource exact. */
+function canonicalJid(jid: string): string {
+  const slash = jid.indexOf('/');
+  return slash < 0 ? jid.toLowerCase() : jid.slice(0, slash).toLowerCase() + jid.slice(slash);
+}
 
 /** `auth.example.org` → `example.org`; a single-label domain pings itself. */
 function parentDomain(domain: string): string {
