@@ -3,7 +3,7 @@ import type { Config } from './config/schema.js';
 import type { TrialNotice } from './http/routes/home.js';
 import { createHttpApp } from './http/server.js';
 import { listen, type Listening } from './http/listen.js';
-import { metricsApp, metricsPlacement } from './http/metrics-endpoint.js';
+import { metricsApp, metricsOffNote, metricsPlacement } from './http/metrics-endpoint.js';
 import type { Logger } from './log.js';
 import { AggregatorRegistry } from 'prom-client';
 import { createMetrics } from './metrics.js';
@@ -128,7 +128,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
     registerCamProtocol(link, { core, log: log.child({ part: 'xmpp' }) });
   }
   if (config.ejabberd_lookup.enabled && !config.ejabberd_lookup.secret) {
-    log.warn('ejabberd_lookup is enabled without a secret: any loopback caller is answered, which behind a local reverse proxy means anyone; set ejabberd_lookup.secret');
+    log.warn('ejabberd_lookup is enabled without a secret: only local callers without proxy headers are answered (none while http.trust_proxy is set), and a local proxy that adds no such header passes as local; set ejabberd_lookup.secret');
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
@@ -164,7 +164,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
         app.metricsPort = metricsListening.port;
         log.info({ url: `http://${config.metrics.host}:${metricsListening.port}/metrics` }, 'metrics listening');
       } else if (placement === 'off') {
-        log.info(`/metrics is not served: http.host ${config.http.host} is not loopback; set metrics.port (a separate listener) or metrics.token`);
+        log.info(metricsOffNote(config));
       }
       await publishServerInfo(store, config, keys, log);
       link?.start();

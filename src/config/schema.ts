@@ -231,7 +231,7 @@ export const configSchema = z.strictObject({
         .string()
         .min(16, 'must be at least 16 characters')
         .optional()
-        .describe('Bearer secret ejabberd must send (ext_api_headers); without it only loopback callers are answered'),
+        .describe('Bearer secret ejabberd must send (ext_api_headers); without it only loopback callers without proxy headers are answered, and none while http.trust_proxy is set'),
     })
     .prefault({})
     .describe('SASL X-OAUTH2 for ejabberd'),
@@ -259,7 +259,7 @@ export const configSchema = z.strictObject({
         .string()
         .min(16, 'must be at least 16 characters')
         .optional()
-        .describe('Bearer token /metrics requires; without it and without metrics.port, /metrics is served only when http.host is loopback'),
+        .describe('Bearer token /metrics requires; without it and without metrics.port, /metrics is served only when http.host is loopback and http.trust_proxy is unset, to local callers without proxy headers'),
     })
     .prefault({})
     .describe('Prometheus metrics endpoint'),

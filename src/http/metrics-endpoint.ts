@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { safeEqual } from '../util/crypto.js';
+import { behindProxy, notLocalBecause } from './local-request.js';
 
 /** Listen addresses that only this machine can reach. */
 export function isLoopbackListen(host: string): boolean {
@@ -13,18 +14,34 @@ export function isLoopbackListen(host: string): boolean {
 /**
  * Where /metrics is served. A separate listener (metrics.port) takes it off
  * the public one. Otherwise the public listener serves it only behind
- * metrics.token, or openly when http.host is loopback: request counts, login
- * outcomes and Redis latency are nobody else's business.
+ * metrics.token, or without one to local callers when http.host is loopback
+ * and no reverse proxy stands in front (http.trust_proxy unset; review #8):
+ * request counts, login outcomes and Redis latency are nobody else's business.
  */
 export function metricsPlacement(config: Config): 'separate' | 'public' | 'off' {
   if (config.metrics.port !== undefined) return 'separate';
-  return config.metrics.token !== undefined || isLoopbackListen(config.http.host) ? 'public' : 'off';
+  if (config.metrics.token !== undefined) return 'public';
+  return isLoopbackListen(config.http.host) && !behindProxy(config) ? 'public' : 'off';
+}
+
+/** The start-up line when /metrics is off: why, and what to set. */
+export function metricsOffNote(config: Config): string {
+  const why = behindProxy(config) ? 'http.trust_proxy is set, so callers may come through a reverse proxy' : `http.host ${config.http.host} is not loopback`;
+  return `/metrics is not served: ${why}; set metrics.port (a separate listener) or metrics.token`;
 }
 
 /** GET /metrics, behind metrics.token when one is configured. */
 export function metricsHandler(metrics: Metrics, config: Config, log: Logger): RequestHandler {
   const token = config.metrics.token;
+  // Tokenless on the public listener: for this machine only, never through a proxy.
+  const localOnly = token === undefined && metricsPlacement(config) === 'public';
   return async (req, res) => {
+    const notLocal = localOnly ? notLocalBecause(req, config) : null;
+    if (notLocal) {
+      log.info({ ip: req.socket.remoteAddress, reason: notLocal }, 'metrics scrape refused');
+      res.status(403).set('Cache-Control', 'no-store').type('text/plain').send('/metrics answers local callers only; set metrics.token or metrics.port\n');
+      return;
+    }
     if (token !== undefined) {
       const given = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
       if (given === undefined || !safeEqual(given, token)) {

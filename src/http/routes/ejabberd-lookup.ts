@@ -6,6 +6,7 @@ import type { CoreDeps } from '../../oauth/context.js';
 import { xmppLoginRefusal } from '../../oauth/xmpp-login.js';
 import { inspectToken } from '../../oauth/xmpp-server-api.js';
 import { safeEqual } from '../../util/crypto.js';
+import { notLocalBecause } from '../local-request.js';
 
 /** The scope ejabberd's X-OAUTH2 mechanism checks for. */
 const EJABBERD_SASL_SCOPE = 'sasl_auth';
@@ -18,8 +19,9 @@ export function ejabberdLookupRoutes(core: CoreDeps): Router {
   const router = Router();
 
   const guard: RequestHandler = (req, res, next) => {
-    if (callerAllowed(req, secret)) return next();
-    log.info({ ip: req.socket.remoteAddress }, 'ejabberd lookup refused: wrong or missing secret, or not loopback');
+    const refusal = secret ? (secretGiven(req, secret) ? null : 'wrong or missing secret') : notLocalBecause(req, core.config);
+    if (!refusal) return next();
+    log.info({ ip: req.socket.remoteAddress }, `ejabberd lookup refused: ${refusal}${secret ? '' : ' (no ejabberd_lookup.secret: only local, unproxied callers)'}`);
     res.status(403).set('Cache-Control', 'no-store').json({ error: 'forbidden' });
   };
 
@@ -59,12 +61,7 @@ export function ejabberdLookupRoutes(core: CoreDeps): Router {
   return router;
 }
 
-function callerAllowed(req: Request, secret: string | undefined): boolean {
-  if (secret) {
-    const header = req.get('x-lookup-secret') ?? /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '';
-    return safeEqual(header.trim(), secret);
-  }
-  // No secret: only a caller on this machine (the socket address, not X-Forwarded-For).
-  const ip = req.socket.remoteAddress ?? '';
-  return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+function secretGiven(req: Request, secret: string): boolean {
+  const header = req.get('x-lookup-secret') ?? /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '';
+  return safeEqual(header.trim(), secret);
 }
