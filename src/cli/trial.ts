@@ -17,6 +17,12 @@ import { randomToken } from '../util/crypto.js';
  * such as XMPP_OAUTH_HTTP__PORT to move off a busy port 8080, tune the trial;
  * they do not turn it into a deployment. Nothing it creates survives the
  * process: the store is in memory and the registration key is random.
+ *
+ * The XMPP link stays off unless the environment configures it (xmpp.service,
+ * xmpp.secret or xmpp.enabled): a trial must not dial 127.0.0.1:5347 with an
+ * empty secret into a Prosody that happens to own that port. When it is on,
+ * /readyz does not wait for it (unless readyz.require_xmpp is set): a trial is
+ * ready once its web flows are.
  */
 export interface Trial {
   /** The config with trial additions (a per-process registration key). */
@@ -29,7 +35,14 @@ export interface Trial {
 
 export function trialFor(loaded: LoadedConfig): Trial | undefined {
   if (loaded.file || isShared(storeOptionsFrom(loaded.config.redis))) return undefined;
-  const config: Config = { ...loaded.config, registration_key: loaded.config.registration_key ?? randomToken(32) };
+  const set = (path: string) => loaded.isSet?.(path) ?? false;
+  const linked = ['xmpp.enabled', 'xmpp.service', 'xmpp.secret'].some(set) && loaded.config.xmpp.enabled;
+  const config: Config = {
+    ...loaded.config,
+    registration_key: loaded.config.registration_key ?? randomToken(32),
+    xmpp: { ...loaded.config.xmpp, enabled: linked },
+    readyz: { ...loaded.config.readyz, require_xmpp: set('readyz.require_xmpp') && loaded.config.readyz.require_xmpp },
+  };
   const account = `demo@${config.xmpp.hosts[0] ?? 'localhost'}`;
   const notice: TrialNotice = { account, registerCommand: registerCommand(config) };
   return {
@@ -47,15 +60,17 @@ export function trialFor(loaded: LoadedConfig): Trial | undefined {
         `  Password:      ${password}`,
         '  Register a public client (PKCE, code and device flow):',
         `    ${notice.registerCommand}`,
-        ...(config.xmpp.enabled
-          ? [`XMPP: attaching as component ${config.xmpp.domain} at ${config.xmpp.service} is retried in the background; the web flows work without it.`]
-          : []),
+        config.xmpp.enabled
+          ? `XMPP: attaching as component ${config.xmpp.domain} at ${config.xmpp.service} is retried in the background; the web flows work without it.`
+          : 'XMPP: no component link in a trial unless configured (XMPP_OAUTH_XMPP__SERVICE and XMPP_OAUTH_XMPP__SECRET).',
         'Set redis.url in a config file for anything but a trial (see docs/getting-started.md).',
       ];
-      // The demo password is logged on purpose, in trial mode only: it guards nothing that outlives the process.
-      log.warn({ trial: { url, account, demo_password: password, register_command: notice.registerCommand } }, lines.join('\n'));
-      // The JSON log escapes quotes and newlines; people at a terminal get the same block copy-pasteable.
-      if (process.stderr.isTTY) process.stderr.write(`\n${lines.join('\n')}\n\n`);
+      // The log line never carries the password: logs are shipped and kept
+      // (journald, collectors) longer than this process lives.
+      log.warn({ trial: { url, account, register_command: notice.registerCommand } }, 'TRIAL MODE: throwaway server on the in-memory store; the demo account and its password are printed on stderr');
+      // The person who started it reads the block as written (a JSON line would
+      // escape its newlines and quotes), whether or not stderr is a terminal.
+      process.stderr.write(`\n${lines.join('\n')}\n\n`);
     },
   };
 }

@@ -11,8 +11,12 @@ describe('xmpp-oauth serve with zero configuration', () => {
   it('serves HTTP on the memory store, warns loudly, retries XMPP with warn, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('XMPP_OAUTH_')));
-    // Only the port is overridden, so a busy 8080 on the test machine cannot fail the test.
-    const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, XMPP_OAUTH_HTTP__PORT: String(port) } });
+    // The port is overridden, so a busy 8080 on the test machine cannot fail the test; the
+    // component port is named, as a trial attaches only to a configured one (review #12).
+    const xmppPort = await freePort();
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      env: { ...env, XMPP_OAUTH_HTTP__PORT: String(port), XMPP_OAUTH_XMPP__SERVICE: `xmpp://127.0.0.1:${xmppPort}` },
+    });
     const lines: Record<string, unknown>[] = [];
     let buffer = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -35,7 +39,7 @@ describe('xmpp-oauth serve with zero configuration', () => {
       assert.deepEqual(await health.json(), { status: 'ok' });
       const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
       assert.equal(discovery.issuer, `http://127.0.0.1:${port}`);
-      // Nothing listens on 127.0.0.1:5347 here: the link retries at warn, never error.
+      // Nothing listens on that port: the link retries at warn, never error.
       const retry = await waitFor((l) => l.part === 'xmpp' && l.level === 'warn');
       assert.ok(retry);
       assert.equal(lines.filter((l) => l.level === 'error' || l.level === 'fatal').length, 0);

@@ -22,13 +22,15 @@ describe('issue 15: trial mode on zero configuration', { timeout: 120_000 }, () 
     const { base, lines } = server;
     const block = await waitFor('the trial block', () => lines.find((l) => typeof l.trial === 'object'));
     assert.equal(block.level, 'warn');
-    const trial = block.trial as { url: string; account: string; demo_password: string; register_command: string };
+    const trial = block.trial as { url: string; account: string; register_command: string };
     assert.equal(trial.url, base);
     assert.equal(trial.account, 'demo@localhost');
-    assert.ok(trial.demo_password.length >= 16, 'a random password, not a fixed one');
-    const msg = String(block.msg);
-    for (const part of [base, 'demo@localhost', trial.demo_password, trial.register_command, 'lost on restart']) {
-      assert.ok(msg.includes(part), `the block names ${part}`);
+    // The readable block, password included, is on stderr (review #12).
+    const printed = await waitFor('the trial block on stderr', () => server!.stderr().match(/Password: +(\S+)\n/));
+    const password = printed[1]!;
+    assert.ok(password.length >= 16, 'a random password, not a fixed one');
+    for (const part of [base, 'demo@localhost', trial.register_command, 'lost on restart']) {
+      assert.ok(server.stderr().includes(part), `the block names ${part}`);
     }
     // One block: the generic memory-store warning is folded into it.
     assert.equal(lines.filter((l) => String(l.msg).includes('in-memory store')).length, 1);
@@ -44,7 +46,7 @@ describe('issue 15: trial mode on zero configuration', { timeout: 120_000 }, () 
     const landed = await authorizeInBrowser(
       browser,
       authUrl(base, { response_type: 'code', client_id: client.client_id, redirect_uri: redirectUri, scope: 'openid profile', state: 's1', code_challenge: challenge, code_challenge_method: 'S256' }),
-      { username: trial.account, password: trial.demo_password },
+      { username: trial.account, password },
     );
     assert.equal(landed.origin + landed.pathname, redirectUri);
     assert.equal(landed.searchParams.get('state'), 's1');
@@ -58,8 +60,8 @@ describe('issue 15: trial mode on zero configuration', { timeout: 120_000 }, () 
     const info = (await (await fetch(`${base}/oauth2/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as { sub: string };
     assert.equal(info.sub, 'xmpp:demo@localhost');
 
-    // The password is in the trial block only, nowhere else in the output.
-    assert.equal(lines.filter((l) => JSON.stringify(l).includes(trial.demo_password)).length, 1);
+    // The password is in the stderr block only, never in the JSON log.
+    assert.ok(!lines.some((l) => JSON.stringify(l).includes(password)), 'no password in the logs');
     assert.ok(!lines.some((l) => JSON.stringify(l).includes(tokens.access_token!)), 'no token in the logs');
   });
 
@@ -75,7 +77,7 @@ describe('issue 15: trial mode on zero configuration', { timeout: 120_000 }, () 
     }
     assert.match(html, /Trial mode/);
     assert.ok(html.includes('demo@localhost'));
-    assert.ok(!html.includes(String((server!.lines.find((l) => l.trial)!.trial as { demo_password: string }).demo_password)), 'never the password');
+    assert.ok(!html.includes(/Password: +(\S+)\n/.exec(server!.stderr())![1]!), 'never the password');
   });
 
   it('issue 15: an unknown path is still a JSON 404 for API clients, and a page for browsers', async () => {
@@ -107,7 +109,7 @@ describe('issue 15: no trial mode once there is configuration', { timeout: 120_0
       assert.equal(s.lines.find((l) => l.msg === 'starting')!.trial, false);
       assert.ok(!s.lines.some((l) => l.trial && typeof l.trial === 'object'), 'no trial block');
       const reg = await fetch(`${s.base}/oauth2/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      assert.equal(reg.status, 404, 'registration stays off without a registration_key');
+      assert.equal(reg.status, 403, 'registration stays off without a registration_key (and says so)');
       const html = await (await fetch(`${s.base}/`)).text();
       assert.ok(html.includes('href="/account"'));
       assert.ok(!/Trial mode/.test(html));

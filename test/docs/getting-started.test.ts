@@ -157,7 +157,9 @@ describe('issue 15: docs/getting-started.md runs as written', { timeout: 240_000
     const trial = await serveProcess();
     servers.push(trial);
     const block = await waitFor('the trial block', () => trial.lines.find((l) => typeof l.trial === 'object'));
-    const { account, demo_password: password } = block.trial as { account: string; demo_password: string };
+    const { account } = block.trial as { account: string };
+    // The password is printed on stderr, never logged (review #12).
+    const password = (await waitFor('the demo password on stderr', () => /Password: +(\S+)\n/.exec(trial.stderr())))[1]!;
     await session.set('ISSUER', trial.base);
     const browser = new FormBrowser();
     let outputs = '';

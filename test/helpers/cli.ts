@@ -63,6 +63,8 @@ export interface ServeProcess {
   /** Parsed JSON log lines from stdout, as they arrive. */
   lines: LogLine[];
   base: string;
+  /** Everything written to stderr so far (the trial block goes there). */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function serveProcess(extraEnv: Record<string, string> = {}, args: 
     child,
     lines,
     base: `http://127.0.0.1:${port}`,
+    stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
