@@ -10,6 +10,8 @@ local new_id = require "util.id".medium;
 
 local NS_CAM = "urn:xmpp:cam:0";
 
+local access = module:require "access";
+
 local M = {};
 
 -- opts: ask (the module's component query), sessions (from sessions.lib.lua)
@@ -81,6 +83,13 @@ function M.setup(module, opts)
 
 	module:hook("iq-set/self/" .. NS_CAM .. ":revoke", function(event)
 		local origin, stanza = event.origin, event.stanza;
+		-- Revoking needs xmpp:account:write (issue 22 #2); restrict.lib.lua refuses it
+		-- first, this holds should that filter ever let it through.
+		if not access.allows(access.level(origin), "write") then
+			origin.log("info", "XEP-0494: refusing a revoke from a read-only session");
+			origin.send(st.error_reply(stanza, "auth", "forbidden", "Revoking needs the xmpp:account:write scope"));
+			return true;
+		end
 		local id = stanza.tags[1].attr.id;
 		if type(id) ~= "string" or id == "" or #id > 200 then
 			origin.send(st.error_reply(stanza, "modify", "bad-request", "revoke needs the id of a listed client"));
@@ -98,12 +107,17 @@ function M.setup(module, opts)
 			origin.send(st.error_reply(stanza, "cancel", "item-not-found", "No such client"));
 			return true;
 		end
-		local ok, err, _, condition = ask("set", "revoke-grant", { user = origin.username, host = host, grant = id });
+		-- The session's scope goes along, so the component checks it too.
+		local login = origin.xmpp_oauth;
+		local ok, err, _, condition = ask("set", "revoke-grant",
+			{ user = origin.username, host = host, grant = id, scope = login and login.scope or nil });
 		if ok then
 			origin.log("info", "XEP-0494: the user revoked one of their clients");
 			origin.send(st.reply(stanza));
 		elseif condition == "item-not-found" then
 			origin.send(st.error_reply(stanza, "cancel", "item-not-found", "No such client"));
+		elseif condition == "forbidden" then
+			origin.send(st.error_reply(stanza, "auth", "forbidden", "Revoking needs the xmpp:account:write scope"));
 		elseif condition == "bad-request" then
 			origin.send(st.error_reply(stanza, "modify", "bad-request"));
 		else
