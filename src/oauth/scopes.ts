@@ -6,8 +6,10 @@ export const SCOPES = {
   offline_access: 'Keep access while you are away, until you revoke it',
   'xmpp:client:normal': 'Sign in to your XMPP account as you: chat, read and send messages, manage contacts',
   xmpp: 'Use your XMPP account as you: sign in to chat, read and send messages',
-  'xmpp:account:read': 'Sign in to your XMPP account only to see which applications have access to it (no chat)',
-  'xmpp:account:write': 'Sign in to your XMPP account only to manage it: revoke applications\u2019 access, change your password (no chat)',
+  'xmpp:account:read': 'Sign in to your XMPP account only to see which applications have access to it (no chat, no changes)',
+  // Issue 22 #11: a new password needs no old one (XEP-0077), so say plainly what that means.
+  'xmpp:account:write':
+    'Sign in to your XMPP account only to manage it (no chat): see and revoke applications\u2019 access, and set a new password without knowing the current one \u2014 so this application can take over your account',
 } as const;
 
 export type Scope = keyof typeof SCOPES;

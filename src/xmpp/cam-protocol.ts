@@ -4,6 +4,7 @@
 // Also the other direction: which sessions of an account are live, asked of
 // the XMPP server for the account page and the ad-hoc commands.
 import { makeBareJid } from '../accounts/jid.js';
+import { accountAccessOf, mayRevoke } from '../oauth/account-access.js';
 import type { ClientAccess, LiveSession, LiveSessions } from '../oauth/client-access.js';
 import { clientAccessOf } from '../oauth/client-access.js';
 import { revokeGrantOf } from '../oauth/grant-management.js';
@@ -59,6 +60,14 @@ export function registerCamProtocol(link: IqRegistry, deps: Deps): void {
       if (!jid || typeof id !== 'string' || !GRANT_ID.test(id)) {
         log.info({ op: 'revoke-grant' }, 'revoke-grant refused: bad user or grant id');
         return iqError('bad-request', 'user and a grant id are required');
+      }
+      // The module sends the asking session's scope (none for a password session):
+      // revoking needs xmpp:account:write, checked here as well as in the module.
+      const scope = typeof element.attrs.scope === 'string' ? element.attrs.scope.split(' ').filter(Boolean) : [];
+      if (!mayRevoke(accountAccessOf(scope))) {
+        log.info({ op: 'revoke-grant' }, 'revoke-grant refused: the session may only list (xmpp:account:read)');
+        core.metrics?.xmppQuery('revoke-grant', 'forbidden');
+        return iqError('forbidden', 'revoking needs the xmpp:account:write scope');
       }
       // Someone else's grant reads exactly like an unknown one.
       const revoked = await revokeGrantOf(core, jid, id, 'XEP-0494');

@@ -2,11 +2,13 @@
 // step needs (hidden fields), so any instance attached to the XMPP server can
 // answer any step and nothing is kept between them. The session id is only echoed.
 import { normaliseJid } from '../../accounts/jid.js';
+import type { AccountAccess } from '../../oauth/account-access.js';
 import { randomToken } from '../../util/crypto.js';
 import { NS_DATA, readSubmitted, type Submitted } from '../data-forms.js';
 import { iqError } from '../errors.js';
 import type { IqHandlerResult, IqRegistry } from '../iq.js';
 import { xml, type Element } from '../xml.js';
+import type { SessionAccess } from './session-access.js';
 
 export const NS_COMMANDS = 'http://jabber.org/protocol/commands';
 
@@ -16,6 +18,8 @@ export interface Requester {
   /** A user of one of our XMPP hosts. */
   isLocalUser: boolean;
   isAdmin: boolean;
+  /** What the sending session may do (its login scope); `full` until the server has been asked. */
+  access: AccountAccess;
 }
 
 export interface Note {
@@ -46,6 +50,7 @@ export function requesterOf(from: string, hosts: readonly string[], admins: read
     jid: bare,
     isLocalUser: hosts.some((h) => h.toLowerCase() === domain),
     isAdmin: admins.includes(bare), // normalised when the config is loaded
+    access: 'full',
   };
 }
 
@@ -54,6 +59,8 @@ export function installCommands(
   commands: AdhocCommand[],
   whoIs: (from: string) => Requester | null,
   component: () => string,
+  /** Asks the XMPP server what the sending session may do; absent: no restriction known. */
+  sessionAccess?: (from: string) => Promise<SessionAccess>,
 ): void {
   const byNode = new Map(commands.map((c) => [c.node, c]));
   const visible = (from: string) => {
@@ -81,6 +88,14 @@ export function installCommands(
     if (!command) return iqError('item-not-found', 'no such command');
     const who = whoIs(from);
     if (!who || !command.allowed(who)) return iqError('forbidden', 'you may not run this command');
+    // The sender's JID names the account; its session's scope decides the rest (issue 22 #2).
+    if (sessionAccess && who.isLocalUser) {
+      const access = await sessionAccess(from);
+      if (access === 'unavailable') return { ...iqError('internal-server-error', 'could not check this session; retry later'), type: 'wait' };
+      if (access === 'no-session') return iqError('forbidden', 'no such session');
+      who.access = access;
+      if (!command.allowed(who)) return iqError('forbidden', 'this session may not run this command (restricted scope)');
+    }
     const action = (element.attrs.action as string | undefined) ?? 'execute';
     if (!ACTIONS.has(action)) return { ...iqError('bad-request', `unknown action ${action.slice(0, 20)}`), extra: xml('malformed-action', { xmlns: NS_COMMANDS }) };
     const sessionid = sessionId(element.attrs.sessionid);

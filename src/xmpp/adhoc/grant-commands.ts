@@ -1,6 +1,7 @@
 // Grant management from a chat client: users list and revoke the applications
 // they authorized; admins (config `admins`) do the same for any user.
 import { normaliseJid } from '../../accounts/jid.js';
+import { mayRevoke } from '../../oauth/account-access.js';
 import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/client-access.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { grantsOf, revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
@@ -72,8 +73,11 @@ const done = (revoked: GrantSummary[]): Step => ({
 const gone: Step = { status: 'completed', note: { type: 'error', text: 'That application is not (or no longer) authorized; nothing was revoked.' } };
 
 export function grantCommands(core: CoreDeps, live?: LiveSessions): AdhocCommand[] {
+  // Listing needs any session of the account; revoking, a normal one or
+  // xmpp:account:write; admin commands, a normal session of an admin (issue 22 #2).
   const user = (who: Requester) => who.isLocalUser;
-  const admin = (who: Requester) => who.isAdmin;
+  const revoker = (who: Requester) => who.isLocalUser && mayRevoke(who.access);
+  const admin = (who: Requester) => who.isAdmin && who.access === 'full';
 
   /** First step of the admin commands: whose grants? */
   const askJid = (title: string): Step => ({
@@ -126,7 +130,7 @@ export function grantCommands(core: CoreDeps, live?: LiveSessions): AdhocCommand
     {
       node: 'revoke',
       name: 'Revoke an application',
-      allowed: user,
+      allowed: revoker,
       run: async (who, form) => {
         const id = single(form, 'grant');
         if (!id) return pick(who.jid, false, 'Revoke an application');
