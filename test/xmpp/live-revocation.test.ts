@@ -256,7 +256,8 @@ describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_0
       const bobResource = resource();
       const bob = track(await chatSession(target(), 'bob', PW.bob, bobResource));
       const bobJid = `bob@localhost/${bobResource}`;
-      const manager = await grantFor(server.url, server, 'alice@localhost', PW.alice, 'openid xmpp:account:read');
+      // Revoking needs xmpp:account:write (issue 22 #2); read may only list.
+      const manager = await grantFor(server.url, server, 'alice@localhost', PW.alice, 'openid xmpp:account:write');
       const restricted = track(await chatSession(target(), 'alice', manager.access_token, resource()));
       const other = await grantFor(server.url, server, 'alice@localhost', PW.alice);
       const normal = track(await chatSession(target(), 'alice', other.access_token, resource()));
