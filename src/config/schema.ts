@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { normaliseJid } from '../accounts/jid.js';
+import { normaliseJid, prepLocalpart } from '../accounts/jid.js';
+
+/**
+ * Names people take for the operator (RFC 2142 mailboxes, system accounts):
+ * an upstream sign-in never creates or links one (review #9).
+ */
+export const RESERVED_NAMES = [
+  'admin', 'administrator', 'root', 'postmaster', 'hostmaster', 'webmaster', 'abuse', 'security',
+  'support', 'noc', 'info', 'noreply', 'no-reply', 'nobody', 'system', 'sysadmin', 'operator', 'xmpp', 'prosody', 'ejabberd',
+] as const;
 
 // Every option lives here, once: its type, its default and its one-line doc
 // (the `.describe()` text, which also feeds the README's reference table).
@@ -207,6 +216,19 @@ export const configSchema = z.strictObject({
         .default(30)
         .describe('App passwords and refresh tokens of an upstream account lapse this many days after its last upstream sign-in'),
       state_ttl: seconds(600, 'How long a sign-in at the provider may take, seconds'),
+      reserved_names: z
+        .array(
+          z.string().transform((name, ctx) => {
+            try {
+              return prepLocalpart(name);
+            } catch (err) {
+              ctx.addIssue({ code: 'custom', message: `"${name}" is not an XMPP user name: ${(err as Error).message}` });
+              return name;
+            }
+          }),
+        )
+        .default([...RESERVED_NAMES])
+        .describe('User names a sign-in never creates or links, at any host (nor any JID in admins)'),
     })
     .prefault({})
     .describe('Sign-in through upstream identity providers'),

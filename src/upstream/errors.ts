@@ -2,7 +2,7 @@
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
   constructor(
-    readonly code: 'unknown-provider' | 'unavailable' | 'state' | 'denied' | 'failed' | 'bad-claim' | 'not-allowed' | 'collision' | 'disabled',
+    readonly code: 'unknown-provider' | 'unavailable' | 'state' | 'denied' | 'failed' | 'bad-claim' | 'not-allowed' | 'collision' | 'disabled' | 'reserved',
     readonly detail: string,
   ) {
     super(detail);

@@ -2,7 +2,7 @@
 // the provider's (iss, sub), never the user name: once an account is bound, a
 // later change of the username claim still lands in the same account, and a
 // claim that now names someone else's account cannot take it over.
-import type { UpstreamProviderConfig } from '../config/schema.js';
+import type { Config, UpstreamProviderConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Store, UpstreamOrigin } from '../store/types.js';
 import { allowed, jidFromClaims, type Claims } from './claims.js';
@@ -11,6 +11,8 @@ import { UpstreamError } from './errors.js';
 export interface ProvisionDeps {
   store: Store;
   log: Logger;
+  /** Read at each sign-in: the names no sign-in may take. */
+  config: Pick<Config, 'admins' | 'upstream'>;
 }
 
 export interface Provisioned {
@@ -36,6 +38,10 @@ export async function accountFor(
   if (bound) return { jid: bound, outcome: 'existing' };
 
   const jid = jidFromClaims(provider, claims);
+  // A renamed username claim must not make its holder an admin, or the
+  // operator's postmaster (review #9): neither created nor linked.
+  const reserved = reservedBecause(deps.config, jid);
+  if (reserved) throw new UpstreamError('reserved', `${jid}: ${reserved}`);
   const created = await deps.store.createUpstreamAccount({ jid, passwordHash: '', createdAt: Date.now(), upstream: origin });
   if (created === 'created') {
     deps.log.info({ jid, provider: provider.id }, 'account created from an upstream sign-in');
@@ -67,4 +73,11 @@ async function existing(deps: ProvisionDeps, iss: string, sub: string, now: numb
   if (account.disabled) throw new UpstreamError('disabled', `${jid} is disabled`);
   await deps.store.touchUpstreamLogin(jid, now);
   return jid;
+}
+
+/** Why no sign-in may create or link `jid`, or null. */
+function reservedBecause(config: Pick<Config, 'admins' | 'upstream'>, jid: string): string | null {
+  if (config.admins.includes(jid)) return 'the JID is in admins';
+  const local = jid.slice(0, jid.lastIndexOf('@'));
+  return config.upstream.reserved_names.includes(local) ? 'the user name is in upstream.reserved_names' : null;
 }

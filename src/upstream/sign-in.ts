@@ -2,6 +2,7 @@
 // then turn the provider's answer into one of our accounts. Plain data in and
 // out; the HTTP route owns cookies and pages.
 import * as oidc from 'openid-client';
+import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
 import { randomToken, sha256Hex } from '../util/crypto.js';
@@ -13,6 +14,7 @@ import type { UpstreamProviders } from './providers.js';
 export interface SignInDeps {
   store: Store;
   log: Logger;
+  config: Pick<Config, 'admins' | 'upstream'>;
   providers: UpstreamProviders;
   stateTtl: number;
   now(): number;

@@ -20,7 +20,7 @@ const BINDING_COOKIE = 'xo_upstream';
 export function upstreamRoutes({ core, sessions, pages, providers }: { core: CoreDeps; sessions: Sessions; pages: Pages; providers: UpstreamProviders }): Router {
   const router = Router();
   const { config, log } = core;
-  const deps: SignInDeps = { store: core.store, log, providers, stateTtl: config.upstream.state_ttl, now: () => nowOf(core) };
+  const deps: SignInDeps = { store: core.store, log, config, providers, stateTtl: config.upstream.state_ttl, now: () => nowOf(core) };
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: config.issuer.startsWith('https:'), path: '/upstream/' };
   const binding = (req: Request): string | null => {
     const v: unknown = req.cookies?.[BINDING_COOKIE];
