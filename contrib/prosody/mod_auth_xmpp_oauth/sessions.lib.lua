@@ -10,8 +10,9 @@
 -- every live session, whatever it logged in with: a password session has no
 -- grant, and a JID created again for someone else must not reach the old
 -- holder. With via="app-password" (an upstream logout) only the sessions
--- opened with an app password end. Because the grant is on the session itself, sessions opened
--- while the component was away are covered like any other.
+-- opened with an app password end. Because the grant is on the session
+-- itself, sessions opened while the component was away are covered like any
+-- other.
 -- Protocol: docs/protocol.md, "Live sessions".
 
 local st = require "util.stanza";
@@ -23,9 +24,9 @@ local NS = "urn:xmpp-oauth:auth:0";
 
 local M = {};
 
--- Closes with a stream error naming the cause (RFC 6120 policy-violation).
+-- Closes with a stream error naming the cause (RFC 6120 policy-violation);
+-- the same for a grant and a whole account (news of both may race).
 local REVOKED = { condition = "policy-violation", text = "access revoked" };
-local LOGGED_OUT = { condition = "policy-violation", text = "account logged out" };
 
 function M.setup(module, opts)
 	local host = module.host;
@@ -125,7 +126,7 @@ function M.setup(module, opts)
 		for _, session in ipairs(sessions_of(user)) do
 			if ends(logout, session) then
 				session.log("info", "Closing session: its account was logged out (%s)", via or "every login");
-				session:close(LOGGED_OUT);
+				session:close(REVOKED);
 				closed = closed + 1;
 			end
 		end
@@ -171,7 +172,7 @@ function M.setup(module, opts)
 		local logout = session.username and recently_logged_out:get(session.username);
 		if logout and (session.conntime or 0) < logout.at and ends(logout, session) then
 			session.log("info", "Closing session: its account was logged out while it logged in");
-			session:close(LOGGED_OUT);
+			session:close(REVOKED);
 		end
 	end);
 
