@@ -28,6 +28,12 @@ export interface ComponentLinkOptions {
   identity?: DiscoIdentity;
   /** Connection failures: 0.5 s doubling to 3 s, jittered; authentication failures: `fatalMs`, 60 s. */
   backoff?: BackoffOptions;
+  /**
+   * A standby (the slot refused with `conflict`): 5 s doubling to 60 s, jittered.
+   * Each refusal is an `error` line in Prosody's log, so a standby must not knock
+   * every few seconds forever; slotFreed() brings it back at once.
+   */
+  standby?: { initialMs?: number; maxMs?: number };
   keepalive?: {
     /** Default 60 000; 0 disables. */
     intervalMs?: number;
@@ -91,6 +97,7 @@ export class ComponentLink implements IqRegistry {
   private readonly log: Logger;
   private readonly router: IqRouter;
   private readonly backoff: Backoff;
+  private readonly standbyBackoff: Backoff;
   private readonly listeners = new Set<StatusListener>();
   private attempt?: Attempt;
   private retryTimer?: NodeJS.Timeout;
@@ -108,6 +115,7 @@ export class ComponentLink implements IqRegistry {
     this.log = opts.logger.child({ component: 'xmpp-link', domain: opts.domain });
     this.router = new IqRouter(this.log);
     this.backoff = new Backoff(opts.backoff);
+    this.standbyBackoff = new Backoff({ initialMs: opts.standby?.initialMs ?? STANDBY_FIRST_MS, maxMs: opts.standby?.maxMs ?? STANDBY_MAX_MS });
     const software = opts.software ?? DEFAULT_SOFTWARE;
     installPing(this);
     installVersion(this, software);
@@ -180,6 +188,22 @@ export class ComponentLink implements IqRegistry {
   start(): void {
     if (this._state !== 'idle') throw new Error(`ComponentLink.start() called in state ${this._state}`);
     this.connect();
+  }
+
+  /**
+   * The slot may be free (the instance that held it says it let go): a standby
+   * asks at once, after a short jitter so several standbys do not collide, and
+   * its long backoff starts over. Does nothing unless standing by.
+   */
+  slotFreed(): void {
+    if (!this.standingBy || this._state !== 'retrying') return;
+    clearTimeout(this.retryTimer);
+    this.standbyBackoff.reset();
+    const delay = Math.round(Math.random() * 500);
+    this.log.info({ retryInMs: delay }, 'the component slot may be free: asking for it now');
+    this.retryTimer = setTimeout(() => {
+      if (this._state !== 'stopped') this.connect();
+    }, delay);
   }
 
   /** Closes the stream cleanly (bounded wait) and stops retrying. */
@@ -359,6 +383,7 @@ export class ComponentLink implements IqRegistry {
     clearTimeout(attempt.timer);
     attempt.wasOnline = true;
     this.backoff.reset();
+    this.standbyBackoff.reset();
     this.standingBy = false;
     this.reportedFatal = undefined;
     this.reportedUnreachable = undefined;
@@ -412,7 +437,10 @@ export class ComponentLink implements IqRegistry {
 
     const failure = classifyFailure(attempt.failure ?? Object.assign(new Error('connection closed'), { code: 'closed' }));
     this.lastFailure = failure;
-    if (failure.reason !== 'conflict') this.standingBy = false;
+    if (failure.reason !== 'conflict') {
+      this.standingBy = false;
+      this.standbyBackoff.reset();
+    }
     let delay: number;
     if (attempt.wasOnline) {
       delay = this.backoff.next();
@@ -431,11 +459,11 @@ export class ComponentLink implements IqRegistry {
       }
     } else if (failure.reason === 'conflict') {
       // Another instance holds the slot (Prosody takes one connection per
-      // component): stand by, polling often enough to take over quickly.
-      const next = this.backoff.next();
-      // Jittered too, so several standbys do not knock in step.
-      delay = next < STANDBY_RETRY_MS ? next : Math.round(STANDBY_RETRY_MS * (0.5 + Math.random() / 2));
+      // component, and logs every refused one at error): stand by, asking
+      // less and less often (jittered, so standbys do not knock in step).
+      delay = this.standbyBackoff.next();
       if (!this.standingBy) this.log.info({ retryInMs: delay }, 'another instance holds the component slot; standing by');
+      else this.log.debug({ retryInMs: delay }, 'component slot still held by another instance');
       this.standingBy = true;
     } else {
       delay = this.backoff.next();
@@ -454,8 +482,9 @@ export class ComponentLink implements IqRegistry {
   }
 }
 
-/** How often a standby instance asks for a component slot another instance holds. */
-const STANDBY_RETRY_MS = 5000;
+/** A standby's first wait after the slot was refused, and the longest (each jittered to 50-100 %). */
+const STANDBY_FIRST_MS = 5_000;
+const STANDBY_MAX_MS = 60_000;
 
 /** A JID as compared for replies: the bare part case-folded, the resource exact. */
 function canonicalJid(jid: string): string {

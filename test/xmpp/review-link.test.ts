@@ -4,8 +4,10 @@
 // id must not settle the request.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../src/log.js';
+import { ComponentLink } from '../../src/xmpp/link.js';
 import { xml } from '../../src/xmpp/xml.js';
-import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
+import { startProsodyStack, STACK_COMPONENT, type ProsodyStack } from '../helpers/prosody-stack.js';
 import { PROSODY_VERSIONS } from '../helpers/prosody.js';
 import { chatSession, rawSasl, xml as clientXml, type ChatSession, type RawSasl } from '../helpers/xmpp-client.js';
 
@@ -13,7 +15,7 @@ const PW = { bob: 'bob password 1234', mallory: 'mallory password 1234' };
 const NS_VERSION = 'jabber:iq:version';
 
 for (const version of PROSODY_VERSIONS) {
-  describe(`review #11 on Prosody ${version}: replies to the component's IQs`, { timeout: 120_000 }, () => {
+  describe(`review #11 / #12 on Prosody ${version}: the component link's IQs and its standby`, { timeout: 120_000 }, () => {
     let stack: ProsodyStack;
     let bob: RawSasl;
     let bobJid: string;
@@ -70,6 +72,40 @@ for (const version of PROSODY_VERSIONS) {
         await p;
       }
       assert.equal(ids.size, 3);
+    });
+
+    // Last: it takes the slot from the stack's own link.
+    it(`review #12 (Prosody ${version}): a standby asks less and less often once the slot is refused (not every 1.5-3 s forever), and asks at once when told the slot is free`, async () => {
+      const standby = new ComponentLink({
+        service: `xmpp://127.0.0.1:${stack.prosody.componentPort}`,
+        domain: STACK_COMPONENT.domain,
+        secret: STACK_COMPONENT.secret,
+        logger: silentLogger,
+        // The defaults (5 s doubling to 60 s) scaled down for the test.
+        standby: { initialMs: 500, maxMs: 8000 },
+      });
+      const attempts: number[] = [];
+      standby.onStatus(({ state }) => state === 'connecting' && attempts.push(Date.now()));
+      try {
+        standby.start();
+        const deadline = Date.now() + 60_000;
+        while (attempts.length < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(standby.status.standby, true);
+        const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+        assert.ok(gaps.length >= 6, `attempts: ${gaps.join(', ')} ms apart`);
+        assert.ok(gaps[0]! < 2000, `the first retry comes soon: ${gaps.join(', ')}`);
+        // The cap, jittered to 4-8 s: well past the old 1.5-3 s.
+        assert.ok(gaps.slice(4).every((g) => g >= 3800), `later retries wait the capped time: ${gaps.join(', ')}`);
+
+        // The holder lets go and says so: the standby takes the slot without waiting out its backoff.
+        await stack.server.app.link!.stop();
+        const freedAt = Date.now();
+        standby.slotFreed();
+        await standby.waitOnline(3000);
+        assert.ok(Date.now() - freedAt < 3000);
+      } finally {
+        await standby.stop();
+      }
     });
   });
 }
