@@ -25,9 +25,10 @@ export type LoginResult =
 export const LOGIN_SCOPE: 'xmpp:client:normal';
 export function oauthbearerResponse(token: string, opts?: { authzid?: string; host?: string; port?: number }): string;
 export function oauthbearerLogin(server: XmppServer, token: string, opts?: { authzid?: string }): Promise<LoginResult>;
+export function plainLogin(server: XmppServer, username: string, password: string): Promise<LoginResult>;
 export function discover(server: XmppServer): Promise<{ openidConfiguration: string; scope: string }>;
 export function fetchMetadata(url: string): Promise<Metadata>;
 export function register(meta: Metadata, opts?: { scope?: string; clientName?: string; clientUri?: string }): Promise<string>;
-export function authorize(meta: Metadata, clientId: string, opts?: { scope?: string; loginHint?: string }): Promise<{ url: string; tokens: Promise<Tokens> }>;
+export function authorize(meta: Metadata, clientId: string, opts?: { scope?: string; loginHint?: string; redirectPort?: number }): Promise<{ url: string; tokens: Promise<Tokens> }>;
 export function tokenRequest(meta: Metadata, params: Record<string, string>): Promise<Tokens>;
 export function refresh(meta: Metadata, clientId: string, refreshToken: string): Promise<Tokens>;

@@ -3,7 +3,15 @@
 // only: what a chat client does the first time it meets a server that offers
 // SASL OAUTHBEARER. Walk-through: docs/xmpp-clients.md.
 //
-//   node examples/xep0493-client.mjs alice@example.org [--server 127.0.0.1:5222] [--insecure-tls]
+//   node examples/xep0493-client.mjs alice@example.org [--server 127.0.0.1:5222] [--insecure-tls] [--redirect-port 8765]
+//
+// --redirect-port (or XEP0493_REDIRECT_PORT) fixes the loopback port the
+// browser is sent back to (default: any free port), for a firewall or a
+// port forwarded from another machine.
+//
+// To check that a login works, without the OAuth steps:
+//   node examples/xep0493-client.mjs alice@example.org --token "$ACCESS_TOKEN"       (SASL OAUTHBEARER)
+//   printf '%s\n' "$PASSWORD" | node examples/xep0493-client.mjs alice@example.org --password-stdin   (SASL PLAIN)
 //
 // 1. OAUTHBEARER with an empty token: the server's error challenge names the
 //    authorization server (RFC 7628 section 3.2.2, "openid-configuration").
@@ -120,6 +128,22 @@ export async function oauthbearerLogin(server, token, { authzid } = {}) {
   }
 }
 
+/**
+ * SASL PLAIN with the account's password (or, for legacy clients, an access
+ * token as the password): { ok: true, jid } or { ok: false, condition }.
+ */
+export async function plainLogin(server, username, password) {
+  const stream = await openStream(server);
+  try {
+    if (!stream.mechanisms.includes('PLAIN')) throw new Error(`the server offers no PLAIN (only ${stream.mechanisms.join(', ')})`);
+    const reply = await stream.sasl(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${b64(`\0${username}\0${password}`)}</auth>`);
+    if (reply.name === 'success') return { ok: true, jid: await stream.bind() };
+    return { ok: false, condition: reply.condition };
+  } finally {
+    stream.close();
+  }
+}
+
 /** Step 1: where is the authorization server? An empty token makes the server say. */
 export async function discover(server) {
   const result = await oauthbearerLogin(server, '');
@@ -170,7 +194,7 @@ export async function register(meta, { scope, clientName = 'XEP-0493 example cli
  * Step 3: listens on a loopback port, returns the URL for the user's browser
  * and a promise of the tokens once the browser comes back with a code.
  */
-export async function authorize(meta, clientId, { scope, loginHint } = {}) {
+export async function authorize(meta, clientId, { scope, loginHint, redirectPort = 0 } = {}) {
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(16).toString('base64url');
   let done;
@@ -184,7 +208,12 @@ export async function authorize(meta, clientId, { scope, loginHint } = {}) {
     else if (u.searchParams.get('error')) done.reject(new Error(`authorization refused: ${u.searchParams.get('error')}`));
     else done.resolve(u.searchParams.get('code'));
   });
-  await new Promise((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve, reject) => {
+    listener.once('error', (err) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`the redirect port ${redirectPort} is in use; choose another with --redirect-port`) : err),
+    );
+    listener.listen(redirectPort, '127.0.0.1', resolve);
+  });
   const redirectUri = `http://127.0.0.1:${listener.address().port}/callback`;
   const url = new URL(meta.authorization_endpoint);
   const params = {
@@ -213,16 +242,56 @@ export function refresh(meta, clientId, refreshToken) {
   return tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId });
 }
 
+const USAGE =
+  'usage: node examples/xep0493-client.mjs user@domain [--server host:port] [--insecure-tls] ' +
+  '[--redirect-port N | --token TOKEN | --password-stdin]';
+
+function usage(problem) {
+  console.error(`${problem}\n${USAGE}`);
+  process.exit(2);
+}
+
+/** The value after `--name`, or undefined; a flag without its value is a usage error. */
+function option(args, name) {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith('--')) usage(`--${name} needs a value`);
+  return value;
+}
+
+async function readStdin() {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text.replace(/\r?\n$/, '');
+}
+
+/** --token / --password-stdin: one login, its outcome printed; exit 0 when it worked. */
+async function checkLogin(server, jid, login) {
+  const result = await login;
+  if (!result.ok) {
+    const why = result.error ? ` ${JSON.stringify(result.error)}` : '';
+    console.error(`login as ${jid} refused: ${result.condition}${why}`);
+    process.exit(1);
+  }
+  console.log(`logged in as ${result.jid}`);
+  process.exit(0);
+}
+
 async function main() {
   const args = process.argv.slice(2);
-  const jid = args.find((a) => !a.startsWith('--') && a.includes('@'));
-  if (!jid) {
-    console.error('usage: node examples/xep0493-client.mjs user@domain [--server host:port] [--insecure-tls]');
-    process.exit(2);
-  }
+  const jid = args.find((a) => !a.startsWith('--') && a.includes('@') && args[args.indexOf(a) - 1] !== '--token');
+  if (!jid) usage('no user@domain given');
   const domain = jid.slice(jid.indexOf('@') + 1);
-  const [host, port] = (args[args.indexOf('--server') + 1] && args.includes('--server') ? args[args.indexOf('--server') + 1] : `${domain}:5222`).split(':');
+  const [host, port] = (option(args, 'server') ?? `${domain}:5222`).split(':');
   const server = { host, port: Number(port ?? 5222), domain, insecureTls: args.includes('--insecure-tls') };
+  const redirectText = option(args, 'redirect-port') ?? process.env.XEP0493_REDIRECT_PORT;
+  const redirectPort = redirectText === undefined ? 0 : Number(redirectText);
+  if (!Number.isInteger(redirectPort) || redirectPort < 0 || redirectPort > 65535) usage(`not a port: ${redirectText}`);
+
+  const token = option(args, 'token');
+  if (token !== undefined) return checkLogin(server, jid, oauthbearerLogin(server, token));
+  if (args.includes('--password-stdin')) return checkLogin(server, jid, plainLogin(server, jid.slice(0, jid.indexOf('@')), await readStdin()));
 
   const { openidConfiguration, scope } = await discover(server);
   console.log(`1. ${domain} points to ${openidConfiguration} (scope ${scope})`);
@@ -230,7 +299,7 @@ async function main() {
   const wanted = `${scope} offline_access`;
   const clientId = await register(meta, { scope: wanted });
   console.log(`2. registered as ${clientId.slice(0, 24)}…`);
-  const { url, tokens } = await authorize(meta, clientId, { scope: wanted, loginHint: jid });
+  const { url, tokens } = await authorize(meta, clientId, { scope: wanted, loginHint: jid, redirectPort });
   console.log(`3. open this in your browser, sign in as ${jid} and allow:\n\n   ${url}\n`);
   const first = await tokens;
   console.log(`   granted scope: ${first.scope}`);
