@@ -1,4 +1,7 @@
--- Prosody 0.12 configuration example for xmpp-oauth.
+-- Prosody configuration example for xmpp-oauth: a complete file for a new
+-- server, for Prosody 0.12 (Debian 12) and 13 alike. To add xmpp-oauth to a
+-- server that already runs, merge the few lines of docs/getting-started.md,
+-- step 5, instead of replacing your configuration with this one.
 --
 -- Users of example.org log in with their password (SASL PLAIN) or with an
 -- access token issued by xmpp-oauth: SASL OAUTHBEARER (RFC 7628, XEP-0493),
@@ -43,7 +46,7 @@ modules_enabled = {
 	"version";
 	"admin_adhoc";
 	"admin_shell";
-	"posix";
+	"posix";        -- Prosody 13 loads it by itself (check config says it is deprecated there)
 	-- "register";  -- In-band registration and password change (XEP-0077).
 	--                 With xmpp-oauth, new accounts and new passwords are
 	--                 stored by xmpp-oauth (its `register` and `setpass`

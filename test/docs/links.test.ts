@@ -40,8 +40,23 @@ describe('review #12: docs stand on their own in a clone', () => {
     assert.ok(paths.size >= 20, `names the code it maps (${paths.size})`);
     const missing = [...paths].filter((p) => !existsSync(join(ROOT, p)));
     assert.deepEqual(missing, []);
-    // The Prosody module's files: the table names each one, and no other.
+    // The Prosody module's files the table names are the module's.
     const moduleDir = join(ROOT, 'contrib', 'prosody', 'mod_auth_xmpp_oauth');
-    for (const file of readdirSync(moduleDir)) assert.ok(map.includes(`\`${file}\``), `architecture.md names ${file}`);
+    const named = [...map.matchAll(/`([a-z_0-9]+(?:\.lib)?\.lua)`/g)].map((m) => m[1]!);
+    assert.ok(named.length >= 8, 'the module table');
+    assert.deepEqual(named.filter((f) => !existsSync(join(moduleDir, f))), []);
+  });
+
+  it('review #12: no doc presents our Prosody module as 0.12-only or sends Prosody 13 users to mod_auth_oauth_external', () => {
+    const files = [...DOCS, 'prosody-example.cfg.lua', 'contrib/prosody/xmpp-oauth.example.yml'];
+    const steering = [
+      /Prosody 13(?:'s)? (?:\+ |with )?`mod_auth_oauth_external`/,
+      /Prosody 13: `mod_auth_oauth_external`/,
+      /(?:Written|only) for (?:and tested with )?Prosody 0\.12/,
+      /\*\*Prosody 0\.12\*\*: `contrib\/prosody\/mod_auth_xmpp_oauth/,
+      /^-- Prosody 0\.12 configuration example/m,
+    ];
+    const found = files.flatMap((f) => steering.filter((re) => re.test(readFileSync(join(ROOT, f), 'utf8'))).map((re) => `${f}: ${re}`));
+    assert.deepEqual(found, []);
   });
 });
