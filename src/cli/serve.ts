@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { createApp, type App } from '../app.js';
 import type { Config } from '../config/schema.js';
@@ -8,6 +9,7 @@ import { isShared, storeOptionsFrom } from '../store/index.js';
 import { clusterScrape, isPrimaryOfWorkers, parseWorkers, reportReady, runPrimary, workerIndex } from './cluster.js';
 import { configFrom } from './context.js';
 import { CliError, EXIT } from './errors.js';
+import { sighupReloader } from './reload.js';
 import { trialFor, type Trial } from './trial.js';
 
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -29,13 +31,25 @@ export function serveCommand(): Command {
       if (isPrimaryOfWorkers(workers)) {
         root.info({ config: loaded.file ?? 'built-in defaults', workers }, 'starting');
         runPrimary(workers, root);
+        // Each worker re-reads the config itself and says what it applied.
+        process.on('SIGHUP', () => {
+          for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+        });
         return;
       }
       const log = index ? root.child({ worker: index }) : root;
       if (!index) log.info({ config: loaded.file ?? 'built-in defaults', trial: Boolean(trial) }, 'starting');
       // One component link per instance: Prosody admits one per component name.
-      const own = index && index > 1 ? { ...config, xmpp: { ...config.xmpp, enabled: false } } : config;
-      const app = await startApp(own, log, trial, index ? clusterScrape() : undefined);
+      const ownOf = (c: Config): Config => (index && index > 1 ? { ...c, xmpp: { ...c.xmpp, enabled: false } } : c);
+      const own = ownOf(config);
+      const starting = startApp(own, log, trial, index ? clusterScrape() : undefined);
+      // Registered before the start completes: SIGHUP's default action would end the process.
+      const reread = async () => {
+        const again = await configFrom(cmd);
+        return { ...again, config: ownOf(again.config) };
+      };
+      process.on('SIGHUP', sighupReloader({ app: starting, read: reread, root, log }));
+      const app = await starting;
       await trial?.announce(app, log);
       if (index) reportReady();
 

@@ -49,12 +49,29 @@ export interface ClientSource {
 }
 
 export class StaticClients implements ClientSource {
-  private readonly byId = new Map<string, Client>();
+  private byId = new Map<string, Client>();
+  private builtFrom?: readonly ClientConfig[];
+  private readonly current: () => readonly ClientConfig[];
 
-  constructor(clients: ClientConfig[]) {
+  /** With a getter, a config reload (SIGHUP) that assigns a new list takes effect at the next look-up. */
+  constructor(clients: readonly ClientConfig[] | (() => readonly ClientConfig[])) {
+    this.current = typeof clients === 'function' ? clients : () => clients;
+  }
+
+  find(id: string): Client | null {
+    const list = this.current();
+    if (list !== this.builtFrom) {
+      this.byId = StaticClients.index(list);
+      this.builtFrom = list;
+    }
+    return this.byId.get(id) ?? null;
+  }
+
+  private static index(clients: readonly ClientConfig[]): Map<string, Client> {
+    const byId = new Map<string, Client>();
     for (const c of clients) {
       const digest = c.secret_hash?.slice('sha256:'.length);
-      this.byId.set(c.id, {
+      byId.set(c.id, {
         id: c.id,
         name: c.name,
         public: c.public,
@@ -74,10 +91,7 @@ export class StaticClients implements ClientSource {
         checkSecret: digest ? sha256Matcher(digest) : undefined,
       });
     }
-  }
-
-  find(id: string): Client | null {
-    return this.byId.get(id) ?? null;
+    return byId;
   }
 }
 

@@ -55,7 +55,7 @@ export async function createCore(
         ttl: config.registration_ttl,
       })
     : undefined;
-  const sources: ClientSource[] = [new StaticClients(config.clients), ...(dynamicClients ? [dynamicClients] : []), ...extraClientSources];
+  const sources: ClientSource[] = [new StaticClients(() => config.clients), ...(dynamicClients ? [dynamicClients] : []), ...extraClientSources];
   const clients = new ClientRegistry(sources);
   setHashConcurrency(config.password_hash_concurrency ?? defaultHashConcurrency());
   const accounts = new Accounts(store, config.login_throttle, log, config.scram);

@@ -17,18 +17,18 @@ export interface Provider {
 }
 
 export class UpstreamProviders {
-  private readonly byId = new Map<string, UpstreamProviderConfig>();
-  private readonly discovered = new Map<string, Promise<oidc.Configuration>>();
+  // Keyed by the provider's config entry: a reload (SIGHUP) that changes an entry
+  // replaces it, so the changed provider is discovered afresh; unchanged ones are kept.
+  private readonly discovered = new WeakMap<UpstreamProviderConfig, Promise<oidc.Configuration>>();
 
+  /** Reads config.upstream.providers at each use, so a reload takes effect at once. */
   constructor(
     private readonly config: Pick<Config, 'issuer' | 'upstream'>,
     private readonly log: Logger,
-  ) {
-    for (const p of config.upstream.providers) this.byId.set(p.id, p);
-  }
+  ) {}
 
   list(): UpstreamProviderConfig[] {
-    return [...this.byId.values()];
+    return [...this.config.upstream.providers];
   }
 
   /** The redirect URI to register at the provider. */
@@ -37,14 +37,14 @@ export class UpstreamProviders {
   }
 
   async get(id: string): Promise<Provider> {
-    const config = this.byId.get(id);
+    const config = this.config.upstream.providers.find((p) => p.id === id);
     if (!config) throw new UpstreamError('unknown-provider', `no upstream provider ${JSON.stringify(id.slice(0, 40))}`);
-    let pending = this.discovered.get(id);
+    let pending = this.discovered.get(config);
     if (!pending) {
       pending = this.discover(config);
-      this.discovered.set(id, pending);
+      this.discovered.set(config, pending);
       // A provider that was down is asked again next time rather than remembered as broken.
-      pending.catch(() => this.discovered.delete(id));
+      pending.catch(() => this.discovered.delete(config));
     }
     try {
       return { config, redirectUri: this.redirectUri(id), client: await pending };
