@@ -4,7 +4,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY types ./types
-RUN npm ci --no-audit --no-fund
+# npm ci no longer builds (the build is prepack, so a production npm ci needs no tsc).
+RUN npm ci --no-audit --no-fund && npm run build
 
 # Runtime stage: production dependencies and the compiled output only.
 FROM node:20-bookworm-slim
