@@ -119,6 +119,11 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
         secret: config.xmpp.secret,
         logger: log.child({ part: 'xmpp' }),
         software: packageInfo,
+        // Prosody takes one connection per component: a clean stop tells the standbys to ask now.
+        handover: {
+          announce: () => store.publishSlotFreed(config.xmpp.domain),
+          listen: (onFreed) => store.onSlotFreed((domain) => domain === config.xmpp.domain && onFreed()),
+        },
       })
     : undefined;
   const liveSessions = link ? liveSessionsOver(link, config.xmpp.hosts, log.child({ part: 'xmpp' })) : undefined;

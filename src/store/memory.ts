@@ -360,6 +360,20 @@ export class MemoryStore implements Store {
     });
   }
 
+  private readonly slotListeners = new Set<(domain: string) => void>();
+
+  async publishSlotFreed(domain: string): Promise<void> {
+    queueMicrotask(() => {
+      for (const listener of this.slotListeners) listener(domain);
+    });
+  }
+
+  onSlotFreed(listener: (domain: string) => void): () => void {
+    const own = (d: string) => listener(d);
+    this.slotListeners.add(own);
+    return () => this.slotListeners.delete(own);
+  }
+
   onAccountNews(listener: (event: AccountNewsEvent) => void): () => void {
     const own = (e: AccountNewsEvent) => listener(e);
     this.accountListeners.add(own);

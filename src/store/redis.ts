@@ -425,6 +425,18 @@ export class RedisStore implements Store {
   }
 
   private readonly accountListeners = new Set<(event: AccountNewsEvent) => void>();
+  private readonly slotListeners = new Set<(domain: string) => void>();
+
+  async publishSlotFreed(domain: string): Promise<void> {
+    await this.client.publish(this.k.revocationChannel(), JSON.stringify({ slotFreed: domain, at: Date.now() })).catch(() => undefined);
+  }
+
+  onSlotFreed(listener: (domain: string) => void): () => void {
+    const own = (d: string) => listener(d);
+    this.slotListeners.add(own);
+    this.subscribe();
+    return () => this.slotListeners.delete(own);
+  }
 
   onAccountNews(listener: (event: AccountNewsEvent) => void): () => void {
     const own = (e: AccountNewsEvent) => listener(e);
@@ -473,6 +485,11 @@ export class RedisStore implements Store {
       }
       if (ch !== channel) return;
       const news = parseJson(message);
+      if (typeof news?.slotFreed === 'string') {
+        // Not about grants or accounts: the copies stay.
+        for (const listener of this.slotListeners) listener(news.slotFreed);
+        return;
+      }
       const event = decodeRevocation(news);
       // Applied below first; the waiting announcer is released after (a microtask later).
       if (typeof news?.n === 'string') queueMicrotask(() => this.echoes.get(news.n as string)?.());

@@ -406,6 +406,14 @@ export interface Store {
   onRevocation(listener: RevocationListener, onGap?: () => void): () => void;
   /** Listens for account news from every instance (this one included). Returns an unsubscribe function. */
   onAccountNews(listener: (event: AccountNewsEvent) => void): () => void;
+  /**
+   * Tells every instance that this one let go of the XMPP component slot for
+   * `domain` (Prosody takes one connection per component), so a standby asks
+   * for it now. Best effort: never throws.
+   */
+  publishSlotFreed(domain: string): Promise<void>;
+  /** Hears slot news from every instance (this one included). Returns an unsubscribe function. */
+  onSlotFreed(listener: (domain: string) => void): () => void;
 
   // authorization codes (single use)
   saveCode(digest: string, code: AuthorizationCode, ttl: number): Promise<void>;

@@ -34,6 +34,12 @@ export interface ComponentLinkOptions {
    * every few seconds forever; slotFreed() brings it back at once.
    */
   standby?: { initialMs?: number; maxMs?: number };
+  /**
+   * How instances tell each other the slot is free (the store's news): stop()
+   * announces it once the stream is closed, if this link held the slot; every
+   * link listens from start() and, standing by, asks at once.
+   */
+  handover?: { announce(): Promise<void>; listen(onFreed: () => void): () => void };
   keepalive?: {
     /** Default 60 000; 0 disables. */
     intervalMs?: number;
@@ -108,6 +114,7 @@ export class ComponentLink implements IqRegistry {
   /** The connection failure already reported at warn in this outage (the short retries would repeat it every few seconds). */
   private reportedUnreachable?: string;
   private standingBy = false;
+  private stopListening?: () => void;
 
   constructor(opts: ComponentLinkOptions) {
     assertSingleXmlCopy();
@@ -187,6 +194,7 @@ export class ComponentLink implements IqRegistry {
   /** Connects in the background and keeps reconnecting until stop(). */
   start(): void {
     if (this._state !== 'idle') throw new Error(`ComponentLink.start() called in state ${this._state}`);
+    this.stopListening = this.opts.handover?.listen(() => this.slotFreed());
     this.connect();
   }
 
@@ -209,7 +217,9 @@ export class ComponentLink implements IqRegistry {
   /** Closes the stream cleanly (bounded wait) and stops retrying. */
   async stop(): Promise<void> {
     if (this._state === 'stopped') return;
+    const held = this.online;
     this.setState('stopped');
+    this.stopListening?.();
     clearTimeout(this.retryTimer);
     const attempt = this.attempt;
     if (!attempt) return;
@@ -226,6 +236,8 @@ export class ComponentLink implements IqRegistry {
     // for this clean close (mod_component hard-codes the reason); `peerClosed`
     // tells it from a real one.
     this.log.info({ peerClosed }, peerClosed ? 'component link stopped: stream closed by both sides' : 'component link stopped');
+    // Only now is the slot free: a standby told earlier would be refused again.
+    if (held) await this.opts.handover?.announce().catch(() => undefined);
   }
 
   /**

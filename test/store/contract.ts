@@ -495,6 +495,20 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.ok(got.every((e) => typeof e.at === 'number'));
         assert.deepEqual(gone, []);
       });
+
+      it('review #12: slot news reaches every listener with its domain; an unsubscribed one hears nothing', async () => {
+        const domain = `${uid('c')}.example.org`;
+        const got: string[] = [];
+        const gone: string[] = [];
+        const off = s().onSlotFreed((d) => d === domain && got.push(d));
+        s().onSlotFreed((d) => d === domain && gone.push(d))();
+        await settle();
+        await s().publishSlotFreed(domain);
+        for (let i = 0; i < 50 && got.length < 1; i++) await sleep(100);
+        off();
+        assert.deepEqual(got, [domain]);
+        assert.deepEqual(gone, []);
+      });
     });
 
     describe('authorization codes', () => {
