@@ -4,7 +4,8 @@
 // JWKS (from discovery): signature, iss, aud, iat age, the logout event, no
 // nonce, single use by jti. Its effect here: the account's upstream sign-in is
 // forgotten, so its app passwords and refresh tokens stop at once, until the
-// person signs in through the provider again.
+// person signs in through the provider again; the store announces it, and the
+// component link ends the XMPP sessions opened with an app password.
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
