@@ -7,7 +7,12 @@ import { CAM, grantFor, REGISTRATION_KEY, resource, stanzaError } from '../helpe
 import { PROSODY_VERSIONS } from '../helpers/prosody.js';
 import { startProsodyStack, STACK_COMPONENT, type ProsodyStack } from '../helpers/prosody-stack.js';
 import { chatSession, plainLogin, rawSasl, xml, type ChatSession } from '../helpers/xmpp-client.js';
+import { registerAdhocCommands } from '../../src/xmpp/adhoc/index.js';
 import { sessionAccessOver } from '../../src/xmpp/adhoc/session-access.js';
+import { registerCamProtocol } from '../../src/xmpp/cam-protocol.js';
+import { NS_STANZAS } from '../../src/xmpp/errors.js';
+import { IqRouter, type IqReply } from '../../src/xmpp/iq.js';
+import { xml as el } from '../../src/xmpp/xml.js';
 import { silentLogger } from '../../src/log.js';
 import { SCOPES } from '../../src/oauth/scopes.js';
 
@@ -121,6 +126,29 @@ for (const version of PROSODY_VERSIONS) {
       assert.equal(await access('admin@localhost'), 'no-session');
       const answer = await stack.server.app.link!.request(xml('iq', { type: 'get', to: 'localhost' }, xml('session', { xmlns: NS_AUTH, jid: reader.jid })));
       assert.equal(answer.getChild('session', NS_AUTH)?.attrs.level, 'read');
+
+      // The component alone, without the module's filter in front (as if it let
+      // a stanza through): its handlers, fed what Prosody would route, ask the
+      // real server about the session and refuse by themselves.
+      const link = stack.server.app.link!;
+      const router = Object.assign(new IqRouter(silentLogger), { domain: STACK_COMPONENT.domain, request: link.request.bind(link) });
+      registerAdhocCommands(router, { core: stack.server.app.core, log: silentLogger });
+      registerCamProtocol(router, { core: stack.server.app.core, log: silentLogger });
+      const condition = (reply: IqReply) =>
+        reply === true ? 'empty result' : reply.name === 'error' ? reply.getChildElements().find((c) => c.attrs.xmlns === NS_STANZAS && c.name !== 'text')?.name : reply.name;
+      const run = (from: string, node: string) =>
+        router.dispatch({ from, to: STACK_COMPONENT.domain, id: 'c1', type: 'set', element: el('command', { xmlns: CMD, node, action: 'execute' }) });
+      for (const node of ['revoke', 'admin-revoke', 'admin-grants']) assert.equal(condition(await run(reader.jid, node)), 'forbidden', `read: ${node}`);
+      for (const node of ['admin-revoke', 'admin-grants']) assert.equal(condition(await run(writer.jid, node)), 'forbidden', `write: ${node}`);
+      assert.equal(condition(await run(reader.jid, 'grants')), 'command');
+      assert.equal(condition(await run(writer.jid, 'revoke')), 'command');
+      assert.equal(condition(await run(victimSession.jid, 'admin-grants')), 'command', 'a normal session of the admin');
+      assert.equal(condition(await run('admin@localhost/gone', 'grants')), 'forbidden', 'no such session');
+      const revokeGrant = (scope?: string) =>
+        router.dispatch({ from: 'localhost', to: STACK_COMPONENT.domain, id: 'r1', type: 'set',
+          element: el('revoke-grant', { xmlns: NS_AUTH, user: 'admin', host: 'localhost', grant: victim.grantId, ...(scope ? { scope } : {}) }) });
+      assert.equal(condition(await revokeGrant('openid xmpp:account:read')), 'forbidden');
+      assert.ok(await stack.server.app.store.getGrant(victim.grantId), 'still not revoked');
 
       // Write: XEP-0494 revoke works, and the session it ended is closed.
       await writer.iq('', 'set', xml('revoke', { xmlns: CAM, id: victim.grantId }));
