@@ -37,7 +37,8 @@ for (const version of PROSODY_VERSIONS) {
       stack = await startProsodyStack({
         version,
         // register: XEP-0077 password changes; smacks: XEP-0198 resumption (#10).
-        prosody: { modules: ['register', 'smacks'] },
+        // 13 also resumes inside SASL2 (prosody-modules' mod_sasl2_sm).
+        prosody: { modules: ['register', 'smacks', ...(version === '13' ? ['sasl2', 'sasl2_sm'] : [])] },
         server: { registration_key: REGISTRATION_KEY, address_throttle: { registrations: 1000 }, admins: ['admin@localhost'] },
         accounts: Object.fromEntries(Object.entries(PW).map(([u, p]) => [`${u}@localhost`, p])),
       });
@@ -195,5 +196,36 @@ for (const version of PROSODY_VERSIONS) {
       assert.match(await resume(normal.access_token, normalId), /^<resumed/);
       assert.match(stack.prosody.log(), /Refusing to resume a session that logged in with another grant or scope/);
     });
+
+    if (version === '13') {
+      it(`review #10 (${version}): a resumption inside SASL2 <authenticate/> with another grant or scope is refused too`, async () => {
+        const normal = await grant('bob', 'openid xmpp');
+        const restricted = await grant('bob', 'openid xmpp:account:read');
+        const SM = 'urn:xmpp:sm:3';
+        const restart = `<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`;
+        const raw = await rawSasl(target());
+        assert.equal((await raw.auth('PLAIN', `\0bob\0${normal.access_token}`)).name, 'success');
+        await raw.exchange(restart, /<\/stream:features>/);
+        await raw.exchange(`<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${resource()}</resource></bind></iq>`, /<\/jid>/);
+        const previd = (await raw.exchange(`<enable xmlns='${SM}' resume='true'/>`, /<enabled\b[^>]*\bid=['"]([^'"]+)['"]/))[1]!;
+        raw.close();
+
+        const sasl2 = async (token: string) => {
+          const again = await rawSasl(target());
+          const initial = Buffer.from(`\0bob\0${token}`).toString('base64');
+          const m = await again.exchange(
+            `<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>${initial}</initial-response><resume xmlns='${SM}' previd='${previd}' h='0'/></authenticate>`,
+            /<(success|failure)\b[\s\S]*?<\/\1>/,
+          );
+          again.close();
+          return m[0];
+        };
+        const refused = await sasl2(restricted.access_token);
+        assert.match(refused, /^<success/, 'the login itself succeeds');
+        assert.match(refused, /<failed[^>]*urn:xmpp:sm:3[\s\S]*policy-violation/);
+        assert.doesNotMatch(refused, /<resumed/);
+        assert.match(await sasl2(normal.access_token), /<resumed/, 'the same grant resumes');
+      });
+    }
   });
 }
