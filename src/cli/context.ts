@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createStore, isShared, storeOptionsFrom, type StoreOptions } from '../store/index.js';
 import type { Store } from '../store/types.js';
+import { oneLine } from '../util/startup-error.js';
 import { CliError, EXIT } from './errors.js';
 
 /** The config selected by the global `--config` option (or XMPP_OAUTH_CONFIG). */
@@ -24,12 +25,30 @@ export async function sharedStore(loaded: LoadedConfig, extra: Pick<StoreOptions
       EXIT.USAGE,
     );
   }
-  const store = createStore(options);
+  // ioredis prints every failed (re)connect with its stack unless someone
+  // listens: keep the cause for the one line below, and once connected, say
+  // one line per outage (the extauth bridge runs for long).
+  let cause: Error | undefined;
+  let reached = false;
+  let down = false;
+  const store = createStore({
+    ...options,
+    onError: (err) => {
+      cause = err;
+      if (reached && !down) process.stderr.write(`xmpp-oauth: lost Redis (${oneLine(err.message)}); retrying\n`);
+      down = true;
+    },
+    onReady: () => {
+      down = false;
+    },
+  });
   try {
     await store.ping();
+    reached = true;
   } catch (err) {
     await store.close().catch(() => {});
-    throw new CliError(`cannot reach Redis at ${redis.url ? redactUrl(redis.url) : (redis.sentinels ?? redis.cluster ?? []).join(',')}: ${(err as Error).message}`, EXIT.FAILED);
+    const where = redis.url ? redactUrl(redis.url) : (redis.sentinels ?? redis.cluster ?? []).join(',');
+    throw new CliError(`cannot reach Redis at ${where}: ${oneLine((cause ?? (err as Error)).message)}`, EXIT.FAILED);
   }
   return store;
 }
