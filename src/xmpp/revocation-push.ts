@@ -69,9 +69,10 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
   }
 
   /** Ends an account's live sessions (all, or those opened `via` one way) on its host. */
-  async function tellLogout(host: string, user: string, event: SessionsEnded): Promise<void> {
+  async function tellLogout(host: string, user: string, event: SessionsEnded, before?: number): Promise<void> {
     const attrs: Record<string, string> = { xmlns: NS_AUTH, user };
     if (event.via) attrs.via = event.via;
+    if (before !== undefined) attrs.before = String(before);
     try {
       const reply = await link.request(xml('iq', { type: 'set', to: host }, xml('logout', attrs)), PUSH_TIMEOUT_MS);
       const closed = reply.getChild('logout', NS_AUTH)?.attrs.closed;
@@ -107,10 +108,17 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
         continue;
       }
       const held = new Map<string, string | undefined>();
+      /** Accounts with grantless (password) sessions: user -> oldest session's start (unix s). */
+      const grantless = new Map<string, number>();
       for (const s of reply.getChild('sessions', NS_AUTH)?.getChildren('session') ?? []) {
         const grant = s.attrs.grant;
         if (typeof grant === 'string' && grant.length > 0 && grant.length <= 200) held.set(grant, s.attrs.user);
+        else if (grant === undefined && typeof s.attrs.user === 'string' && s.attrs.user.length > 0 && s.attrs.user.length <= 1023) {
+          const since = Number(s.attrs.since);
+          if (Number.isFinite(since)) grantless.set(s.attrs.user, since);
+        }
       }
+      await recheckAccounts(host, grantless);
       const ids = [...held.keys()];
       for (let i = 0; i < ids.length; i += CHECK_BATCH) {
         const batch = ids.slice(i, i + CHECK_BATCH);
@@ -124,6 +132,30 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
       if (ids.length > 0) log.debug({ host, grants: ids.length, revoked: revoked.length }, 'live sessions re-checked');
     }
     return revoked;
+  }
+
+  /**
+   * Account news can be lost too: a password session has no grant to find
+   * gone, so its account is checked instead. Removed or disabled: every
+   * session ends; created after the session began (the JID was removed and
+   * given to someone else): the sessions older than the account end.
+   */
+  async function recheckAccounts(host: string, grantless: Map<string, number>): Promise<void> {
+    const users = [...grantless.keys()];
+    for (let i = 0; i < users.length; i += CHECK_BATCH) {
+      const batch = users.slice(i, i + CHECK_BATCH);
+      const accounts = await Promise.all(batch.map((u) => core.store.getAccount(`${u}@${host}`).then((a) => a, () => undefined)));
+      for (const [j, user] of batch.entries()) {
+        const account = accounts[j];
+        if (account === undefined) continue; // unknown: the store did not answer
+        const jid = `${user}@${host}`;
+        const since = grantless.get(user)!;
+        if (!account) await tellLogout(host, user, { jid, why: 'removed' });
+        else if (account.disabled) await tellLogout(host, user, { jid, why: 'disabled' });
+        // since is whole seconds, rounded down: a second's margin.
+        else if (account.createdAt > (since + 1) * 1000) await tellLogout(host, user, { jid, why: 'removed' }, Math.floor(account.createdAt / 1000));
+      }
+    }
   }
 
   // One re-check at a time; a trigger during one queues exactly one more.

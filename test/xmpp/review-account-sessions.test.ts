@@ -4,9 +4,11 @@
 // back-channel logout ends the sessions opened with an app password.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { SignJWT, importJWK } from 'jose';
 import { silentLogger } from '../../src/log.js';
 import { createAppPassword } from '../../src/oauth/app-passwords.js';
+import { RedisKeys } from '../../src/store/redis-keys.js';
 import { closedWithin, resource } from '../helpers/cam.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
@@ -15,7 +17,11 @@ import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.j
 import { PROSODY_VERSIONS } from '../helpers/prosody.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
 
-const PW = { carol: 'carol password 1234', dave: 'dave password 1234', erin: 'erin password 1234', frank: 'frank password 1234' };
+const PW = {
+  carol: 'carol password 1234', dave: 'dave password 1234', erin: 'erin password 1234', frank: 'frank password 1234',
+  gina: 'gina password 1234', hank: 'hank password 1234',
+};
+const ping = (s: ChatSession) => s.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
 const CLOSED = { condition: 'policy-violation', text: 'access revoked' };
 
 for (const version of PROSODY_VERSIONS) {
@@ -96,6 +102,30 @@ for (const version of PROSODY_VERSIONS) {
       assert.deepEqual(await closedWithin(viaApp, 5000), CLOSED);
       assert.equal(await plainLogin(stack.target, 'frank', password), false, 'the app password is paused');
       assert.equal((await viaPassword.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).name, 'iq', 'the password session is still open');
+    });
+
+    it(`review #7 (Prosody ${version}): account news lost on the way is caught by the next re-check: a disabled account, and a JID created again (only the old holder's session ends)`, async () => {
+      const { app } = stack.server;
+      const redis = new Redis(stack.server.redisUrl!);
+      const keys = new RedisKeys();
+      try {
+        const gina = await login('gina', PW.gina);
+        const oldHank = await login('hank', PW.hank);
+        // Written behind the announcements' back, as if the news had been lost in a Redis blip.
+        await redis.hset(keys.account('gina@localhost'), 'disabled', '1');
+        await redis.del(keys.account('hank@localhost'));
+        await new Promise((r) => setTimeout(r, 2100)); // the new account is younger than the old session by whole seconds
+        await app.accounts.create('hank@localhost', 'new hank password 1234');
+        const newHank = await login('hank', 'new hank password 1234');
+        await ping(gina); // still open: nothing told Prosody
+
+        await app.revocationPush!.recheck();
+        assert.deepEqual(await closedWithin(gina, 5000), CLOSED);
+        assert.deepEqual(await closedWithin(oldHank, 5000), CLOSED);
+        assert.equal((await ping(newHank)).name, 'iq', "the new owner's session stays");
+      } finally {
+        redis.disconnect();
+      }
     });
   });
 }

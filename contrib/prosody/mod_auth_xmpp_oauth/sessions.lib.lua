@@ -97,6 +97,8 @@ function M.setup(module, opts)
 	end);
 
 	local function ends(logout, session)
+		-- `before`: only sessions older than that (the re-check found a JID created again).
+		if logout.before and (session.conntime or 0) >= logout.before then return false; end
 		if not logout.via then return true; end
 		local login = session.xmpp_oauth;
 		return login ~= nil and login.via == logout.via;
@@ -110,7 +112,7 @@ function M.setup(module, opts)
 			return true;
 		end
 		local tag = stanza.tags[1];
-		local user, via = tag.attr.user, tag.attr.via;
+		local user, via, before = tag.attr.user, tag.attr.via, tag.attr.before;
 		if not user or user == "" or #user > 1023 then
 			origin.send(st.error_reply(stanza, "modify", "bad-request", "a user attribute is required"));
 			return true;
@@ -119,7 +121,11 @@ function M.setup(module, opts)
 			origin.send(st.error_reply(stanza, "modify", "bad-request", "via must be app-password or absent"));
 			return true;
 		end
-		local logout = { at = gettime(), via = via };
+		if before ~= nil and not tonumber(before) then
+			origin.send(st.error_reply(stanza, "modify", "bad-request", "before must be seconds since the epoch"));
+			return true;
+		end
+		local logout = { at = gettime(), via = via, before = tonumber(before) };
 		recently_logged_out:set(user, logout);
 		local closed = 0;
 		-- Collected first: closing a session edits the tables we would be walking.
@@ -145,16 +151,27 @@ function M.setup(module, opts)
 		local reply = st.reply(stanza):tag("sessions", { xmlns = NS });
 		-- Host-wide (the re-check) one entry per grant keeps the answer small on a busy server.
 		local seen = {};
+		-- Host-wide, also one entry per account whose sessions have no grant
+		-- (passwords), with its oldest session: the component checks that the
+		-- account still exists, is enabled, and is not younger than the session.
+		local grantless = {};
 		for _, session in ipairs(sessions_of(only)) do
 			local login = session.xmpp_oauth;
+			local since = math.floor(session.conntime or os.time());
 			if login and login.grant and (only or not seen[login.grant]) then
 				seen[login.grant] = true;
 				reply:tag("session", {
 					grant = login.grant,
 					user = session.username,
-					since = string.format("%d", math.floor(session.conntime or os.time())),
+					since = string.format("%d", since),
 				}):up();
+			elseif not only and not (login and login.grant) and session.username then
+				local oldest = grantless[session.username];
+				if not oldest or since < oldest then grantless[session.username] = since; end
 			end
+		end
+		for username, since in pairs(grantless) do
+			reply:tag("session", { user = username, since = string.format("%d", since) }):up();
 		end
 		origin.send(reply);
 		return true;
