@@ -9,7 +9,17 @@
 // Operations spanning two tags (revoke a grant, then unindex it) run as two
 // commands, and readers tolerate the stale entries this can leave behind.
 export class RedisKeys {
-  constructor(readonly prefix = 'xo:') {}
+  /** Pub/sub channels are server-wide, whatever the database: the number goes into their names. */
+  private readonly channelPrefix: string;
+
+  constructor(
+    readonly prefix = 'xo:',
+    db = 0,
+  ) {
+    // Database 0 keeps the plain names, so instances of one deployment on
+    // different releases keep hearing each other.
+    this.channelPrefix = db ? `${prefix}db${db}:` : prefix;
+  }
 
   account(jid: string): string {
     return `${this.prefix}{acct}:a:${jid}`;
@@ -38,14 +48,17 @@ export class RedisKeys {
     return `${this.prefix}server`;
   }
 
-  /** Pub/sub channel for GrantRevokedEvents (channels ignore hash slots; the prefix keeps deployments apart). */
+  /**
+   * Pub/sub channel for GrantRevokedEvents. Channels ignore hash slots and the
+   * database number; the prefix and the number keep deployments apart.
+   */
   revocationChannel(): string {
-    return `${this.prefix}revoked`;
+    return `${this.channelPrefix}revoked`;
   }
 
   /** Pub/sub channel announcing throttle blocks (rate limits with localPeek), so peeks need no round trip. */
   blocksChannel(): string {
-    return `${this.prefix}blocked`;
+    return `${this.channelPrefix}blocked`;
   }
 
   grant(id: string): string {

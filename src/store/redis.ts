@@ -95,7 +95,8 @@ export class RedisStore implements Store {
     keyPrefix?: string,
     opts: { grantLivenessCache?: boolean } = {},
   ) {
-    this.k = new RedisKeys(keyPrefix);
+    // A Cluster has database 0 only; a single node or Sentinel primary may use another.
+    this.k = new RedisKeys(keyPrefix, (client as { options?: { db?: number } }).options?.db ?? 0);
     if (opts.grantLivenessCache) {
       this.liveness = new GrantLiveness();
       this.subscribe();
