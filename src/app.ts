@@ -150,7 +150,8 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
     keys,
     link,
     async start() {
-      if (link) app.revocationPush = startRevocationPush(link, { core, log: log.child({ part: 'xmpp' }) });
+      // It names its own part ('revocation-push'): a second part binding would repeat the JSON key.
+      if (link) app.revocationPush = startRevocationPush(link, { core, log });
       try {
         listening = await listen(http, config.http.host, config.http.port);
         if (placement === 'separate') {
