@@ -3,6 +3,7 @@
 local st = require "util.stanza";
 local new_id = require "util.id".short;
 local async = require "util.async";
+local valid_utf8 = require "util.encodings".utf8.valid;
 
 local NS = "urn:xmpp-oauth:auth:0";
 
@@ -19,9 +20,22 @@ local M = { NS = NS };
 -- Said wherever the module cannot reach the component at all (prosodyctl).
 M.OUTSIDE = "xmpp-oauth can only be asked from inside the running server";
 
+-- The condition ask() returns for a query it refused to build: the client's
+-- input cannot travel as XML (review 22 #4: util.stanza raises on it).
+M.MALFORMED = "malformed-request";
+
+-- True when s can be XML text: valid UTF-8 with no control characters but
+-- tab, LF and CR (XML 1.0 Char; util.stanza lets some through that the
+-- component's parser would refuse).
+local function sendable(s)
+	return valid_utf8(s) and not s:find("[%z\1-\8\11\12\14-\31]");
+end
+M.sendable = sendable;
+
 -- Returns ask(iq_type, name, attrs, text): the payload element (or true for an
 -- empty result), or nil, reason, transient, condition (the stanza error's
--- defined condition, for callers that map it). `transient` is true when the
+-- defined condition, for callers that map it; M.MALFORMED when the input
+-- could not be put in a query, which is then never sent). `transient` is true when the
 -- component did not answer or said to retry (type "wait"): a login must then
 -- fail with temporary-auth-failure, never as a wrong password.
 function M.new(opts)
@@ -37,6 +51,14 @@ function M.new(opts)
 			return nil, M.OUTSIDE, true;
 		end
 		attrs = attrs or {};
+		for key, value in pairs(attrs) do
+			if type(value) ~= "string" or not sendable(value) then
+				return nil, "the " .. key .. " cannot be sent as XML text", false, M.MALFORMED;
+			end
+		end
+		if text and not sendable(text) then
+			return nil, "the secret is not valid UTF-8 text", false, M.MALFORMED;
+		end
 		attrs.xmlns = NS;
 		local query = st.iq({ type = iq_type, from = host, to = component, id = "xmpp-oauth-" .. new_id() })
 			:tag(name, attrs);

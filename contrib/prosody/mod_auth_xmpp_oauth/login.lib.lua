@@ -5,14 +5,20 @@
 local M = {};
 
 -- Outcomes: "ok", "invalid", "other-account", "throttled", "bad-request",
--- "unavailable". The second value is the reply's payload (nil when unavailable).
-function M.new(ask, host, known_users)
+-- "malformed" (the client's input cannot be asked about; never sent),
+-- "unavailable". The second value is the reply's payload (nil when unavailable
+-- or malformed).
+function M.new(ask, host, known_users, MALFORMED)
 	local function check(session, kind, username, secret)
 		local attrs = { user = username, host = host, kind = kind };
 		-- The core throttles password checks per address (issue 12 #20).
 		if session and session.ip then attrs.address = session.ip; end
-		local answer, reason = ask("get", "auth", attrs, secret);
+		local answer, reason, _, condition = ask("get", "auth", attrs, secret);
 		if not answer then
+			if condition == MALFORMED then
+				module:log("info", "Login of %s@%s refused: %s", username or "(from token)", host, tostring(reason));
+				return "malformed";
+			end
 			module:log("info", "Login of %s@%s could not be checked: %s", username or "(from token)", host, tostring(reason));
 			return "unavailable";
 		end
@@ -20,6 +26,11 @@ function M.new(ask, host, known_users)
 		if result == "ok" then
 			local jid = answer.attr.jid or "";
 			local node = jid:match("^([^@]+)@") or username;
+			if not node then
+				-- A token login learns its account from the answer: without one there is none.
+				module:log("warn", "xmpp-oauth accepted a login without naming the account (jid=%q)", jid);
+				return "unavailable";
+			end
 			known_users:set(node, true);
 			if session then
 				session.xmpp_oauth = {

@@ -1,8 +1,10 @@
--- SASL OAUTHBEARER (RFC 7628) for Prosody 0.12, which has none. The backend is
--- the profile callback Prosody 13's util.sasl.oauthbearer uses too:
+-- SASL OAUTHBEARER (RFC 7628). Prosody 0.12 has none; Prosody 13's own
+-- (util.sasl.oauthbearer) can only answer a refusal with the invalid_token
+-- challenge, so a XEP-0493 client would discard a good token during an
+-- outage. Our SASL handler runs this one on both (sasl.lib.lua). The backend
+-- is the profile callback Prosody 13's mechanism uses too:
 --   profile.oauthbearer(sasl, token, realm, authzid) -> username, state, token_info
--- so one callback (sasl.lib.lua) serves both. Beyond Prosody 13, this
--- mechanism honours token_info.failure (a SASL condition such as
+-- and this mechanism also honours token_info.failure (a SASL condition such as
 -- "invalid-authzid" or "temporary-auth-failure") when the callback sets it.
 local json = require "util.json";
 
@@ -50,8 +52,9 @@ function M.parse(message)
 	if auth == "" then
 		token = ""; -- XEP-0493 discovery: no token yet
 	else
+		-- No scheme at all (e.g. the value starts with a space) is malformed too.
 		local scheme, credentials = auth:match("^(%S+)(.*)$");
-		if scheme:lower() ~= "bearer" then return nil, "auth scheme is not Bearer"; end
+		if not scheme or scheme:lower() ~= "bearer" then return nil, "auth scheme is not Bearer"; end
 		token = credentials:match("^ +(.*)$") or credentials;
 		-- RFC 6750 b64token
 		if token ~= "" and not token:match("^[%w%-%._~%+/]+=*$") then return nil, "token is not a b64token"; end

@@ -20,6 +20,7 @@
 --   mech_oauthbearer.lib.lua  RFC 7628 for Prosody 0.12
 --   mech_xoauth2.lib.lua      X-OAUTH2
 --   provider.lib.lua          the usermanager provider (isuser, setpass, register, ...)
+--   roles.lib.lua             Prosody 13: the default role of these accounts
 local new_cache = require "util.cache".new;
 
 local host = module.host;
@@ -50,7 +51,7 @@ if prosody.process_type == "prosodyctl" then
 	return;
 end
 
-local login = module:require("login").new(ask, host, known_users);
+local login = module:require("login").new(ask, host, known_users, askers.MALFORMED);
 local sasl_handler = module:require("sasl").new(login, host);
 
 module:provides("auth", module:require("provider").new({
@@ -60,11 +61,13 @@ module:provides("auth", module:require("provider").new({
 	known_users = known_users;
 	sasl_handler = sasl_handler;
 }));
+-- Review 22 #6: on Prosody 13, accounts here are prosody:member by default.
+module:require "roles".setup(module);
 
 -- Issue 14: live revocation, XEP-0494, restricted sessions (one file each).
 local sessions = module:require "sessions".setup(module, { component = component });
 module:require "cam".setup(module, { ask = ask, sessions = sessions });
 module:require "restrict".setup(module, { component = component });
--- Issue 22: the component asks a session's scope (#2); resumption keeps it (#10).
+-- Issue 22: the component asks a session's scope; resumption keeps it.
 module:require "session_scope".setup(module, { component = component });
 module:require "resume".setup(module);

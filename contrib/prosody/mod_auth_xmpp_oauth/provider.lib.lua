@@ -1,6 +1,8 @@
 -- The auth provider Prosody calls (core.usermanager): each call becomes one
 -- query to the component (docs/xmpp-servers.md lists them).
 local saslprep = require "util.encodings".stringprep.saslprep;
+local random_bytes = require "util.random".bytes;
+local base64 = require "util.encodings".base64.encode;
 
 local M = {};
 
@@ -49,9 +51,15 @@ function M.new(deps)
 	end
 
 	function provider.create_user(username, password)
-		-- Prosody creates passwordless accounts for some admin flows; we always need one.
+		-- Prosody 13 creates every account (in-band registration, invites,
+		-- `prosodyctl adduser`) as create_user(name, nil), then sets its role,
+		-- then its password (usermanager.create_user_with_role). xmpp-oauth
+		-- accounts always have a password: this one is random, never stored or
+		-- shown, so the account exists at once and nobody can log in to it
+		-- until set_password gives it the real one (review 22 #6).
 		if password == nil then
-			return nil, "xmpp-oauth accounts need a password";
+			module:log("info", "Creating %s@%s with an unusable password until its own is set", username, host);
+			password = base64(random_bytes(32));
 		end
 		local ok, err = ask("set", "register", { user = username, host = host }, password);
 		if not ok then return nil, err; end

@@ -11,7 +11,8 @@ local xoauth2 = module:require "mech_xoauth2";
 
 local M = {};
 
--- Prosody 13 ships OAUTHBEARER: then we only supply its profile callback.
+-- Prosody 13 ships an OAUTHBEARER, listed for our handlers through the
+-- "oauthbearer" backend; 0.12 needs ours registered to list it at all.
 local native_oauthbearer = pcall(require, "prosody.util.sasl.oauthbearer") or pcall(require, "util.sasl.oauthbearer");
 
 -- Mechanisms live in util.sasl's process-wide table; the functions are pure
@@ -28,6 +29,19 @@ if not registered["X-OAUTH2"] then
 end
 
 local UNAVAILABLE_TEXT = "The authentication service is temporarily unavailable; try again shortly.";
+local MALFORMED_TEXT = "The credentials cannot be read as UTF-8 text.";
+
+-- Mechanisms our handlers run themselves, whatever util.sasl has registered
+-- under the name: Prosody 13's OAUTHBEARER answers every refusal with the
+-- invalid_token challenge (review 22 #6), ours says temporary-auth-failure or
+-- invalid-authzid, so the client guide's tables hold on 0.12 and 13 alike.
+-- Only hosts using this module are affected; util.sasl's table is untouched.
+local OWN = { OAUTHBEARER = oauthbearer.mechanism };
+
+-- "Retry in N seconds": N from the component, digits only.
+local function retry_after(answer)
+	return tostring(answer.attr["retry-after"] or ""):match("^%d+$") or "a few";
+end
 
 -- Prosody's own PLAIN can only say not-authorized or account-disabled. A
 -- backend that could not ask the component leaves a condition on the SASL
@@ -37,7 +51,13 @@ local function wrap(handler)
 	local process, clean_clone = handler.process, handler.clean_clone;
 	handler.process = function(self, message)
 		self.xmpp_oauth_failure = nil;
-		local status, ret, text = process(self, message);
+		local own = OWN[self.selected];
+		local status, ret, text;
+		if own then
+			status, ret, text = own(self, message);
+		else
+			status, ret, text = process(self, message);
+		end
 		local override = self.xmpp_oauth_failure;
 		self.xmpp_oauth_failure = nil;
 		if status == "failure" and override then
@@ -67,9 +87,11 @@ function M.new(login, host)
 			if outcome == "ok" then return true, true; end
 			if outcome == "unavailable" then
 				self.xmpp_oauth_failure = { "temporary-auth-failure", UNAVAILABLE_TEXT };
+			elseif outcome == "malformed" then
+				self.xmpp_oauth_failure = { "malformed-request", MALFORMED_TEXT };
 			elseif outcome == "throttled" then
 				self.xmpp_oauth_failure = { "not-authorized",
-					"Too many failed attempts; retry in " .. (answer.attr["retry-after"] or "a few") .. " seconds." };
+					"Too many failed attempts; retry in " .. retry_after(answer) .. " seconds." };
 			end
 			return false, true;
 		end
@@ -96,6 +118,8 @@ function M.new(login, host)
 				return nil, nil, { failure = "invalid-authzid", text = "The token is not for this authzid." };
 			elseif outcome == "unavailable" then
 				return nil, nil, { failure = "temporary-auth-failure", text = UNAVAILABLE_TEXT };
+			elseif outcome == "malformed" then
+				return nil, nil, { failure = "malformed-request", text = MALFORMED_TEXT };
 			end
 			-- RFC 7628 section 3.2.2: tell the client which scope to ask for, and where.
 			return nil, nil, {
@@ -113,6 +137,8 @@ function M.new(login, host)
 			if outcome == "ok" then return user, true, { grant = answer.attr.grant, scope = answer.attr.scope }; end
 			if outcome == "unavailable" then
 				return nil, nil, { failure = "temporary-auth-failure", text = UNAVAILABLE_TEXT };
+			elseif outcome == "malformed" then
+				return nil, nil, { failure = "malformed-request", text = MALFORMED_TEXT };
 			end
 			return nil, nil;
 		end
