@@ -68,6 +68,6 @@ module:require "roles".setup(module);
 local sessions = module:require "sessions".setup(module, { component = component });
 module:require "cam".setup(module, { ask = ask, sessions = sessions });
 module:require "restrict".setup(module, { component = component });
--- Issue 22: the component asks a session's scope; resumption keeps it.
+-- Issue 22: the component asks a session's scope (#2); resumption keeps it (#10).
 module:require "session_scope".setup(module, { component = component });
 module:require "resume".setup(module);
