@@ -1,4 +1,4 @@
--- mod_auth_xmpp_oauth: a Prosody 0.12 authentication provider that asks the
+-- mod_auth_xmpp_oauth: a Prosody 0.12 and 13 authentication provider that asks the
 -- xmpp-oauth component whether a login is valid. The secret may be the account
 -- password or an access token issued by xmpp-oauth with an XMPP login scope
 -- (xmpp:client:normal, xmpp, xmpp:account:*), so revoking a grant stops the
@@ -17,7 +17,7 @@
 --   ask.lib.lua               queries to the component
 --   login.lib.lua             the login check shared by every mechanism; sets session.xmpp_oauth
 --   sasl.lib.lua              the SASL profile (PLAIN, OAUTHBEARER, X-OAUTH2)
---   mech_oauthbearer.lib.lua  RFC 7628 for Prosody 0.12
+--   mech_oauthbearer.lib.lua  RFC 7628, ours on 0.12 and 13 alike
 --   mech_xoauth2.lib.lua      X-OAUTH2
 --   provider.lib.lua          the usermanager provider (isuser, setpass, register, ...)
 --   roles.lib.lua             Prosody 13: the default role of these accounts
