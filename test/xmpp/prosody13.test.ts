@@ -113,6 +113,50 @@ describe('review #6 on Prosody 13: accounts created, changed and removed through
   });
 });
 
+describe('review #6 on Prosody 13: an invitation (mod_invites) creates the account in xmpp-oauth', { timeout: 120_000 }, () => {
+  let stack: ProsodyStack;
+
+  before(async () => {
+    stack = await startProsodyStack({
+      version: '13',
+      moduleOptions: { allow_registration: true, min_seconds_between_registrations: 0 },
+      // registration_invite_only is on by default with mod_invites_register.
+      prosody: { modules: ['admin_shell', 'register', 'invites', 'invites_register'] },
+    });
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('review #6: an invitation made with `prosodyctl shell invite create_account` registers, and the account logs in', async () => {
+    const invite = await prosodyctl(stack.prosody, ['shell', 'invite', 'create_account', 'localhost']);
+    assert.equal(invite.status, 0, invite.stdout + invite.stderr);
+    const token = /preauth=([\w-]+)/.exec(invite.stdout)?.[1];
+    assert.ok(token, invite.stdout);
+    const raw = await rawSasl(stack.target);
+    try {
+      const [refused] = await raw.exchange(
+        `<iq type='set' id='reg0'><query xmlns='jabber:iq:register'><username>guest</username><password>guest password 1234</password></query></iq>`,
+        /<iq\b[^>]*\bid=['"]reg0['"][\s\S]*?<\/iq>/,
+      );
+      assert.match(refused, /type=['"]error['"]/, 'invitation only');
+      const [pars] = await raw.exchange(`<iq type='set' id='pars1'><preauth xmlns='urn:xmpp:pars:0' token='${token}'/></iq>`, /<iq\b[^>]*\bid=['"]pars1['"][^>]*>/);
+      assert.match(pars, /type=['"]result['"]/, pars);
+      const [reply] = await raw.exchange(
+        `<iq type='set' id='reg1'><query xmlns='jabber:iq:register'><username>invitee</username><password>invitee password 1234</password></query></iq>`,
+        /<iq\b[^>]*\bid=['"]reg1['"][^>]*>/,
+      );
+      assert.match(reply, /type=['"]result['"]/, reply);
+    } finally {
+      raw.close();
+    }
+    assert.ok((await stack.server.app.accounts.list()).includes('invitee@localhost'));
+    assert.ok(!(await stack.server.app.accounts.list()).includes('guest@localhost'));
+    assert.equal(await plainLogin(stack.target, 'invitee', 'invitee password 1234'), true);
+  });
+});
+
 describe('prosodyctl on Prosody 0.12 with mod_auth_xmpp_oauth', { timeout: 120_000 }, () => {
   let stack: ProsodyStack;
 
