@@ -194,6 +194,9 @@ describe('issue 15: docs/getting-started.md runs as written', { timeout: 240_000
     const ready = (await (await fetch(`${server.base}/readyz`)).json()) as { store: { ok: boolean; kind: string } };
     assert.deepEqual([ready.store.ok, ready.store.kind], [true, 'redis']);
     assert.ok(!server.lines.some((l) => typeof l.trial === 'object'), 'a configured server is no trial');
+    // Behind the page's reverse proxy (a request as nginx or Caddy forwards it), /metrics is not public.
+    const metrics = await fetch(`${server.base}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' } });
+    assert.equal(metrics.status, 404);
     // The account made with the CLI signs in on that server's pages.
     const page = await new FormBrowser().get(`${server.base}/account`);
     assert.equal(page.status, 200);
