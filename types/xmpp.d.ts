@@ -34,9 +34,16 @@ declare module '@xmpp/xml' {
 
   class XMLError extends Error {}
 
+  /** Streaming parser: 'start' (root), 'element' (each child of the root, whole), 'end', 'error'. */
+  class Parser {
+    on(event: 'start' | 'element' | 'end', listener: (el: Element) => void): this;
+    on(event: 'error', listener: (err: Error) => void): this;
+    write(data: string): void;
+  }
+
   function xml(name: string, attrs?: Attrs | null, ...children: Array<Child | Child[]>): Element;
   namespace xml {
-    export { Element, XMLError, Attrs, Child };
+    export { Element, Parser, XMLError, Attrs, Child };
   }
   export = xml;
 }

@@ -155,16 +155,33 @@ export class Accounts {
    * Prosody or XEP-0227): no password is known, the first login checks against the
    * record and adds the rest. Running it again changes nothing.
    */
-  async importScram(jidInput: string, scram: ScramRecords, createdAt = Date.now()): Promise<ImportOutcome> {
+  async importScram(jidInput: string, scram: ScramRecords, opts: { dryRun?: boolean } = {}): Promise<ImportOutcome> {
     const jid = this.jid(jidInput);
     const usable: ScramRecords = {};
     for (const hash of SCRAM_HASHES) if (isUsableVerifier(hash, scram[hash])) usable[hash] = scram[hash];
-    if (!strongestVerifier(usable)) throw new AccountError(`${jid}: no usable SCRAM record`, 'bad-password');
-    if (await this.store.createAccount({ jid, passwordHash: '', scram: usable, createdAt, epoch: randomToken(12) })) return 'created';
+    if (!strongestVerifier(usable)) throw new AccountError(`${jid}: no usable SCRAM record (key lengths, salt, or an iteration count outside 4096..1000000)`, 'bad-password');
+    const created = opts.dryRun
+      ? !(await this.store.accountExists(jid))
+      : await this.store.createAccount({ jid, passwordHash: '', scram: usable, createdAt: Date.now(), epoch: randomToken(12) });
+    if (created) return 'created';
+    // Imported before: the same record (perhaps completed at a login since) is nothing to do; another is a collision.
     const existing = await this.store.getAccount(jid);
-    // Already imported (the same record, or a password set since): nothing to do; anything else is a name collision.
-    const same = existing && SCRAM_HASHES.every((h) => !usable[h] || existing.scram?.[h]?.storedKey === usable[h]!.storedKey || Boolean(existing.passwordHash));
+    const same = SCRAM_HASHES.some((h) => usable[h] && existing?.scram?.[h]?.storedKey === usable[h]!.storedKey);
     return same ? 'unchanged' : 'conflict';
+  }
+
+  /**
+   * Brings over an account whose source kept a plaintext password (Prosody's
+   * internal_plain, a XEP-0227 password attribute): it is hashed here and dropped.
+   * The password policy is for new passwords, not for the ones people already have.
+   */
+  async importPassword(jidInput: string, password: string, opts: { dryRun?: boolean } = {}): Promise<ImportOutcome> {
+    const jid = this.jid(jidInput);
+    const existing = await this.store.getAccount(jid);
+    if (existing) return (await this.checkCredentials(existing, password)) ? 'unchanged' : 'conflict';
+    if (opts.dryRun) return 'created';
+    const created = await this.store.createAccount({ jid, ...(await this.credentials(password)), createdAt: Date.now(), epoch: randomToken(12) });
+    return created ? 'created' : 'conflict';
   }
 
   /** argon2id and both SCRAM verifiers of one password, computed side by side. */

@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { Accounts, AccountError } from '../accounts/accounts.js';
+import { readProsodyDataDir } from '../import/prosody-data.js';
+import { formatReport, importAccounts } from '../import/run.js';
+import type { SourceRead } from '../import/types.js';
+import { readXep0227File } from '../import/xep0227.js';
 import { silentLogger } from '../log.js';
 import { changePassword, createAccount, removeAccount } from '../oauth/account-lifecycle.js';
 import { disableAccount, enableAccount } from '../oauth/account-admin.js';
@@ -84,6 +88,49 @@ export function userCommand(): Command {
       await withAccounts(cmd, async (accounts) => {
         for (const jid of await accounts.list()) process.stdout.write(`${jid}\n`);
       });
+    });
+
+  const importer = user.command('import').description('bring over the accounts of an existing Prosody or ejabberd server, with their SCRAM records (no password reset)');
+  const run = async (cmd: Command, read: () => Promise<SourceRead>, dryRun: boolean) => {
+    const loaded = await configFrom(cmd);
+    let source: SourceRead;
+    try {
+      source = await read();
+    } catch (err) {
+      throw new CliError((err as Error).message, EXIT.FAILED);
+    }
+    await withAccounts(cmd, async (accounts, store) => {
+      const report = await importAccounts(accounts, store, source, { hosts: loaded.config.xmpp.hosts, dryRun });
+      process.stdout.write(formatReport(report, dryRun));
+    });
+  };
+
+  importer
+    .command('prosody')
+    .description("read a Prosody data directory (file storage, internal_hashed or internal_plain; Prosody 0.12 and 13)")
+    .argument('<data-dir>', "Prosody's data_path, e.g. /var/lib/prosody")
+    .option('--host <host>', 'only this VirtualHost (repeatable; default: every host found)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--dry-run', 'report what would be imported, write nothing')
+    .action(async (dataDir: string, opts: { host: string[]; dryRun?: boolean }, cmd: Command) => {
+      await run(cmd, () => readProsodyDataDir(dataDir, opts.host), Boolean(opts.dryRun));
+    });
+
+  importer
+    .command('xep0227')
+    .description("read XEP-0227 files (Prosody's migrator, ejabberd's export_piefxis)")
+    .argument('<file...>', 'one or more XEP-0227 XML files')
+    .option('--dry-run', 'report what would be imported, write nothing')
+    .action(async (files: string[], opts: { dryRun?: boolean }, cmd: Command) => {
+      const readAll = async (): Promise<SourceRead> => {
+        const all: SourceRead = { accounts: [], problems: [] };
+        for (const file of files) {
+          const one = await readXep0227File(file);
+          all.accounts.push(...one.accounts);
+          all.problems.push(...one.problems);
+        }
+        return all;
+      };
+      await run(cmd, readAll, Boolean(opts.dryRun));
     });
 
   return user;

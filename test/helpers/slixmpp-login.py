@@ -1,0 +1,37 @@
+# One login with Debian's python3-slixmpp, pinned to one SASL mechanism, as a
+# chat client that remembers its mechanism would do. Prints one JSON line:
+# {"ok": true|false, "mechanism": ..., "error": ...}. Loopback, no TLS.
+# Usage: slixmpp-login.py PORT JID MECHANISM  (password on standard input)
+import asyncio, json, logging, sys
+import slixmpp
+
+port, jid, mechanism = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+password = sys.stdin.read()
+logging.basicConfig(level=logging.CRITICAL)
+
+client = slixmpp.ClientXMPP(jid, password)
+client.register_plugin('feature_mechanisms', pconfig={'use_mech': mechanism, 'unencrypted_plain': True})
+client['feature_mechanisms'].unencrypted_scram = True
+done = asyncio.get_event_loop().create_future()
+
+def finish(result):
+    if not done.done():
+        done.set_result(result)
+
+client.add_event_handler('session_start', lambda _: finish({'ok': True, 'mechanism': mechanism}))
+client.add_event_handler('failed_all_auth', lambda _: finish({'ok': False, 'mechanism': mechanism, 'error': 'not-authorized'}))
+client.add_event_handler('failed_auth', lambda e: finish({'ok': False, 'mechanism': mechanism, 'error': str(getattr(e, 'get', lambda *_: e)('condition', '')) or 'failed'}))
+client.add_event_handler('connection_failed', lambda e: finish({'ok': False, 'mechanism': mechanism, 'error': f'connection failed: {e}'}))
+client.add_event_handler('disconnected', lambda _: finish({'ok': False, 'mechanism': mechanism, 'error': 'disconnected before a session'}))
+
+async def main():
+    client.connect(('127.0.0.1', port), disable_starttls=True, force_starttls=False)
+    try:
+        result = await asyncio.wait_for(done, 20)
+    except asyncio.TimeoutError:
+        result = {'ok': False, 'mechanism': mechanism, 'error': 'timeout'}
+    print(json.dumps(result), flush=True)
+    client.disconnect(wait=0.5)
+    await asyncio.sleep(0.6)
+
+asyncio.get_event_loop().run_until_complete(main())
