@@ -2,8 +2,9 @@ import type { Logger } from '../log.js';
 import type { Account, PasswordCredentials, RateLimiter, ScramHash, ScramRecords, Store } from '../store/types.js';
 import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
+import { loginLimiters } from './login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import { isUsableVerifier, makeVerifier, SCRAM_HASHES, strongestVerifier, verifierMatches } from './scram.js';
+import { decoyVerifier, isUsableVerifier, makeVerifier, SCRAM_HASHES, strongestVerifier, verifierMatches, type ScramVerifier } from './scram.js';
 
 export interface ThrottleSettings {
   per_account: number;
@@ -17,6 +18,11 @@ export interface ScramSettings {
 }
 
 const DEFAULT_SCRAM: ScramSettings = { sha1_iterations: 10000, sha256_iterations: 10000 };
+
+export type ScramLookup =
+  /** A real verifier, or a decoy that no password matches: the caller cannot tell, nor can the client. */
+  | { ok: true; verifier: ScramVerifier }
+  | { ok: false; reason: 'throttled'; retryAfterMs: number };
 
 /** What an import of an existing account did (see Accounts.importScram). */
 export type ImportOutcome = 'created' | 'unchanged' | 'conflict';
@@ -55,8 +61,7 @@ export class Accounts {
     private readonly log: Logger,
     private readonly scram: ScramSettings = DEFAULT_SCRAM,
   ) {
-    this.perAccount = store.rateLimiter({ name: 'login-account', points: throttle.per_account, duration: throttle.window });
-    this.perAddress = store.rateLimiter({ name: 'login-address', points: throttle.per_address, duration: throttle.window });
+    ({ perAccount: this.perAccount, perAddress: this.perAddress } = loginLimiters(store, throttle));
   }
 
   async create(jidInput: string, password: string): Promise<string> {
@@ -148,6 +153,39 @@ export class Accounts {
     if (!account || account.disabled || (!account.passwordHash && !strongestVerifier(account.scram))) await verifyPassword(undefined, password);
     this.log.info({ jid, address, known: Boolean(account) }, 'login failed');
     return { ok: false, reason: 'invalid' };
+  }
+
+  /**
+   * The verifier the XMPP server runs a SCRAM exchange with (the password never
+   * reaches us). Handing one out is a login attempt: it reserves a point of the
+   * account and address budgets, and only scramSucceeded gives it back. An
+   * unknown, disabled or password-less account, or one without this hash yet,
+   * gets a decoy, stable per name: the exchange then fails at the proof, as a
+   * wrong password does, and reveals nothing about which accounts exist.
+   */
+  async scramVerifier(jidInput: string, hash: ScramHash, address?: string): Promise<ScramLookup> {
+    const known = normalise(jidInput);
+    const jid = known ?? jidInput.slice(0, 3072);
+    const [acct, addr] = await Promise.all([this.perAccount.consume(jid), address ? this.perAddress.consume(address) : undefined]);
+    const blocked = [acct, addr].filter((r) => r && !r.allowed);
+    if (blocked.length) {
+      const retryAfterMs = Math.max(...blocked.map((r) => r!.retryAfterMs));
+      this.log.info({ jid, address, retryAfterMs, mechanism: `SCRAM-${hash}` }, 'login refused: throttled');
+      return { ok: false, reason: 'throttled', retryAfterMs };
+    }
+    const account = known ? await this.store.getAccount(jid) : null;
+    const own = account && !account.disabled ? account.scram?.[hash] : undefined;
+    if (isUsableVerifier(hash, own)) return { ok: true, verifier: own };
+    const secret = Buffer.from(await this.store.deploymentSecret('scram-decoy'), 'base64');
+    const iterations = hash === 'SHA-1' ? this.scram.sha1_iterations : this.scram.sha256_iterations;
+    return { ok: true, verifier: decoyVerifier(secret, jid, hash, iterations) };
+  }
+
+  /** The XMPP server says a SCRAM exchange succeeded: forgive the account's failures, give the address its point back. */
+  async scramSucceeded(jidInput: string, address?: string): Promise<void> {
+    const jid = normalise(jidInput);
+    if (!jid) return;
+    await Promise.all([this.perAccount.reset(jid), address ? this.perAddress.refund(address) : undefined]);
   }
 
   /**

@@ -1,7 +1,8 @@
 // The questions an XMPP server asks about its users, independent of how they
 // arrive (component IQ or an external-auth program). Every answer is plain data;
 // a Redis outage surfaces as StoreUnavailableError for the front door to map.
-import { AccountError } from '../accounts/accounts.js';
+import { AccountError, type ScramLookup } from '../accounts/accounts.js';
+import type { ScramHash } from '../accounts/scram.js';
 import { makeBareJid } from '../accounts/jid.js';
 import { changePassword, createAccount, removeAccount } from './account-lifecycle.js';
 import type { CoreDeps } from './context.js';
@@ -22,6 +23,25 @@ export function servedJid(deps: CoreDeps, user: string, host: string): string | 
 
 export function checkLogin(deps: CoreDeps, user: string, host: string, secret: string, opts?: LoginOptions): Promise<LoginResult> {
   return authenticate(deps, user, host, secret, opts);
+}
+
+export type ScramAnswer = ScramLookup | { ok: false; reason: 'bad-request' };
+
+/** A SCRAM verifier for the XMPP server to run the exchange with (a decoy for unknown accounts). */
+export async function scramVerifier(deps: CoreDeps, user: string, host: string, hash: ScramHash, address?: string): Promise<ScramAnswer> {
+  const jid = servedJid(deps, user, host);
+  if (!jid) return { ok: false, reason: 'bad-request' };
+  return deps.accounts.scramVerifier(jid, hash, address);
+}
+
+/** The XMPP server's report that a SCRAM exchange succeeded: the attempt is given back, and the login logged. */
+export async function scramSucceeded(deps: CoreDeps, user: string, host: string, mechanism: string, address?: string): Promise<boolean> {
+  const jid = servedJid(deps, user, host);
+  if (!jid) return false;
+  await deps.accounts.scramSucceeded(jid, address);
+  deps.log.info({ jid, via: 'password', mechanism, address }, 'xmpp login accepted');
+  deps.metrics?.login('password', 'ok');
+  return true;
 }
 
 export async function userExists(deps: CoreDeps, user: string, host: string): Promise<boolean> {

@@ -3,6 +3,7 @@
 // is atomic from the caller's view, like the Lua scripts of the Redis store.
 // Records are cloned in and out so callers can't mutate stored state.
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { randomBytes } from 'node:crypto';
 import { randomToken } from '../util/crypto.js';
 import { encodeScram } from './codec.js';
 import { grantOfAccount } from './grant-ownership.js';
@@ -256,6 +257,14 @@ export class MemoryStore implements Store {
 
   async publishServerInfo(info: ServerInfo): Promise<void> {
     this.published = clone(info);
+  }
+
+  private readonly secrets = new Map<string, string>();
+
+  async deploymentSecret(name: string): Promise<string> {
+    let value = this.secrets.get(name);
+    if (!value) this.secrets.set(name, (value = randomBytes(32).toString('base64')));
+    return value;
   }
 
   async serverInfo(): Promise<ServerInfo | null> {

@@ -44,6 +44,10 @@ export class RedisKeys {
   }
 
   /** JSON ServerInfo: what the running server publishes for the extauth bridge. */
+  deploymentSecret(name: string): string {
+    return `${this.prefix}secret:${name}`;
+  }
+
   serverInfo(): string {
     return `${this.prefix}server`;
   }

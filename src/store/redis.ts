@@ -4,7 +4,7 @@
 // stale index entries, which readers detect and clean.
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { BoundedMap } from '../util/bounded-map.js';
 import { GrantLiveness } from './grant-liveness.js';
 import { grantOfAccount } from './grant-ownership.js';
@@ -252,6 +252,16 @@ export class RedisStore implements Store {
 
   async publishServerInfo(info: ServerInfo): Promise<void> {
     await this.client.set(this.k.serverInfo(), JSON.stringify(info));
+  }
+
+  async deploymentSecret(name: string): Promise<string> {
+    const key = this.k.deploymentSecret(name);
+    // SET NX then GET: whichever instance comes first decides, every other reads its value.
+    const fresh = randomBytes(32).toString('base64');
+    const [, got] = (await this.client.multi().set(key, fresh, 'NX').get(key).exec()) ?? [];
+    const value = got?.[1];
+    if (typeof value !== 'string' || !value) throw new Error('could not read the deployment secret from Redis');
+    return value;
   }
 
   async serverInfo(): Promise<ServerInfo | null> {

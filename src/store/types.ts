@@ -360,6 +360,11 @@ export interface Store {
 
   // the running server's identity (issuer, hosts), for the extauth bridge
   publishServerInfo(info: ServerInfo): Promise<void>;
+  /**
+   * A random secret of this deployment, made on first use and the same on every
+   * instance from then on (e.g. what SCRAM decoys are derived from). Base64.
+   */
+  deploymentSecret(name: string): Promise<string>;
   serverInfo(): Promise<ServerInfo | null>;
 
   // grants

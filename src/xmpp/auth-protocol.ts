@@ -60,6 +60,33 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
     return reply('auth', { result: result.reason, ...discovery });
   });
 
+  on('get', 'scram', async ({ user, host, element, from }) => {
+    const hash = element.attrs.hash;
+    const address = element.attrs.address;
+    if (hash !== 'SHA-1' && hash !== 'SHA-256') return iqError('bad-request', 'the hash attribute must be SHA-1 or SHA-256');
+    if (address !== undefined && isIP(address) === 0) {
+      deps.log.info({ from, op: 'scram' }, 'scram query refused: address is not an IP address');
+      return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
+    }
+    const answer = await api.scramVerifier(core, user, host, hash, address);
+    core.metrics?.xmppQuery('scram', answer.ok ? 'ok' : answer.reason);
+    if (answer.ok) {
+      const v = answer.verifier;
+      return reply('scram', { result: 'ok', hash, salt: v.salt, iterations: v.iterations, 'stored-key': v.storedKey, 'server-key': v.serverKey });
+    }
+    if (answer.reason === 'throttled') return reply('scram', { result: 'throttled', 'retry-after': Math.ceil(answer.retryAfterMs / 1000) });
+    return reply('scram', { result: 'bad-request' });
+  });
+
+  on('set', 'scram-success', async ({ user, host, element }) => {
+    const address = element.attrs.address;
+    const mechanism = element.attrs.mechanism ?? 'SCRAM';
+    if (address !== undefined && isIP(address) === 0) return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
+    const known = await api.scramSucceeded(core, user, host, mechanism, address);
+    core.metrics?.xmppQuery('scram-success', known ? 'ok' : 'bad-request');
+    return known ? undefined : iqError('bad-request', 'not a valid user name on a host this service serves');
+  });
+
   on('get', 'isuser', async ({ user, host }) => {
     const exists = await api.userExists(core, user, host);
     core.metrics?.xmppQuery('isuser', exists ? 'yes' : 'no');

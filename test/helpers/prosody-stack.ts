@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { attachTo, ourModuleHost, pluginDirWithModule } from './prosody-module.js';
 import { startProsody, type ProsodyInstance, type ProsodyOptions, type ProsodyVersion } from './prosody.js';
 import { startServer, type TestServer } from './server.js';
+import type { Logger } from '../../src/log.js';
 import type { LoginTarget } from './xmpp-client.js';
 
 export const STACK_COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
@@ -20,6 +21,8 @@ export interface ProsodyStackOptions {
   server?: Record<string, unknown>;
   /** Accounts to create once the link is up: JID → password. */
   accounts?: Record<string, string>;
+  /** Where the server logs (default: nowhere). */
+  log?: Logger;
 }
 
 export interface ProsodyStack {
@@ -46,7 +49,7 @@ export async function startProsodyStack(opts: ProsodyStackOptions = {}): Promise
   let server: TestServer;
   try {
     const { xmpp: xmppOverrides, ...rest } = (opts.server ?? {}) as { xmpp?: Record<string, unknown> };
-    server = await startServer({ ...rest, xmpp: { ...attachTo(prosody, STACK_COMPONENT), ...xmppOverrides } });
+    server = await startServer({ ...rest, xmpp: { ...attachTo(prosody, STACK_COMPONENT), ...xmppOverrides } }, { redis: true, log: opts.log });
     await server.app.link!.waitOnline(15_000);
     for (const [jid, password] of Object.entries(opts.accounts ?? {})) await server.app.accounts.create(jid, password);
   } catch (err) {

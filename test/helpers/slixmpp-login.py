@@ -9,16 +9,16 @@ port, jid, mechanism = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 password = sys.stdin.read()
 logging.basicConfig(level=logging.CRITICAL)
 
-client = slixmpp.ClientXMPP(jid, password)
-client.register_plugin('feature_mechanisms', pconfig={'use_mech': mechanism, 'unencrypted_plain': True})
-client['feature_mechanisms'].unencrypted_scram = True
+# sasl_mech pins the mechanism: if it fails, no other is tried.
+client = slixmpp.ClientXMPP(jid, password, sasl_mech=mechanism,
+                            plugin_config={'feature_mechanisms': {'unencrypted_plain': True, 'unencrypted_scram': True}})
 done = asyncio.get_event_loop().create_future()
 
 def finish(result):
     if not done.done():
         done.set_result(result)
 
-client.add_event_handler('session_start', lambda _: finish({'ok': True, 'mechanism': mechanism}))
+client.add_event_handler('session_start', lambda _: finish({'ok': True, 'mechanism': client['feature_mechanisms'].mech.name}))
 client.add_event_handler('failed_all_auth', lambda _: finish({'ok': False, 'mechanism': mechanism, 'error': 'not-authorized'}))
 client.add_event_handler('failed_auth', lambda e: finish({'ok': False, 'mechanism': mechanism, 'error': str(getattr(e, 'get', lambda *_: e)('condition', '')) or 'failed'}))
 client.add_event_handler('connection_failed', lambda e: finish({'ok': False, 'mechanism': mechanism, 'error': f'connection failed: {e}'}))

@@ -126,6 +126,13 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal((await s().getAccount(a.jid))!.scram, undefined, 'credentials without verifiers leave none behind');
       });
 
+      it('keeps one deployment secret per name, the same on every call (and instance)', async () => {
+        const a = await s().deploymentSecret('scram-decoy');
+        assert.equal(Buffer.from(a, 'base64').length, 32);
+        assert.equal(await s().deploymentSecret('scram-decoy'), a);
+        assert.notEqual(await s().deploymentSecret('another'), a);
+      });
+
       it('upgrades credentials only while they are still the ones that were checked, keeping the epoch', async () => {
         const imported = { passwordHash: '', scram: { 'SHA-1': verifier('1') } };
         const a = { ...account(), ...imported };

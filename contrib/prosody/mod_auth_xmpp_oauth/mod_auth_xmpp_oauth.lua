@@ -12,11 +12,13 @@
 --   xmpp_oauth_component = "oauth.example.org"  -- the Component xmpp-oauth attaches as
 --   xmpp_oauth_timeout = 5                       -- seconds to wait for an answer
 --   xmpp_oauth_known_users = 10000               -- accounts remembered for outages (see user_exists)
+--   xmpp_oauth_scram = { "SCRAM-SHA-1", "SCRAM-SHA-256" }  -- offered SCRAM mechanisms (default none: docs/migration.md)
 --
 -- One concern per file; this one wires them:
 --   ask.lib.lua               queries to the component
 --   login.lib.lua             the login check shared by every mechanism; sets session.xmpp_oauth
---   sasl.lib.lua              the SASL profile (PLAIN, OAUTHBEARER, X-OAUTH2)
+--   sasl.lib.lua              the SASL profile (PLAIN, OAUTHBEARER, X-OAUTH2, SCRAM)
+--   scram.lib.lua             SCRAM-SHA-1/-256: verifiers asked of the component
 --   mech_oauthbearer.lib.lua  RFC 7628, ours on 0.12 and 13 alike
 --   mech_xoauth2.lib.lua      X-OAUTH2
 --   provider.lib.lua          the usermanager provider (isuser, setpass, register, ...)
@@ -52,7 +54,12 @@ if prosody.process_type == "prosodyctl" then
 end
 
 local login = module:require("login").new(ask, host, known_users, askers.MALFORMED);
-local sasl_handler = module:require("sasl").new(login, host);
+local scram_lib = module:require "scram";
+local scram = scram_lib.new({
+	ask = ask; host = host; component = component; timeout = timeout;
+	offered = scram_lib.offered(module, module:get_option_array("xmpp_oauth_scram", {}));
+});
+local sasl_handler = module:require("sasl").new(login, host, scram);
 
 module:provides("auth", module:require("provider").new({
 	ask = ask;

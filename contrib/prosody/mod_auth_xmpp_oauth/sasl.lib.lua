@@ -1,6 +1,7 @@
 -- The SASL profile of hosts that use this module: PLAIN (password, or a token
 -- for legacy clients), OAUTHBEARER (RFC 7628, XEP-0493) and X-OAUTH2, all
--- answered through one login check (login.lib.lua).
+-- answered through one login check (login.lib.lua), and the SCRAM mechanisms
+-- the operator offers (scram.lib.lua).
 local sasl = require "util.sasl";
 local jid_split = require "util.jid".split;
 local nodeprep = require "util.encodings".stringprep.nodeprep;
@@ -47,7 +48,7 @@ end
 -- backend that could not ask the component leaves a condition on the SASL
 -- object, and this wrapper fails with it instead (issue 12 #13: an outage must
 -- not read as a wrong password). clean_clone (after each failure) keeps it.
-local function wrap(handler)
+local function wrap(handler, scram, session)
 	local process, clean_clone = handler.process, handler.clean_clone;
 	handler.process = function(self, message)
 		self.xmpp_oauth_failure = nil;
@@ -63,10 +64,13 @@ local function wrap(handler)
 		if status == "failure" and override then
 			return "failure", override[1], override[2];
 		end
+		if status == "success" and scram.is_scram(self.selected) then
+			scram.succeeded(self, session);
+		end
 		return status, ret, text;
 	end;
 	handler.clean_clone = function(self)
-		return wrap(clean_clone(self));
+		return wrap(clean_clone(self), scram, session);
 	end;
 	return handler;
 end
@@ -78,9 +82,10 @@ local function authzid_node(authzid, realm)
 	return nodeprep(node);
 end
 
-function M.new(login, host)
+function M.new(login, host, scram)
 	return function(session)
 		local profile = {};
+		scram.add_to(profile, session);
 
 		function profile.plain_test(self, username, password)
 			local outcome, answer = login.check(session, nil, username, password);
@@ -143,7 +148,7 @@ function M.new(login, host)
 			return nil, nil;
 		end
 
-		return wrap(sasl.new(host, profile));
+		return wrap(sasl.new(host, profile), scram, session);
 	end;
 end
 

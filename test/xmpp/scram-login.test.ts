@@ -1,0 +1,132 @@
+// Issue 23: SCRAM-SHA-1 and SCRAM-SHA-256 through our Prosody module, on Prosody
+// 0.12 and 13. Prosody runs the exchange with a verifier it asks the component
+// for; a real client library pinned to one mechanism logs in, as Conversations
+// and Monal do. Accounts imported from an existing Prosody log in unchanged.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Accounts } from '../../src/accounts/accounts.js';
+import { silentLogger } from '../../src/log.js';
+import { readProsodyDataDir } from '../../src/import/prosody-data.js';
+import { importAccounts } from '../../src/import/run.js';
+import { captureLog } from '../helpers/log-capture.js';
+import { pinnedLogin, type Mechanism } from '../helpers/pinned-login.js';
+import { prosodyctlRegister } from '../helpers/prosody-accounts.js';
+import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
+import { PROSODY_VERSIONS, startProsody, type ProsodyInstance } from '../helpers/prosody.js';
+import { rawSasl } from '../helpers/xmpp-client.js';
+
+const OFFER = 'xmpp_oauth_scram = { "SCRAM-SHA-1", "SCRAM-SHA-256" }';
+const PASSWORD = 'alice password 1234';
+const MECHANISMS: Mechanism[] = ['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN'];
+const PER_ACCOUNT = 4;
+
+/** The server-first message of a SCRAM exchange for `user` (the exchange then ends with a wrong proof). */
+async function serverFirst(stack: ProsodyStack, user: string, mechanism = 'SCRAM-SHA-256'): Promise<{ reply: string; final: string | undefined }> {
+  const sasl = await rawSasl(stack.target);
+  try {
+    const nonce = randomBytes(12).toString('base64');
+    const first = await sasl.auth(mechanism, `n,,n=${user},r=${nonce}`);
+    if (first.name !== 'challenge') return { reply: first.condition ?? first.name, final: undefined };
+    const r = /r=([^,]+)/.exec(first.data)![1];
+    const final = await sasl.respond(`c=biws,r=${r},p=${randomBytes(mechanism === 'SCRAM-SHA-1' ? 20 : 32).toString('base64')}`);
+    return { reply: first.data, final: final.condition ?? final.name };
+  } finally {
+    sasl.close();
+  }
+}
+
+for (const version of PROSODY_VERSIONS) {
+  describe(`SCRAM through mod_auth_xmpp_oauth on Prosody ${version}`, () => {
+    let stack: ProsodyStack;
+    let source: ProsodyInstance;
+    const captured = captureLog('debug');
+
+    before(async () => {
+      stack = await startProsodyStack({
+        version,
+        prosody: { extraConfig: OFFER },
+        server: { login_throttle: { per_account: PER_ACCOUNT, per_address: 1000, window: 60 } },
+        accounts: { 'alice@localhost': PASSWORD },
+        log: captured.log,
+      });
+      // An existing Prosody 0.12 server whose accounts move over (internal_hashed, made by prosodyctl).
+      source = await startProsody({ components: [{ domain: 'unused.localhost', secret: 'unused' }], virtualHosts: [{ host: 'localhost', options: { authentication: 'internal_hashed' } }] });
+      prosodyctlRegister(source, 'olga', 'localhost', 'olga old password');
+      prosodyctlRegister(source, 'pete', 'localhost', 'pete old password');
+    });
+    after(async () => {
+      await stack?.stop();
+      await source?.stop();
+    });
+
+    it('offers SCRAM-SHA-1 and SCRAM-SHA-256 beside PLAIN (no -PLUS without TLS)', async () => {
+      const sasl = await rawSasl(stack.target);
+      sasl.close();
+      for (const m of ['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN']) assert.ok(sasl.mechanisms.includes(m), `${m} offered: ${sasl.mechanisms}`);
+      assert.ok(!sasl.mechanisms.some((m) => m.endsWith('-PLUS')), 'channel binding needs TLS');
+    });
+
+    it('the password set here logs in with every mechanism, pinned; a wrong one fails with each', async () => {
+      for (const mechanism of MECHANISMS) {
+        assert.deepEqual(await pinnedLogin(stack.target, 'alice', PASSWORD, mechanism), { ok: true, mechanism }, mechanism);
+        assert.equal((await pinnedLogin(stack.target, 'alice', `${PASSWORD}!`, mechanism)).ok, false, `${mechanism}: wrong password`);
+      }
+    });
+
+    it('accounts imported from an existing Prosody log in with their old password: SCRAM-SHA-1 at once, SCRAM-SHA-256 after the first other login', async () => {
+      const accounts = new Accounts(stack.server.app.store, { per_account: 100, per_address: 100, window: 60 }, silentLogger);
+      const report = await importAccounts(accounts, stack.server.app.store, await readProsodyDataDir(join(source.dir, 'data')), { hosts: ['localhost'] });
+      assert.deepEqual(report.created.sort(), ['olga@localhost', 'pete@localhost']);
+      assert.deepEqual(await pinnedLogin(stack.target, 'olga', 'olga old password', 'SCRAM-SHA-1'), { ok: true, mechanism: 'SCRAM-SHA-1' });
+      assert.equal((await pinnedLogin(stack.target, 'olga', 'olga old passwor', 'SCRAM-SHA-1')).ok, false);
+      // No SCRAM-SHA-256 verifier yet: that login fails (the docs say to offer only SCRAM-SHA-1 until then).
+      assert.equal((await pinnedLogin(stack.target, 'olga', 'olga old password', 'SCRAM-SHA-256')).ok, false);
+      assert.equal((await pinnedLogin(stack.target, 'olga', 'olga old password', 'PLAIN')).ok, true);
+      assert.deepEqual(await pinnedLogin(stack.target, 'olga', 'olga old password', 'SCRAM-SHA-256'), { ok: true, mechanism: 'SCRAM-SHA-256' });
+      assert.deepEqual(await pinnedLogin(stack.target, 'olga', 'olga old password', 'SCRAM-SHA-1'), { ok: true, mechanism: 'SCRAM-SHA-1' }, 'SCRAM-SHA-1 kept');
+    });
+
+    it('an unknown account gets the same exchange as a known one up to the failed proof, with a salt stable across attempts', async () => {
+      const ghost1 = await serverFirst(stack, 'ghost');
+      const ghost2 = await serverFirst(stack, 'ghost');
+      const known = await serverFirst(stack, 'pete');
+      const shape = (s: string) => s.replace(/r=[^,]+/, 'r=*').replace(/s=[^,]+/, (m) => `s=<${Buffer.from(m.slice(2), 'base64').length > 0 ? 'salt' : ''}>`);
+      assert.equal(ghost1.final, 'not-authorized');
+      assert.equal(known.final, 'not-authorized');
+      assert.equal(/s=([^,]+)/.exec(ghost1.reply)![1], /s=([^,]+)/.exec(ghost2.reply)![1], 'the decoy salt is stable');
+      assert.equal(shape(ghost1.reply), shape(known.reply.replace(/i=\d+/, 'i=10000')));
+      assert.match(ghost1.reply, /,i=10000$/, 'the same iteration count as real verifiers');
+    });
+
+    it('throttling: a burst of SCRAM attempts on one account hands out at most the limit of verifiers', async () => {
+      const results = await Promise.all(Array.from({ length: PER_ACCOUNT * 3 }, () => serverFirst(stack, 'throttled-user', 'SCRAM-SHA-1')));
+      const challenged = results.filter((r) => r.final !== undefined).length;
+      assert.ok(challenged <= PER_ACCOUNT, `${challenged} verifiers for a limit of ${PER_ACCOUNT}`);
+      assert.ok(results.some((r) => r.reply === 'temporary-auth-failure'), 'the rest are told to come back later');
+    });
+
+    it('a success gives the attempt back: many logins in a row never use the budget up', async () => {
+      for (let i = 0; i < PER_ACCOUNT + 2; i++) {
+        assert.equal((await pinnedLogin(stack.target, 'alice', PASSWORD, 'SCRAM-SHA-256')).ok, true, `login ${i + 1}`);
+      }
+    });
+
+    it('a password change updates every verifier: the old password fails for every mechanism, the new one works', async () => {
+      await stack.server.app.accounts.setPassword('alice@localhost', 'alice new password 5678');
+      for (const mechanism of MECHANISMS) {
+        assert.equal((await pinnedLogin(stack.target, 'alice', PASSWORD, mechanism)).ok, false, `${mechanism}: old password`);
+        assert.equal((await pinnedLogin(stack.target, 'alice', 'alice new password 5678', mechanism)).ok, true, `${mechanism}: new password`);
+      }
+    });
+
+    it('no verifier, salt or key appears in any log', async () => {
+      const account = (await stack.server.app.store.getAccount('alice@localhost'))!;
+      const secrets = Object.values(account.scram!).flatMap((v) => [v!.salt, v!.storedKey, v!.serverKey]);
+      const logs = [stack.prosody.log(), captured.raw.join('\n')];
+      assert.ok(captured.raw.some((l) => /"mechanism":"SCRAM-SHA-256"/.test(l) && /xmpp login accepted/.test(l)), 'SCRAM logins are logged');
+      for (const secret of secrets) for (const log of logs) assert.equal(log.includes(secret), false, 'a verifier part reached a log');
+    });
+  });
+}
