@@ -321,9 +321,10 @@ export function table(rows: Row[]): string {
   return markdown(head, body);
 }
 
-/** Ours against oidc-provider, scenario by scenario. */
-export function ratioTable(pairs: Array<{ label: string; ours: Row; theirs: Row; rounds?: number[] }>): string {
-  const head = ['scenario', 'ours req/s', 'oidc-provider req/s', 'ours / theirs', 'each round', 'ours p99 ms', 'theirs p99 ms', 'errors ours / theirs'];
+/** Ours against oidc-provider, scenario by scenario (or any A against B: `sides` names the columns). */
+export function ratioTable(pairs: Array<{ label: string; ours: Row; theirs: Row; rounds?: number[] }>, sides: [string, string, string, string] = ['ours', 'oidc-provider', 'ours', 'theirs']): string {
+  const [a, b, shortA, shortB] = sides;
+  const head = ['scenario', `${a} req/s`, `${b} req/s`, `${shortA} / ${shortB}`, 'each round', `${shortA} p99 ms`, `${shortB} p99 ms`, `errors ${shortA} / ${shortB}`];
   const body = pairs.map(({ label, ours, theirs, rounds }) => [
     label,
     fmtRps(ours.rps),

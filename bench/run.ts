@@ -17,7 +17,8 @@
 // theirs, default 2; the ratio uses the mean of the rounds and each round's
 // ratio is printed beside it),
 // BENCH_ONLY=compare (only the scenarios compared with oidc-provider: for quick
-// before/after checks while working on the back channel).
+// before/after checks while working on the back channel), BENCH_ONLY=xmpp (only
+// the logins through Prosody: no oidc-provider, no HTTP scenarios, no workers).
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -39,11 +40,12 @@ import { passwordScenario } from './scenarios/password.js';
 import { refreshScenario } from './scenarios/refresh.js';
 import { rejectedSecretScenario } from './scenarios/rejected-secret.js';
 import { revocationScenario } from './scenarios/revocation.js';
-import { linkOnline, startBenchProsody, xmppLoginScenarios, xmppSection } from './scenarios/xmpp-login.js';
+import { linkOnline, startBenchProsody, xmppLoginScenarios, xmppPasswordScenarios, xmppSection, type PasswordLogins } from './scenarios/xmpp-login.js';
 import type { ProsodyInstance } from '../test/helpers/prosody.js';
 
 const COMPARE_ONLY = process.env.BENCH_ONLY === 'compare';
-const WORKERS = COMPARE_ONLY ? '0' : process.env.BENCH_WORKERS ?? 'auto';
+const XMPP_ONLY = process.env.BENCH_ONLY === 'xmpp';
+const WORKERS = COMPARE_ONLY || XMPP_ONLY ? '0' : process.env.BENCH_WORKERS ?? 'auto';
 
 function addUser(configFile: string, jid: string): void {
   execFileSync(process.execPath, [BIN, 'user', 'add', jid, '--password-stdin', '--config', configFile], {
@@ -67,8 +69,8 @@ async function main(): Promise<void> {
   let prosody: ProsodyInstance | null = null;
   const loadAtStart = loadavg();
   try {
-    const theirsStarting = startTheirs();
-    theirsStarting.catch(() => {}); // awaited below; do not let an early failure go unhandled
+    const theirsStarting = XMPP_ONLY ? undefined : startTheirs();
+    theirsStarting?.catch(() => {}); // awaited below; do not let an early failure go unhandled
     redis = await startRedis();
     // The server links to a real Prosody 0.12 for the XMPP path figures (skipped if Prosody cannot start here).
     prosody = COMPARE_ONLY ? null : await startBenchProsody();
@@ -84,9 +86,22 @@ async function main(): Promise<void> {
 
     const ours = ourTarget(url);
     const { access_token: accessToken } = await passwordGrant(url);
+    if (XMPP_ONLY) {
+      if (!prosody) throw new Error('BENCH_ONLY=xmpp needs Prosody (see the log line above)');
+      if (!(await linkOnline(url))) throw new Error('the component link did not come up');
+      log('scenario: logins through Prosody');
+      const tokenRows = await xmppLoginScenarios(prosody, accessToken);
+      const logins = await xmppPasswordScenarios(prosody);
+      process.stdout.write(`\nxmpp-oauth benchmark (BENCH_ONLY=xmpp), ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; each login scenario ${Math.max(2, Math.round(DURATION * 0.6))} s (0.6 x BENCH_DURATION); password logins in ${ROUNDS} alternated rounds\n\n`);
+      process.stdout.write(`${table([...tokenRows, ...logins.rows])}\n\n${passwordLoginRatios(logins)}\n\n`);
+      const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
+      process.stdout.write(`load average at start: ${fmtLoad(loadAtStart)}; at end: ${fmtLoad(loadavg())} (${cpus().length} cores)\n`);
+      process.stdout.write(`total ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+      return;
+    }
     // Refresh chains, all on the user's one grant with this client.
     const live = await Promise.all(Array.from({ length: CHAINS }, () => passwordGrant(url).then((t) => t.refresh_token)));
-    theirs = await theirsStarting;
+    theirs = await theirsStarting!;
     log(`oidc-provider up at ${theirs.target.url} (pid ${theirs.child.pid})`);
     await preflight(ours, live, accessToken);
     await checkTheirRotation(theirs);
@@ -165,10 +180,14 @@ async function main(): Promise<void> {
     log(COMPARE_ONLY ? 'extauth bridge: skipped (BENCH_ONLY=compare)' : 'scenario: extauth bridge');
     const ext = COMPARE_ONLY ? null : await extauthScenario(configFile, accessToken);
     if (ext) rows.push(ext);
+    let logins: PasswordLogins | undefined;
     if (prosody) {
       log('scenario: logins through Prosody');
-      if (await linkOnline(url)) rows.push(...(await xmppLoginScenarios(prosody, accessToken)));
-      else log('XMPP scenarios skipped: the component link did not come up');
+      if (await linkOnline(url)) {
+        rows.push(...(await xmppLoginScenarios(prosody, accessToken)));
+        logins = await xmppPasswordScenarios(prosody);
+        rows.push(...logins.rows);
+      } else log('XMPP scenarios skipped: the component link did not come up');
     }
 
     const final = await metrics(url);
@@ -214,6 +233,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${table([theirRefresh, theirRefreshPerChain, ...pairs.slice(2).map((p) => p.theirs)])}\n\n`);
     process.stdout.write(`ours (one process) / oidc-provider (targets, issue 16: 2x on introspection, revocation, the 401 path and refresh; 1.5x on discovery):\n\n`);
     process.stdout.write(`${ratioTable(pairs)}\n\n`);
+    if (logins) process.stdout.write(`${passwordLoginRatios(logins)}\n\n`);
     if (workerRows.length) {
       process.stdout.write(`\`serve --workers ${WORKERS}\` (${workerCount} workers), same machine, after the rest (not compared with oidc-provider's one process):\n\n${table(workerRows)}\n\n`);
       const byName = new Map(rows.map((r) => [r.scenario, r]));
@@ -242,6 +262,11 @@ async function main(): Promise<void> {
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The password-login ratios (issue 23: SCRAM through our module beside PLAIN and Prosody's internal_hashed). */
+function passwordLoginRatios(logins: PasswordLogins): string {
+  return `XMPP password logins through Prosody 0.12, same Prosody, ${ROUNDS} alternated rounds (ratio of the mean logins/s, then each round's):\n\n${ratioTable(logins.pairs, ['A', 'B', 'A', 'B'])}`;
 }
 
 main().then(
