@@ -1,11 +1,13 @@
 // The questions an XMPP server asks about its users, independent of how they
 // arrive (component IQ or an external-auth program). Every answer is plain data;
 // a Redis outage surfaces as StoreUnavailableError for the front door to map.
+import { createHash } from 'node:crypto';
 import { AccountError, type ScramLookup } from '../accounts/accounts.js';
 import type { ScramHash } from '../accounts/scram.js';
 import { makeBareJid } from '../accounts/jid.js';
 import { changePassword, createAccount, removeAccount } from './account-lifecycle.js';
 import type { CoreDeps } from './context.js';
+import { needsUpstreamSignIn } from './upstream-freshness.js';
 import { validateAccountToken } from './validate-token.js';
 import { authenticate, type LoginOptions, type LoginResult } from './xmpp-login.js';
 
@@ -86,6 +88,33 @@ export async function listUsers(deps: CoreDeps, host: string): Promise<string[] 
   if (!deps.config.xmpp.hosts.some((h) => h.toLowerCase() === domain)) return null;
   const suffix = `@${domain}`;
   return (await deps.accounts.list()).filter((j) => j.endsWith(suffix)).map((j) => j.slice(0, -suffix.length));
+}
+
+export type CredentialAnswer = { ok: true; alive: boolean; epoch?: string } | { ok: false; reason: 'bad-request' };
+
+/**
+ * Whether the credential behind an earlier login still stands (issue 24 #3:
+ * a FAST token the XMPP server minted after that login lives only as long as
+ * it). Dead when the account is gone or disabled; for a token or app-password
+ * login also when its grant is revoked (any door) or is not the account's, or
+ * the account's upstream sign-in lapsed (back-channel logout). `epoch` is a
+ * digest of the account's session epoch, which a password change, "sign out
+ * everywhere" or a re-created account moves: the server compares it with the
+ * one it recorded for a password login. The digest, not the epoch, leaves us.
+ */
+export async function credentialAlive(deps: CoreDeps, user: string, host: string, via: string, grantId?: string): Promise<CredentialAnswer> {
+  const jid = servedJid(deps, user, host);
+  if (!jid) return { ok: false, reason: 'bad-request' };
+  if (via !== 'password' && via !== 'token' && via !== 'app-password') return { ok: false, reason: 'bad-request' };
+  if (via !== 'password' && !grantId) return { ok: false, reason: 'bad-request' };
+  const account = await deps.store.getAccount(jid);
+  if (!account || account.disabled) return { ok: true, alive: false };
+  const epoch = createHash('sha256').update(`xmpp-oauth fast epoch\0${jid}\0${account.epoch ?? ''}`).digest('base64url').slice(0, 22);
+  if (via === 'password') return { ok: true, alive: true, epoch };
+  const grant = await deps.store.tokenGrant(grantId!, jid);
+  if (!grant || (via === 'app-password') !== (grant.kind === 'app_password')) return { ok: true, alive: false };
+  if (needsUpstreamSignIn(deps, account)) return { ok: true, alive: false };
+  return { ok: true, alive: true, epoch };
 }
 
 export type TokenInfo =

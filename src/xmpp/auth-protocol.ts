@@ -87,6 +87,17 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
     return known ? undefined : iqError('bad-request', 'not a valid user name on a host this service serves');
   });
 
+  // Issue 24 #3: is the credential behind an earlier login still alive (FAST tokens hang off it)?
+  on('get', 'credential', async ({ user, host, element }) => {
+    const answer = await api.credentialAlive(core, user, host, element.attrs.via ?? '', element.attrs.grant || undefined);
+    if (!answer.ok) {
+      core.metrics?.xmppQuery('credential', 'bad-request');
+      return iqError('bad-request', 'via must be password, token or app-password (with grant), for an account of a host this service serves');
+    }
+    core.metrics?.xmppQuery('credential', answer.alive ? 'alive' : 'dead');
+    return reply('credential', answer.alive ? { alive: 'true', epoch: answer.epoch! } : { alive: 'false' });
+  });
+
   on('get', 'isuser', async ({ user, host }) => {
     const exists = await api.userExists(core, user, host);
     core.metrics?.xmppQuery('isuser', exists ? 'yes' : 'no');
