@@ -44,6 +44,16 @@ function M.new(deps)
 		return false;
 	end
 
+	-- Prosody 13's usermanager.user_is_enabled (issue 24 #3): false for a
+	-- disabled or removed account, nil and a reason when the component is away.
+	-- mod_sasl2_fast's get_account_info/password_updated is not implemented:
+	-- fast.lib.lua binds each FAST token to its login instead.
+	function provider.is_enabled(username)
+		local answer, err = ask("get", "credential", { user = username, host = host, via = "password" });
+		if not answer then return nil, err; end
+		return answer ~= true and answer.attr.alive == "true";
+	end
+
 	function provider.set_password(username, password)
 		local ok, err = ask("set", "setpass", { user = username, host = host }, password);
 		if not ok then return nil, err; end
