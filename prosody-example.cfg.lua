@@ -27,7 +27,7 @@ plugin_paths = { "/usr/local/lib/prosody/modules" }
 modules_enabled = {
 	"disco";        -- Service discovery (also lists the component to clients)
 	"roster";
-	"saslauth";     -- SASL; the auth provider below offers PLAIN, OAUTHBEARER and X-OAUTH2
+	"saslauth";     -- SASL; the auth provider below offers PLAIN, OAUTHBEARER, X-OAUTH2 and SCRAM (xmpp_oauth_scram)
 	"tls";
 	"dialback";
 	"blocklist";
@@ -104,6 +104,17 @@ VirtualHost "example.org"
 	-- Accounts remembered as existing, so that while the component is away a
 	-- message to an offline user who exists is stored (mod_offline), not bounced.
 	xmpp_oauth_known_users = 10000
+
+	-- SCRAM mechanisms offered beside PLAIN (default: none). Prosody runs the
+	-- exchange with a verifier it asks xmpp-oauth for; the password never
+	-- travels. A client that sees SCRAM uses it and never falls back to PLAIN,
+	-- so offer a hash only if every account of the host has a verifier of it:
+	-- a new server whose accounts were all made by this xmpp-oauth, both; a
+	-- server moved from Prosody's internal_hashed, exactly what it offered
+	-- ({ "SCRAM-SHA-1" } for 0.12); users with app passwords (SSO), none.
+	-- docs/migration.md says why. SCRAM sends no password, so it is not in
+	-- insecure_sasl_mechanisms.
+	xmpp_oauth_scram = { "SCRAM-SHA-1", "SCRAM-SHA-256" }
 
 	-- Prosody's in-band registration switch (only with "register" enabled).
 	allow_registration = false
