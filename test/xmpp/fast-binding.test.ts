@@ -24,7 +24,7 @@ import { oauthbearerMessage } from '../helpers/xmpp-client.js';
 
 const PW = {
   alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234', dave: 'dave password 1234', erin: 'erin password 1234', frank: 'frank password 1234',
-  gina: 'gina password 1234', hank: 'hank password 1234',
+  gina: 'gina password 1234', hank: 'hank password 1234', ivan: 'ivan password 1234',
 };
 const FAST_MECH = 'HT-SHA-256-NONE';
 const CLOSED = { condition: 'policy-violation', text: 'access revoked' };
@@ -199,7 +199,7 @@ describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast): FAST tokens boun
     assert.deepEqual(live?.map((l) => l.grantId), [g.grantId]);
   });
 
-  it('issue 24 #2 (Prosody 13): X-OAUTH2 inside SASL2 logs in, and a token for another scope than XMPP does not', async () => {
+  it('issue 24 #2 (Prosody 13): X-OAUTH2 inside SASL2 logs in, and a bogus token does not', async () => {
     const tokens = await tokensFor(stack.server.url, 'erin', PW.erin, 'openid xmpp offline_access');
     const ok = await sasl2Login('erin', 'X-OAUTH2', `\0erin\0${tokens.access_token}`);
     assert.equal(ok.name, 'success', ok.raw);
@@ -238,4 +238,14 @@ describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast): FAST tokens boun
       }
     });
   }
+
+  // Last: it takes the component away from the stack.
+  it('issue 24 #3 (Prosody 13): with xmpp-oauth away a FAST login fails as temporary-auth-failure, never falls through', async () => {
+    const ua = agent('outage');
+    const { token } = await loginForToken('ivan', 'PLAIN', `\0ivan\0${PW.ivan}`, ua);
+    await stack.server.app.link!.stop();
+    const away = await fastLogin('ivan', token, ua);
+    assert.equal(away.outcome.name, 'failure', away.outcome.raw);
+    assert.equal(away.outcome.condition, 'temporary-auth-failure');
+  });
 });
