@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { BIN, serveProcess, type ServeProcess } from '../helpers/cli.js';
 import { pinnedLogin } from '../helpers/pinned-login.js';
+import { exportXep0227 } from '../helpers/prosody-accounts.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -237,5 +238,22 @@ describe('issue 23: docs/migration.md runs as written against a Prosody 0.12 wit
     const again = steps().find((b) => !b.skip && b.code.includes('user import prosody') && !b.code.includes('--dry-run'))!;
     const second = await session.run(moved(again.code));
     assert.match(second, /^created: 0\nunchanged \(imported before\): 3\n/m);
+  });
+
+  it('issue 23: the XEP-0227 import as written, on files Prosody 0.12\'s prosody-migrator wrote: carol comes back and logs in pinned to SCRAM-SHA-1', async () => {
+    const xep = blocks.filter((b) => b.section.startsWith('From a XEP-0227') && !b.skip);
+    assert.equal(xep.length, 1, 'one block runs: the import (the migrator reads SQL storage the test does not have)');
+    assert.ok(xep[0]!.code.includes('user import xep0227 /var/lib/prosody/*@example.org.xml --dry-run'));
+    await store.removeAccount('carol@example.org');
+    // What the page's migrator call writes into the data folder, made from the file storage instead of SQL.
+    const files = exportXep0227(join(dir, 'data'), ['example.org']);
+    assert.deepEqual(files.map((f) => f.slice(f.lastIndexOf('/') + 1)).sort(), ['alice@example.org.xml', 'bob@example.org.xml', 'carol@example.org.xml']);
+    for (const f of files) copyFileSync(f, join(dir, 'data', f.slice(f.lastIndexOf('/') + 1)));
+    rmSync(join(files[0]!, '..'), { recursive: true, force: true });
+    const out = await session.run(moved(xep[0]!.code));
+    assert.match(out, /^would create: 1\nunchanged \(imported before\): 2\n/m, 'the dry run');
+    assert.match(out, /^created: 1\nunchanged \(imported before\): 2\n/m);
+    assert.deepEqual(readdirSync(join(dir, 'data')).filter((f) => f.endsWith('.xml')), [], 'the page deletes the files');
+    assert.deepEqual(await pinnedLogin(target(), 'carol', USERS.carol!, 'SCRAM-SHA-1'), { ok: true, mechanism: 'SCRAM-SHA-1' });
   });
 });
