@@ -23,6 +23,8 @@
 --   mech_xoauth2.lib.lua      X-OAUTH2
 --   provider.lib.lua          the usermanager provider (isuser, setpass, register, ...)
 --   roles.lib.lua             Prosody 13: the default role of these accounts
+--   restrict.lib.lua          what a restricted session may send (and is routed)
+--   restrict_out.lib.lua      what reaches a restricted session at all (its output filter)
 --   fast.lib.lua              Prosody 13 + mod_sasl2_fast: FAST tokens bound to the login they came from
 local new_cache = require "util.cache".new;
 
@@ -76,6 +78,7 @@ module:require "roles".setup(module);
 local sessions = module:require "sessions".setup(module, { component = component });
 module:require "cam".setup(module, { ask = ask, sessions = sessions });
 module:require "restrict".setup(module, { component = component });
+module:require "restrict_out".setup(module, { component = component });
 -- Issue 22: the component asks a session's scope (#2); resumption keeps it (#10).
 module:require "session_scope".setup(module, { component = component });
 module:require "resume".setup(module);

@@ -145,8 +145,11 @@ function M.setup(module, opts)
 		origin.log("info", "Restricted session (%s): refusing a %s to %s", level, stanza.name, stanza.attr.to or "its account");
 		local kind = stanza.attr.type;
 		if kind ~= "error" and kind ~= "result" and not (stanza.name == "presence" and kind == "unavailable") then
-			origin.send(st.error_reply(stanza, "cancel", "policy-violation",
-				"This session may only manage the account (restricted scope)"));
+			local refusal = st.error_reply(stanza, "cancel", "policy-violation",
+				"This session may only manage the account (restricted scope)");
+			-- Ours, though it names the entity it was meant for: restrict_out.lib.lua lets it through.
+			refusal.xmpp_oauth_refusal = true;
+			origin.send(refusal);
 		end
 		return true;
 	end, 1000);
