@@ -256,4 +256,20 @@ describe('issue 23: docs/migration.md runs as written against a Prosody 0.12 wit
     assert.deepEqual(readdirSync(join(dir, 'data')).filter((f) => f.endsWith('.xml')), [], 'the page deletes the files');
     assert.deepEqual(await pinnedLogin(target(), 'carol', USERS.carol!, 'SCRAM-SHA-1'), { ok: true, mechanism: 'SCRAM-SHA-1' });
   });
+
+  it('issue 23: the rollback as written: the configuration from the backup, and Prosody checks the old passwords itself again', async () => {
+    const rollback = blocks.filter((b) => b.section === 'Rollback');
+    assert.deepEqual(rollback.map((b) => Boolean(b.skip)), [true, false, true], 'stop, restore, start');
+    await prosody!.stop();
+    // The archive's member names are the moved paths, without the leading slash.
+    await session.run(moved(rollback[1]!.code).replace(' -C / etc/prosody', ` -C / ${etc.slice(1)}`));
+    assert.equal(readFileSync(join(etc, 'conf.d', 'example.org.cfg.lua'), 'utf8'), 'VirtualHost "example.org"\n', 'the configuration from before the move');
+    await startProsody(false);
+    const sasl = await rawSasl(target());
+    sasl.close();
+    assert.ok(!sasl.mechanisms.includes('OAUTHBEARER'), `Prosody's own mechanisms again: ${sasl.mechanisms}`);
+    for (const [user, password] of Object.entries(USERS)) {
+      assert.deepEqual(await pinnedLogin(target(), user, password, 'SCRAM-SHA-1'), { ok: true, mechanism: 'SCRAM-SHA-1' }, `${user}: Prosody's own record`);
+    }
+  });
 });
