@@ -34,11 +34,13 @@ export function userCommand(): Command {
     .argument('<jid>', 'bare JID')
     .option('--password-stdin', 'read the password from standard input instead of prompting')
     .option('--revoke-grants', 'also revoke every application the account approved (its tokens stop working)')
-    .action(async (jid: string, opts: { passwordStdin?: boolean; revokeGrants?: boolean }, cmd: Command) => {
+    .option('--end-sessions', 'also close the chat sessions that logged in with the old password, on every attached server')
+    .action(async (jid: string, opts: { passwordStdin?: boolean; revokeGrants?: boolean; endSessions?: boolean }, cmd: Command) => {
       const password = await readPassword(opts);
       await withAccounts(cmd, async (accounts, store) => {
         const { revokedGrants } = await changePassword({ accounts, store, log: silentLogger }, jid, password, {
           revokeGrants: Boolean(opts.revokeGrants),
+          endPasswordSessions: Boolean(opts.endSessions),
           by: 'cli',
         });
         const revoked = opts.revokeGrants ? `, ${revokedGrants} grant(s) revoked` : '';

@@ -52,11 +52,13 @@ export async function changePassword(
   deps: Deps,
   jidInput: string,
   password: string,
-  opts: { revokeGrants: boolean; by: string },
+  opts: { revokeGrants: boolean; by: string; endPasswordSessions?: boolean },
 ): Promise<{ revokedGrants: number }> {
   const jid = normaliseJid(jidInput);
   if (!jid) throw new AccountError(`not a bare JID: ${jidInput.slice(0, 64)}`, 'bad-jid');
   await deps.accounts.setPassword(jid, password);
+  // Chat sessions that logged in with the old password end on every attached server (token and app-password sessions stay).
+  if (opts.endPasswordSessions) await deps.store.announcePasswordChanged(jid);
   if (!opts.revokeGrants) return { revokedGrants: 0 };
   const revoked = await revokeAllGrantsOf(deps, jid, opts.by);
   return { revokedGrants: revoked.length };
@@ -65,8 +67,8 @@ export async function changePassword(
 /** Which live sessions of an account must end: all of them, or those opened with an app password. */
 export interface SessionsEnded {
   jid: string;
-  via?: 'app-password';
-  why: 'removed' | 'disabled' | 'upstream-logout';
+  via?: 'app-password' | 'password';
+  why: 'removed' | 'disabled' | 'upstream-logout' | 'password-changed';
 }
 
 /**
@@ -79,5 +81,6 @@ export function onAccountSessionsEnded(deps: Pick<CoreDeps, 'store'>, listener: 
   return deps.store.onAccountNews(({ jid, kind }) => {
     if (kind === 'removed' || kind === 'disabled') listener({ jid, why: kind });
     else if (kind === 'upstream-logout') listener({ jid, via: 'app-password', why: kind });
+    else if (kind === 'password-changed') listener({ jid, via: 'password', why: kind });
   });
 }

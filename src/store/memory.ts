@@ -355,6 +355,10 @@ export class MemoryStore implements Store {
 
   private readonly accountListeners = new Set<(event: AccountNewsEvent) => void>();
 
+  async announcePasswordChanged(jid: string): Promise<void> {
+    this.announceAccount(jid, 'password-changed');
+  }
+
   /** Delivered after the call that made the news returns, as over Redis. */
   private announceAccount(jid: string, kind: AccountNewsEvent['kind']): void {
     const event: AccountNewsEvent = { jid, kind, at: Date.now() };

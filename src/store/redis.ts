@@ -34,7 +34,7 @@ function strings(reply: unknown): string[] {
   return Array.isArray(reply) ? reply.map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '')) : [];
 }
 
-const ACCOUNT_NEWS = new Set<AccountNewsEvent['kind']>(['removed', 'disabled', 'enabled', 'linked', 'upstream-logout']);
+const ACCOUNT_NEWS = new Set<AccountNewsEvent['kind']>(['removed', 'disabled', 'enabled', 'linked', 'upstream-logout', 'password-changed']);
 
 function decodeAccountNews(o: Record<string, unknown> | null): AccountNewsEvent | null {
   if (!o || typeof o.account !== 'string' || !o.account || o.account.length > 3071) return null;
@@ -394,6 +394,10 @@ export class RedisStore implements Store {
       this.seen(event.grantId, false);
       this.liveness?.forget(event.grantId);
     });
+  }
+
+  announcePasswordChanged(jid: string): Promise<void> {
+    return this.announceAccount(jid, 'password-changed');
   }
 
   /** Account news: every instance empties its copies, and account listeners hear it. */

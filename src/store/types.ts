@@ -230,7 +230,7 @@ export interface RevocationListener {
  */
 export interface AccountNewsEvent {
   jid: string;
-  kind: 'removed' | 'disabled' | 'enabled' | 'linked' | 'upstream-logout';
+  kind: 'removed' | 'disabled' | 'enabled' | 'linked' | 'upstream-logout' | 'password-changed';
   /** Unix ms. */
   at: number;
 }
@@ -409,6 +409,8 @@ export interface Store {
    * listener should then re-check what it holds. Returns an unsubscribe function.
    */
   onRevocation(listener: RevocationListener, onGap?: () => void): () => void;
+  /** Account news that the password changed and its chat sessions opened with the old one must end. */
+  announcePasswordChanged(jid: string): Promise<void>;
   /** Listens for account news from every instance (this one included). Returns an unsubscribe function. */
   onAccountNews(listener: (event: AccountNewsEvent) => void): () => void;
   /**

@@ -117,8 +117,8 @@ function M.setup(module, opts)
 			origin.send(st.error_reply(stanza, "modify", "bad-request", "a user attribute is required"));
 			return true;
 		end
-		if via ~= nil and via ~= "app-password" then
-			origin.send(st.error_reply(stanza, "modify", "bad-request", "via must be app-password or absent"));
+		if via ~= nil and via ~= "app-password" and via ~= "password" then
+			origin.send(st.error_reply(stanza, "modify", "bad-request", "via must be app-password, password or absent"));
 			return true;
 		end
 		if before ~= nil and not tonumber(before) then

@@ -124,7 +124,7 @@ export function accountRoutes({
     if (!pages.csrfOk(req, res)) return;
     const session = await sessions.current(req);
     if (!session) return res.redirect(303, '/account');
-    const { current, password, confirm, revoke_grants: revokeGrants } = req.body as Record<string, unknown>;
+    const { current, password, confirm, revoke_grants: revokeGrants, end_sessions: endSessions } = req.body as Record<string, unknown>;
     if (typeof current !== 'string' || typeof password !== 'string' || typeof confirm !== 'string' || !current || !password) {
       return render(req, res, session.jid, { error: 'account.password.missing' }, 400);
     }
@@ -145,7 +145,7 @@ export function accountRoutes({
       return render(req, res, session.jid, { error: 'account.password.wrong' }, 401);
     }
     try {
-      await changePassword(core, session.jid, password, { revokeGrants: revokeGrants === 'on', by: 'account page' });
+      await changePassword(core, session.jid, password, { revokeGrants: revokeGrants === 'on', endPasswordSessions: endSessions === 'on', by: 'account page' });
       // The change ended every session of the account; this one carries on under a new epoch and id.
       await sessions.renew(res, session, await core.accounts.endSessions(session.jid));
     } catch (err) {
