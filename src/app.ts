@@ -17,6 +17,7 @@ import { registerAdhocCommands } from './xmpp/adhoc/index.js';
 import { registerAuthProtocol } from './xmpp/auth-protocol.js';
 import { liveSessionsOver, registerCamProtocol } from './xmpp/cam-protocol.js';
 import { ComponentLink } from './xmpp/link.js';
+import { startEjabberdSessionEnder } from './xmpp/ejabberd-sessions.js';
 import { startRevocationPush, type RevocationPush } from './xmpp/revocation-push.js';
 
 export interface App {
@@ -142,6 +143,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
   let metricsListening: Listening | undefined;
   const placement = metricsPlacement(config);
 
+  let stopEjabberd: (() => void) | undefined;
   const app: App = {
     config,
     store,
@@ -152,6 +154,8 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
     async start() {
       // It names its own part ('revocation-push'): a second part binding would repeat the JSON key.
       if (link) app.revocationPush = startRevocationPush(link, { core, log });
+      const ejabberdApi = config.ejabberd_api.url;
+      stopEjabberd = ejabberdApi ? startEjabberdSessionEnder(core, { url: ejabberdApi, authorization: config.ejabberd_api.authorization }, log.child({ part: 'ejabberd-api' })) : undefined;
       try {
         listening = await listen(http, config.http.host, config.http.port);
         if (placement === 'separate') {
@@ -161,6 +165,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
         // Nothing else runs yet: close what did start and the store, so the process can exit.
         keys.stop();
         app.revocationPush?.stop();
+        stopEjabberd?.();
         await closeWithin(Promise.allSettled([listening?.close(), store.close()]), CLOSE_LIMIT_MS);
         throw err;
       }
@@ -178,6 +183,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
     async stop() {
       keys.stop();
       app.revocationPush?.stop();
+      stopEjabberd?.();
       await Promise.allSettled([listening?.close(), metricsListening?.close(), link?.stop()]);
       await store.close();
     },

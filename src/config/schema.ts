@@ -258,6 +258,16 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('SASL X-OAUTH2 for ejabberd'),
 
+  ejabberd_api: z
+    .strictObject({
+      url: url
+        .optional()
+        .describe("ejabberd's mod_http_api base URL (e.g. http://127.0.0.1:5281/api): disabling or removing an account here then ends its live ejabberd sessions (kick_user)"),
+      authorization: z.string().optional().describe('Authorization header sent with each call, when the API asks for one (e.g. "Basic ..."); loopback api_permissions need none'),
+    })
+    .prefault({})
+    .describe('Ending live sessions on ejabberd, which has no module of ours'),
+
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1').describe('HTTP listen address'),
@@ -358,4 +368,4 @@ export type ClientConfig = Config['clients'][number];
 export type UpstreamProviderConfig = Config['upstream']['providers'][number];
 
 /** Keys whose values are masked when the effective config is printed. */
-export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password', 'sentinel_password', 'token', 'client_secret']);
+export const SECRET_KEYS = new Set(['registration_key', 'secret', 'cookie_secrets', 'secret_hash', 'url', 'password', 'sentinel_password', 'token', 'client_secret', 'authorization']);

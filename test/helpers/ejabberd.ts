@@ -17,11 +17,15 @@ export interface EjabberdOptions {
   extApiUrl?: string;
   /** Sent with every REST call, as ejabberd's ext_api_headers string. */
   extApiHeaders?: string;
+  /** Serve mod_http_api on a loopback port, `kick_user` allowed from loopback only (as docs/xmpp-servers.md shows). */
+  httpApi?: boolean;
   startTimeoutMs?: number;
 }
 
 export interface EjabberdInstance {
   c2sPort: number;
+  /** With httpApi: mod_http_api's base URL. */
+  apiUrl?: string;
   componentPorts: number[];
   dir: string;
   log(): string;
@@ -54,6 +58,7 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
   for (const sub of [etc, join(dir, 'spool'), join(dir, 'logs')]) mkdirSync(sub);
   const c2sPort = await freePort();
   const componentPorts = await Promise.all(opts.components.map(() => freePort()));
+  const apiPort = opts.httpApi ? await freePort() : undefined;
   const distPort = await freePort();
   const hosts = opts.hosts ?? ['localhost'];
 
@@ -76,6 +81,8 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
       (c, i) =>
         `  - { port: ${componentPorts[i]}, ip: "127.0.0.1", module: ejabberd_service, hosts: { ${JSON.stringify(c.domain)}: { password: ${JSON.stringify(c.secret)} } } }`,
     ),
+    ...(apiPort ? [`  - { port: ${apiPort}, ip: "127.0.0.1", module: ejabberd_http, request_handlers: { "/api": mod_http_api } }`] : []),
+    ...(apiPort ? ['api_permissions:', '  "xmpp-oauth ends sessions":', '    who:', '      - ip: "127.0.0.1/8"', '    what:', '      - "kick_user"'] : []),
     'acl:',
     '  local:',
     '    user_regexp: ""',
@@ -161,6 +168,7 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
   await launch();
   return {
     c2sPort,
+    apiUrl: apiPort ? `http://127.0.0.1:${apiPort}/api` : undefined,
     componentPorts,
     dir,
     log: () => output + readLog(),

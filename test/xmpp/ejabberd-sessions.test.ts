@@ -1,0 +1,83 @@
+// Issue 22 #7 on ejabberd 23.01, which has no module of ours: disabling or removing
+// an account ends its live ejabberd sessions within 5 s, through ejabberd's own
+// mod_http_api (kick_user, allowed from loopback only), whatever the session
+// logged in with (here: PLAIN through the extauth bridge).
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BIN, runCli } from '../helpers/cli.js';
+import { startEjabberd, type EjabberdInstance } from '../helpers/ejabberd.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
+
+const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
+const PW = { kim: 'kim password 1234', lou: 'lou password 1234', max: 'max password 1234' };
+
+/** Settles with true when the session ends within `ms`, false when it is still open. */
+const endsWithin = (s: ChatSession, ms: number) => Promise.race([s.ended.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+describe('ejabberd 23.01: disabling or removing an account ends its live sessions (mod_http_api kick_user)', { timeout: 120_000 }, () => {
+  let redis: RedisInstance;
+  let ejabberd: EjabberdInstance;
+  let server: TestServer;
+  let dir: string;
+  const open: ChatSession[] = [];
+  const target = () => ({ port: ejabberd.c2sPort, domain: 'localhost' });
+  const login = async (user: keyof typeof PW) => {
+    const s = await chatSession(target(), user, PW[user], `r-${user}`);
+    open.push(s);
+    return s;
+  };
+  const cli = (...args: string[]) => runCli(args, { env: { XMPP_OAUTH_REDIS__URL: redis.url, XMPP_OAUTH_XMPP__HOSTS: '["localhost"]' } });
+
+  before(async () => {
+    redis = await startRedis();
+    const httpPort = await freePort();
+    const issuer = `http://127.0.0.1:${httpPort}`;
+    dir = mkdtempSync(join(tmpdir(), 'ejabberd-kick-'));
+    chmodSync(dir, 0o755);
+    const config = join(dir, 'xmpp-oauth.yml');
+    writeFileSync(config, `issuer: ${issuer}\nredis:\n  url: ${redis.url}\nxmpp:\n  hosts: [localhost]\nlog:\n  level: info\n`);
+    chmodSync(config, 0o644);
+    ejabberd = await startEjabberd({ components: [COMPONENT], extauthProgram: `${BIN} --config ${config} extauth --protocol ejabberd`, httpApi: true });
+    server = await startServer(
+      {
+        http: { host: '127.0.0.1', port: httpPort },
+        issuer,
+        ejabberd_api: { url: ejabberd.apiUrl },
+        xmpp: { enabled: true, service: `xmpp://127.0.0.1:${ejabberd.componentPorts[0]}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
+      },
+      { redis: redis.url },
+    );
+    await server.app.link!.waitOnline(15_000);
+    for (const [user, pw] of Object.entries(PW)) await server.app.accounts.create(`${user}@localhost`, pw);
+  });
+  after(async () => {
+    for (const s of open) await s.stop();
+    await server?.stop();
+    await ejabberd?.stop();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('review #7 (ejabberd 23.01): `user disable` ends the account\u2019s session within 5 s; another account\u2019s stays', async () => {
+    const kim = await login('kim');
+    const lou = await login('lou');
+    const res = await cli('user', 'disable', 'kim@localhost');
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(await endsWithin(kim, 5000), true, 'the disabled account\u2019s session ended');
+    assert.equal((await lou.iq('localhost', 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).name, 'iq', 'the other session is open');
+    assert.equal(await plainLogin(target(), 'kim', PW.kim), false, 'and it cannot log in again');
+  });
+
+  it('review #7 (ejabberd 23.01): `user remove` ends the account\u2019s session within 5 s', async () => {
+    const max = await login('max');
+    const res = await cli('user', 'remove', 'max@localhost');
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(await endsWithin(max, 5000), true);
+  });
+});
