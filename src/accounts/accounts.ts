@@ -2,9 +2,9 @@ import type { Logger } from '../log.js';
 import type { Account, PasswordCredentials, RateLimiter, ScramHash, ScramRecords, Store } from '../store/types.js';
 import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
-import { loginLimiters } from './login-throttle.js';
+import { admitLogin, loginLimiters, type LoginLimiters } from './login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import { decoyVerifier, isUsableVerifier, makeVerifier, SCRAM_HASHES, strongestVerifier, verifierMatches, type ScramVerifier } from './scram.js';
+import { decoyVerifier, isUsableVerifier, makeVerifier, normalisePassword, SCRAM_HASHES, strongestVerifier, verifierMatches, type ScramVerifier } from './scram.js';
 
 export interface ThrottleSettings {
   per_account: number;
@@ -40,6 +40,16 @@ export type VerifyResult =
  */
 export const MAX_NEW_USER_BYTES = 64;
 
+/** A password of its own signs this account in (an argon2id hash, or an imported SCRAM record not yet completed). */
+export function hasLocalPassword(account: Pick<Account, 'passwordHash' | 'scram'>): boolean {
+  return Boolean(account.passwordHash) || strongestVerifier(account.scram) !== null;
+}
+
+/** Signs in only through its upstream provider: no local password to check or change. */
+export function signsInOnlyUpstream(account: Pick<Account, 'passwordHash' | 'scram' | 'upstream'>): boolean {
+  return Boolean(account.upstream) && !hasLocalPassword(account);
+}
+
 export class AccountError extends Error {
   override name = 'AccountError';
   constructor(
@@ -52,8 +62,10 @@ export class AccountError extends Error {
 
 /** Local XMPP accounts: bare JIDs with argon2id password hashes, throttled verification. */
 export class Accounts {
+  private readonly limiters: LoginLimiters;
   private readonly perAccount: RateLimiter;
   private readonly perAddress: RateLimiter;
+  private decoySecret?: Promise<Buffer>;
 
   constructor(
     private readonly store: Store,
@@ -61,7 +73,8 @@ export class Accounts {
     private readonly log: Logger,
     private readonly scram: ScramSettings = DEFAULT_SCRAM,
   ) {
-    ({ perAccount: this.perAccount, perAddress: this.perAddress } = loginLimiters(store, throttle));
+    this.limiters = loginLimiters(store, throttle);
+    ({ perAccount: this.perAccount, perAddress: this.perAddress } = this.limiters);
   }
 
   async create(jidInput: string, password: string): Promise<string> {
@@ -82,8 +95,8 @@ export class Accounts {
     const jid = this.jid(jidInput);
     this.checkPassword(password);
     const account = await this.store.getAccount(jid);
-    if (account?.upstream && !account.passwordHash) {
-      throw new AccountError(`${jid} signs in through ${account.upstream.provider}; it has no local password (use an app password)`, 'refused');
+    if (account && signsInOnlyUpstream(account)) {
+      throw new AccountError(`${jid} signs in through ${account.upstream!.provider}; it has no local password (use an app password)`, 'refused');
     }
     if (!(await this.store.setPasswordCredentials(jid, await this.credentials(password)))) {
       throw new AccountError(`no account ${jid}`, 'missing');
@@ -132,25 +145,20 @@ export class Accounts {
   async verify(jidInput: string, password: string, address?: string): Promise<VerifyResult> {
     const known = normalise(jidInput);
     const jid = known ?? jidInput.slice(0, 3072);
-    const [acct, addr] = await Promise.all([
-      this.perAccount.consume(jid),
-      address ? this.perAddress.consume(address) : undefined,
-    ]);
-    const blocked = [acct, addr].filter((r) => r && !r.allowed);
-    if (blocked.length) {
-      const retryAfterMs = Math.max(...blocked.map((r) => r!.retryAfterMs));
-      this.log.info({ jid, address, retryAfterMs }, 'login refused: throttled');
-      return { ok: false, reason: 'throttled', retryAfterMs };
+    const admission = await admitLogin(this.limiters, jid, address);
+    if (!admission.allowed) {
+      this.log.info({ jid, address, retryAfterMs: admission.retryAfterMs }, 'login refused: throttled');
+      return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
     }
     const account = known ? await this.store.getAccount(jid) : null;
     const ok = account !== null && !account.disabled && (await this.checkCredentials(account, password));
     if (ok) {
-      // The account's failures are forgiven; the address gets this attempt back.
-      await Promise.all([this.perAccount.reset(jid), address ? this.perAddress.refund(address) : undefined]);
+      await this.forgive(jid, address);
       return { ok: true, jid, epoch: account.epoch ?? '' };
     }
-    // No local password (upstream-only), disabled or unknown: the same dummy-hash work as a wrong password.
-    if (!account || account.disabled || (!account.passwordHash && !strongestVerifier(account.scram))) await verifyPassword(undefined, password);
+    // No argon2id hash to check (unknown, disabled, upstream-only, or only an imported SCRAM record, whose
+    // PBKDF2 costs far less): the same dummy-hash work, so the time says nothing about the account.
+    if (!account || account.disabled || !account.passwordHash) await verifyPassword(undefined, password);
     this.log.info({ jid, address, known: Boolean(account) }, 'login failed');
     return { ok: false, reason: 'invalid' };
   }
@@ -166,26 +174,32 @@ export class Accounts {
   async scramVerifier(jidInput: string, hash: ScramHash, address?: string): Promise<ScramLookup> {
     const known = normalise(jidInput);
     const jid = known ?? jidInput.slice(0, 3072);
-    const [acct, addr] = await Promise.all([this.perAccount.consume(jid), address ? this.perAddress.consume(address) : undefined]);
-    const blocked = [acct, addr].filter((r) => r && !r.allowed);
-    if (blocked.length) {
-      const retryAfterMs = Math.max(...blocked.map((r) => r!.retryAfterMs));
-      this.log.info({ jid, address, retryAfterMs, mechanism: `SCRAM-${hash}` }, 'login refused: throttled');
-      return { ok: false, reason: 'throttled', retryAfterMs };
+    const admission = await admitLogin(this.limiters, jid, address);
+    if (!admission.allowed) {
+      this.log.info({ jid, address, retryAfterMs: admission.retryAfterMs, mechanism: `SCRAM-${hash}` }, 'login refused: throttled');
+      return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
     }
     const account = known ? await this.store.getAccount(jid) : null;
     const own = account && !account.disabled ? account.scram?.[hash] : undefined;
     if (isUsableVerifier(hash, own)) return { ok: true, verifier: own };
-    const secret = Buffer.from(await this.store.deploymentSecret('scram-decoy'), 'base64');
-    const iterations = hash === 'SHA-1' ? this.scram.sha1_iterations : this.scram.sha256_iterations;
-    return { ok: true, verifier: decoyVerifier(secret, jid, hash, iterations) };
+    // Read once per process: the secret never changes once made.
+    const secret = await (this.decoySecret ??= this.store.deploymentSecret('scram-decoy').then((s) => Buffer.from(s, 'base64')));
+    return { ok: true, verifier: decoyVerifier(secret, jid, hash, this.iterations(hash)) };
   }
 
   /** The XMPP server says a SCRAM exchange succeeded: forgive the account's failures, give the address its point back. */
   async scramSucceeded(jidInput: string, address?: string): Promise<void> {
     const jid = normalise(jidInput);
-    if (!jid) return;
+    if (jid) await this.forgive(jid, address);
+  }
+
+  /** After a right secret: the account's failures are forgiven, the address gets this attempt back. */
+  private async forgive(jid: string, address?: string): Promise<void> {
     await Promise.all([this.perAccount.reset(jid), address ? this.perAddress.refund(address) : undefined]);
+  }
+
+  private iterations(hash: ScramHash): number {
+    return hash === 'SHA-1' ? this.scram.sha1_iterations : this.scram.sha256_iterations;
   }
 
   /**
@@ -216,20 +230,29 @@ export class Accounts {
   async importPassword(jidInput: string, password: string, opts: { dryRun?: boolean } = {}): Promise<ImportOutcome> {
     const jid = this.jid(jidInput);
     const existing = await this.store.getAccount(jid);
-    if (existing) return (await this.checkCredentials(existing, password)) ? 'unchanged' : 'conflict';
+    if (existing) return (await this.matches(existing, password)) ? 'unchanged' : 'conflict';
     if (opts.dryRun) return 'created';
     const created = await this.store.createAccount({ jid, ...(await this.credentials(password)), createdAt: Date.now(), epoch: randomToken(12) });
     return created ? 'created' : 'conflict';
   }
 
-  /** argon2id and both SCRAM verifiers of one password, computed side by side. */
-  private async credentials(password: string): Promise<Required<PasswordCredentials>> {
-    const [passwordHash, sha1, sha256] = await Promise.all([
-      hashPassword(password),
-      makeVerifier('SHA-1', password, this.scram.sha1_iterations),
-      makeVerifier('SHA-256', password, this.scram.sha256_iterations),
-    ]);
-    return { passwordHash, scram: { 'SHA-1': sha1, 'SHA-256': sha256 } };
+  /**
+   * argon2id and both SCRAM verifiers of one password, computed side by side. A
+   * password SASLprep refuses (only an imported one can be such) gets argon2id alone.
+   */
+  private async credentials(password: string): Promise<PasswordCredentials> {
+    const hashes = normalisePassword(password) === null ? [] : SCRAM_HASHES;
+    const [passwordHash, ...made] = await Promise.all([hashPassword(password), ...hashes.map((h) => makeVerifier(h, password, this.iterations(h)))]);
+    const scram: ScramRecords = {};
+    hashes.forEach((h, i) => (scram[h] = made[i]));
+    return hashes.length ? { passwordHash: passwordHash!, scram } : { passwordHash: passwordHash! };
+  }
+
+  /** Whether `password` is the account's, without completing any record. */
+  private async matches(account: Account, password: string): Promise<boolean> {
+    if (account.passwordHash) return verifyPassword(account.passwordHash, password);
+    const strongest = strongestVerifier(account.scram);
+    return strongest !== null && verifierMatches(strongest.hash, strongest.verifier, password);
   }
 
   /**
@@ -239,13 +262,9 @@ export class Accounts {
    * since Conversations and Monal pin the mechanism they used last.
    */
   private async checkCredentials(account: Account, password: string): Promise<boolean> {
-    if (account.passwordHash) {
-      if (!(await verifyPassword(account.passwordHash, password))) return false;
-    } else {
-      const strongest = strongestVerifier(account.scram);
-      if (!strongest || !(await verifierMatches(strongest.hash, strongest.verifier, password))) return false;
-    }
-    const missing = SCRAM_HASHES.filter((h) => !isUsableVerifier(h, account.scram?.[h]));
+    if (!(await this.matches(account, password))) return false;
+    // A password SASLprep refuses can have no verifier: nothing to add for it, ever.
+    const missing = normalisePassword(password) === null ? [] : SCRAM_HASHES.filter((h) => !isUsableVerifier(h, account.scram?.[h]));
     // Once per account: the first login after an import (or after this feature came) pays for it.
     if (!account.passwordHash || missing.length > 0) {
       await this.complete(account, password, missing).catch((err: unknown) => {
@@ -256,10 +275,9 @@ export class Accounts {
   }
 
   private async complete(account: Account, password: string, missing: ScramHash[]): Promise<void> {
-    const iterations = (h: ScramHash) => (h === 'SHA-1' ? this.scram.sha1_iterations : this.scram.sha256_iterations);
     const [passwordHash, ...made] = await Promise.all([
       account.passwordHash ? Promise.resolve(account.passwordHash) : hashPassword(password),
-      ...missing.map((h) => makeVerifier(h, password, iterations(h))),
+      ...missing.map((h) => makeVerifier(h, password, this.iterations(h))),
     ]);
     const scram: ScramRecords = { ...account.scram };
     missing.forEach((h, i) => (scram[h] = made[i]));
@@ -280,5 +298,7 @@ export class Accounts {
   private checkPassword(password: string): void {
     const problem = passwordProblem(password);
     if (problem) throw new AccountError(problem, 'bad-password');
+    // SCRAM (RFC 5802) normalises with SASLprep: a new password it refuses could never log in that way.
+    if (normalisePassword(password) === null) throw new AccountError('password has characters that SASLprep (RFC 4013) prohibits, so SCRAM logins could not use it', 'bad-password');
   }
 }

@@ -2,7 +2,7 @@
 // XMPP server can run SCRAM-SHA-1 / SCRAM-SHA-256 itself with what we hand it:
 // the password never travels. Also checks a password against a verifier, which is
 // how an imported account (SCRAM record only) signs in the first time.
-import { createHmac, createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createHash, pbkdf2, randomUUID, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { saslprep } from '@mongodb-js/saslprep';
 import type { ScramHash, ScramRecords, ScramVerifier } from '../store/types.js';
@@ -40,8 +40,15 @@ async function keys(hash: ScramHash, password: string, salt: Buffer, iterations:
   };
 }
 
-/** A fresh verifier for `password` (random 16-byte salt unless given). Throws on a password SASLprep refuses. */
-export async function makeVerifier(hash: ScramHash, password: string, iterations: number, salt = randomBytes(16)): Promise<ScramVerifier> {
+/**
+ * Salts are shaped as Prosody's internal_hashed makes them (a random UUID, its 36
+ * characters used as bytes), so that our verifiers, the ones imported from
+ * Prosody and the decoys all look alike on the wire.
+ */
+const newSalt = () => Buffer.from(randomUUID(), 'latin1');
+
+/** A fresh verifier for `password` (a fresh salt unless given). Throws on a password SASLprep refuses. */
+export async function makeVerifier(hash: ScramHash, password: string, iterations: number, salt = newSalt()): Promise<ScramVerifier> {
   const normalised = normalisePassword(password);
   if (normalised === null) throw new Error('the password has characters SASLprep prohibits');
   const { storedKey, serverKey } = await keys(hash, normalised, salt, iterations);
@@ -89,7 +96,13 @@ export function strongestVerifier(records: ScramRecords | undefined): { hash: Sc
  * real account's. No password matches it.
  */
 export function decoyVerifier(secret: Buffer, jid: string, hash: ScramHash, iterations: number): ScramVerifier {
-  const derive = (label: string, bytes: number) =>
-    createHmac('sha256', secret).update(`scram-decoy\n${label}\n${hash}\n${jid}`).digest().subarray(0, bytes).toString('base64');
-  return { salt: derive('salt', 16), iterations, storedKey: derive('stored', KEY_BYTES[hash]), serverKey: derive('server', KEY_BYTES[hash]) };
+  const derive = (label: string, bytes: number) => createHmac('sha256', secret).update(`scram-decoy\n${label}\n${hash}\n${jid}`).digest().subarray(0, bytes);
+  // A version-4 UUID made of derived bytes, as newSalt() makes them of random ones.
+  const u = Buffer.from(derive('salt', 16));
+  u[6] = (u[6]! & 0x0f) | 0x40;
+  u[8] = (u[8]! & 0x3f) | 0x80;
+  const h = u.toString('hex');
+  const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const b64 = (b: Buffer) => b.toString('base64');
+  return { salt: b64(Buffer.from(uuid, 'latin1')), iterations, storedKey: b64(derive('stored', KEY_BYTES[hash])), serverKey: b64(derive('server', KEY_BYTES[hash])) };
 }

@@ -2,6 +2,7 @@
 // record only) signs in with its old password, which then fills in the rest.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { Accounts, AccountError } from '../../src/accounts/accounts.js';
 import { makeVerifier, verifierMatches } from '../../src/accounts/scram.js';
 import { silentLogger } from '../../src/log.js';
@@ -59,6 +60,36 @@ describe('accounts with SCRAM records (memory store)', () => {
     assert.equal(await accounts.importScram('erin@example.org', { 'SHA-1': other }), 'conflict');
     await assert.rejects(accounts.importScram('frank@example.org', { 'SHA-1': { ...record, iterations: 10 } }), AccountError);
     assert.equal(await store.accountExists('frank@example.org'), false);
+  });
+
+  it('a new password SASLprep refuses is refused clearly; an imported one gets argon2id alone and keeps working', async () => {
+    await assert.rejects(accounts.create('hugo@example.org', 'pass\u{1F600}word1'), (err: AccountError) => err.code === 'bad-password' && /SASLprep/.test(err.message));
+    assert.equal(await accounts.importPassword('ines@example.org', 'pass\u{1F600}word1'), 'created');
+    const a = (await store.getAccount('ines@example.org'))!;
+    assert.match(a.passwordHash, /^\$argon2id\$/);
+    assert.equal(a.scram, undefined, 'no verifier can exist for it');
+    assert.equal((await accounts.verify('ines@example.org', 'pass\u{1F600}word1')).ok, true);
+    assert.equal(await accounts.importPassword('ines@example.org', 'pass\u{1F600}word1'), 'unchanged');
+  });
+
+  it('a dry-run import of a plaintext password writes nothing, not even the records a login would complete', async () => {
+    await store.createAccount({ jid: 'jo@example.org', passwordHash: (await store.getAccount('ines@example.org'))!.passwordHash, createdAt: Date.now(), epoch: 'e' });
+    assert.equal(await accounts.importPassword('jo@example.org', 'pass\u{1F600}word1', { dryRun: true }), 'unchanged');
+    assert.equal((await store.getAccount('jo@example.org'))!.scram, undefined);
+  });
+
+  it('a wrong password costs an argon2id even against an imported record (the time does not tell which accounts were imported)', async () => {
+    const record = await makeVerifier('SHA-1', 'kai password', 10000);
+    await accounts.importScram('kai@example.org', { 'SHA-1': record });
+    const time = async (jid: string) => {
+      const t = performance.now();
+      await accounts.verify(jid, 'wrong wrong wrong');
+      return performance.now() - t;
+    };
+    const imported = Math.min(await time('kai@example.org'), await time('kai@example.org'));
+    const unknown = Math.min(await time('nobody@example.org'), await time('nobody@example.org'));
+    // Both pay the dummy argon2id (~10 ms or more); a PBKDF2 alone is ~2 ms.
+    assert.ok(imported >= unknown * 0.6, `imported ${imported.toFixed(1)} ms vs unknown ${unknown.toFixed(1)} ms`);
   });
 
   it('an account from before SCRAM gets its verifiers at the next password login', async () => {

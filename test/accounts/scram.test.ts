@@ -73,7 +73,10 @@ describe('SCRAM verifiers (RFC 5802, RFC 7677)', () => {
     assert.notEqual(decoyVerifier(secret, 'other@example.org', 'SHA-256', 10000).salt, a.salt);
     assert.notEqual(decoyVerifier(Buffer.from('another secret'), 'ghost@example.org', 'SHA-256', 10000).salt, a.salt);
     assert.equal(isUsableVerifier('SHA-256', a), true, 'it looks like a real record');
-    assert.equal(b64(a.salt).length, 16, 'the same salt length as our real verifiers');
+    const real = await makeVerifier('SHA-256', 'some password', 10000);
+    assert.equal(b64(a.salt).length, b64(real.salt).length, 'the same salt length as our real verifiers');
+    assert.match(b64(a.salt).toString('latin1'), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'shaped as a UUID, like Prosody\u2019s and ours');
+    assert.match(b64(real.salt).toString('latin1'), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(await verifierMatches('SHA-256', a, 'ghost'), false);
   });
 });

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { AccountError } from '../../accounts/accounts.js';
+import { AccountError, signsInOnlyUpstream } from '../../accounts/accounts.js';
 import { changePassword } from '../../oauth/account-lifecycle.js';
 import { APP_PASSWORD_SCOPES, AppPasswordError, createAppPassword } from '../../oauth/app-passwords.js';
 import type { CoreDeps } from '../../oauth/context.js';
@@ -9,7 +9,7 @@ import { lapsesAt, needsUpstreamSignIn } from '../../oauth/upstream-freshness.js
 import { describeScopes } from '../../oauth/scopes.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
-import type { Account, LoginSession } from '../../store/types.js';
+import type { LoginSession } from '../../store/types.js';
 import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Views } from '../views.js';
@@ -196,13 +196,6 @@ function appPasswordScopeLabel(scope: string): string | undefined {
   return (APP_PASSWORD_SCOPES as readonly string[]).includes(scope) ? `account.app_passwords.scope.${scope.replace(/:/g, '_')}` : undefined;
 }
 
-/**
- * Upstream sign-in only: no local password, so there is no current password to
- * confirm and the store refuses to set one (Accounts.setPassword's own rule).
- */
-function signsInOnlyUpstream(account: Account): boolean {
-  return Boolean(account.upstream) && !account.passwordHash;
-}
 
 function appPasswordView(g: GrantSummary) {
   return {
