@@ -8,10 +8,11 @@ import { makeBareJid } from '../accounts/jid.js';
 import { changePassword, createAccount, removeAccount } from './account-lifecycle.js';
 import type { CoreDeps } from './context.js';
 import { needsUpstreamSignIn } from './upstream-freshness.js';
+import { reservedBecause } from './reserved-names.js';
 import { validateAccountToken } from './validate-token.js';
 import { authenticate, type LoginOptions, type LoginResult } from './xmpp-login.js';
 
-export type ChangeResult = { ok: true } | { ok: false; reason: 'bad-request' | 'missing' | 'exists' | 'bad-password' | 'refused' };
+export type ChangeResult = { ok: true } | { ok: false; reason: 'bad-request' | 'missing' | 'exists' | 'bad-password' | 'refused' | 'reserved' };
 
 /** The bare JID for user@host when host is one we serve, else null. */
 export function servedJid(deps: CoreDeps, user: string, host: string): string | null {
@@ -66,6 +67,12 @@ export async function setPassword(deps: CoreDeps, user: string, host: string, pa
 export async function registerUser(deps: CoreDeps, user: string, host: string, password: string): Promise<ChangeResult> {
   const jid = servedJid(deps, user, host);
   if (!jid) return { ok: false, reason: 'bad-request' };
+  // In-band registration is self-service, like an upstream sign-in: an admin's name is not there to take.
+  const reserved = reservedBecause(deps.config, jid);
+  if (reserved) {
+    deps.log.info({ jid, why: reserved }, 'in-band registration refused: reserved name');
+    return { ok: false, reason: 'reserved' };
+  }
   return change(() => createAccount(deps, jid, password, 'xmpp register'));
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Store, UpstreamOrigin } from '../store/types.js';
 import { allowed, jidFromClaims, type Claims } from './claims.js';
 import { UpstreamError } from './errors.js';
+import { reservedBecause } from '../oauth/reserved-names.js';
 
 export interface ProvisionDeps {
   store: Store;
@@ -75,9 +76,3 @@ async function existing(deps: ProvisionDeps, iss: string, sub: string, now: numb
   return jid;
 }
 
-/** Why no sign-in may create or link `jid`, or null. */
-function reservedBecause(config: Pick<Config, 'admins' | 'upstream'>, jid: string): string | null {
-  if (config.admins.includes(jid)) return 'the JID is in admins';
-  const local = jid.slice(0, jid.lastIndexOf('@'));
-  return config.upstream.reserved_names.includes(local) ? 'the user name is in upstream.reserved_names' : null;
-}

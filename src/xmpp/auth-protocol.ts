@@ -146,6 +146,7 @@ const CHANGE_ERRORS: Record<Exclude<api.ChangeResult, { ok: true }>['reason'], I
   exists: iqError('conflict', 'the account exists already'),
   'bad-password': iqError('not-acceptable', 'the password does not meet the password policy'),
   refused: iqError('not-authorized', 'wrong password'),
+  reserved: iqError('not-allowed', 'this user name is reserved on this server'),
 };
 
 function reply(name: string, attrs: Record<string, string | number>): Element {

@@ -149,6 +149,9 @@ describe('auth query protocol', () => {
     assert.equal(await ask('set', 'register', { user: 'carol', host: 'localhost' }, 'carol password 1'), true);
     assert.equal(condition(await ask('set', 'register', { user: 'carol', host: 'localhost' }, 'carol password 1')).condition, 'conflict');
     assert.equal(condition(await ask('set', 'register', { user: 'dave', host: 'localhost' }, 'short')).condition, 'not-acceptable');
+    // Review, second round: in-band registration is self-service; a reserved name is not there to take.
+    assert.equal(condition(await ask('set', 'register', { user: 'postmaster', host: 'localhost' }, 'postmaster pw 123')).condition, 'not-allowed');
+    assert.equal(payload(await ask('get', 'isuser', { user: 'postmaster' })).attrs.exists, 'false');
 
     assert.equal(await ask('set', 'setpass', { user: 'carol', host: 'localhost' }, 'carol password 2'), true);
     assert.equal(payload(await ask('get', 'auth', { user: 'carol' }, 'carol password 2')).attrs.result, 'ok');
