@@ -102,7 +102,7 @@ export function userCommand(): Command {
       throw new CliError((err as Error).message, EXIT.FAILED);
     }
     await withAccounts(cmd, async (accounts, store) => {
-      const report = await importAccounts(accounts, store, source, { hosts: loaded.config.xmpp.hosts, dryRun });
+      const report = await importAccounts(accounts, store, source, { hosts: loaded.config.xmpp.hosts, dryRun, log: silentLogger });
       process.stdout.write(formatReport(report, dryRun));
     });
   };

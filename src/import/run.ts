@@ -4,6 +4,8 @@
 // finds every account 'unchanged'.
 import { Accounts, AccountError, type ImportOutcome } from '../accounts/accounts.js';
 import { parseBareJid } from '../accounts/jid.js';
+import type { Logger } from '../log.js';
+import { revokeAllGrantsOf } from '../oauth/grant-management.js';
 import type { Store } from '../store/types.js';
 import type { SourceAccount, SourceProblem, SourceRead } from './types.js';
 
@@ -20,6 +22,7 @@ export interface ImportOptions {
   /** The XMPP hosts this server serves (xmpp.hosts): accounts of other hosts are refused. */
   hosts: readonly string[];
   dryRun?: boolean;
+  log: Logger;
 }
 
 export async function importAccounts(accounts: Accounts, store: Store, read: SourceRead, opts: ImportOptions): Promise<ImportReport> {
@@ -57,7 +60,11 @@ export async function importAccounts(accounts: Accounts, store: Store, read: Sou
       report.refused.push({ origin: source.origin, reason: err.message });
       continue;
     }
-    if (outcome === 'created' && source.disabled && !opts.dryRun) await store.setAccountDisabled(jid, true);
+    if (outcome === 'created' && !opts.dryRun) {
+      // As every account creation does: grants left under the JID by a former holder do not pass to this one.
+      await revokeAllGrantsOf({ store, log: opts.log }, jid, 'import');
+      if (source.disabled) await store.setAccountDisabled(jid, true);
+    }
     (outcome === 'created' ? report.created : outcome === 'unchanged' ? report.unchanged : report.conflicts).push(jid);
   }
   return report;

@@ -77,7 +77,7 @@ for (const version of PROSODY_VERSIONS) {
 
     it('accounts imported from an existing Prosody log in with their old password: SCRAM-SHA-1 at once, SCRAM-SHA-256 after the first other login', async () => {
       const accounts = new Accounts(stack.server.app.store, { per_account: 100, per_address: 100, window: 60 }, silentLogger);
-      const report = await importAccounts(accounts, stack.server.app.store, await readProsodyDataDir(join(source.dir, 'data')), { hosts: ['localhost'] });
+      const report = await importAccounts(accounts, stack.server.app.store, await readProsodyDataDir(join(source.dir, 'data')), { hosts: ['localhost'], log: silentLogger });
       assert.deepEqual(report.created.sort(), ['olga@localhost', 'pete@localhost']);
       assert.deepEqual(await pinnedLogin(stack.target, 'olga', 'olga old password', 'SCRAM-SHA-1'), { ok: true, mechanism: 'SCRAM-SHA-1' });
       assert.equal((await pinnedLogin(stack.target, 'olga', 'olga old passwor', 'SCRAM-SHA-1')).ok, false);
