@@ -89,6 +89,25 @@ describe('review #6 on Prosody 13: accounts created, changed and removed through
     assert.match(stack.prosody.log(), /info\tCreating newbie@localhost with an unusable password until its own is set/);
   });
 
+  it('review (second round): a registration whose password the policy refuses leaves no account behind, so the name can be registered again', async () => {
+    const register = async (id: string, password: string) => {
+      const raw = await rawSasl(stack.target);
+      try {
+        const [reply] = await raw.exchange(
+          `<iq type='set' id='${id}'><query xmlns='jabber:iq:register'><username>shorty</username><password>${password}</password></query></iq>`,
+          new RegExp(`<iq\\b[^>]*\\bid=['"]${id}['"][^>]*>`),
+        );
+        return reply;
+      } finally {
+        raw.close();
+      }
+    };
+    assert.match(await register('reg-short', 'short'), /type=['"]error['"]/);
+    assert.equal((await stack.server.app.accounts.list()).includes('shorty@localhost'), false, 'the placeholder account was removed again');
+    assert.match(await register('reg-again', 'a long enough password'), /type=['"]result['"]/);
+    assert.equal(await plainLogin(stack.target, 'shorty', 'a long enough password'), true);
+  });
+
   it('review #6: an account made by xmpp-oauth is prosody:member, as `prosodyctl adduser` makes them', async () => {
     assert.equal(await roleOf(stack.prosody, 'alice@localhost'), 'prosody:member');
   });

@@ -54,9 +54,23 @@ function M.new(deps)
 		return answer ~= true and answer.attr.alive == "true";
 	end
 
+	-- Accounts created with the placeholder password and still waiting for their own.
+	local placeholders = {};
+
 	function provider.set_password(username, password)
 		local ok, err = ask("set", "setpass", { user = username, host = host }, password);
-		if not ok then return nil, err; end
+		local placeholder = placeholders[username];
+		placeholders[username] = nil;
+		if not ok then
+			-- Prosody 13 leaves the account behind when this step fails (a password
+			-- our policy refuses): nobody could use it, and the name would stay taken.
+			if placeholder then
+				module:log("info", "Removing %s@%s again: its password was refused (%s)", username, host, tostring(err));
+				ask("set", "remove", { user = username, host = host });
+				known_users:set(username, nil);
+			end
+			return nil, err;
+		end
 		return true;
 	end
 
@@ -67,12 +81,14 @@ function M.new(deps)
 		-- accounts always have a password: this one is random, never stored or
 		-- shown, so the account exists at once and nobody can log in to it
 		-- until set_password gives it the real one (review 22 #6).
-		if password == nil then
+		local placeholder = password == nil;
+		if placeholder then
 			module:log("info", "Creating %s@%s with an unusable password until its own is set", username, host);
 			password = base64(random_bytes(32));
 		end
 		local ok, err = ask("set", "register", { user = username, host = host }, password);
 		if not ok then return nil, err; end
+		if placeholder then placeholders[username] = true; end
 		known_users:set(username, true);
 		return true;
 	end
