@@ -2,16 +2,15 @@
 // here: Prosody asks our component through contrib/prosody/mod_auth_xmpp_oauth/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { ProsodyInstance } from '../helpers/prosody.js';
+import type { TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
 import { chatSession, plainLogin, xml } from '../helpers/xmpp-client.js';
-import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
+import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
 
-const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'alice password 1234';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,37 +18,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('Prosody 0.12 with mod_auth_xmpp_oauth', () => {
   let prosody: ProsodyInstance;
   let server: TestServer;
-  let pluginDir: string;
+  let stack: ProsodyStack | undefined;
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
 
   before(async () => {
-    pluginDir = pluginDirWithModule();
-    prosody = await startProsody({
-      components: [COMPONENT],
-      pluginDir,
-      modules: ['offline'],
-      virtualHosts: [
-        ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 2 }),
-      ],
+    stack = await startProsodyStack({
+      moduleOptions: { xmpp_oauth_timeout: 2 },
+      prosody: { modules: ['offline'] },
+      accounts: { 'alice@localhost': PASSWORD, 'bob@localhost': 'bob password 1234' },
     });
-    server = await startServer({
-      xmpp: {
-        enabled: true,
-        service: `xmpp://127.0.0.1:${prosody.componentPort}`,
-        domain: COMPONENT.domain,
-        secret: COMPONENT.secret,
-        hosts: ['localhost'],
-      },
-    });
-    await server.app.link!.waitOnline(15_000);
-    await server.app.accounts.create('alice@localhost', PASSWORD);
-    await server.app.accounts.create('bob@localhost', 'bob password 1234');
+    ({ prosody, server } = stack);
   });
 
   after(async () => {
-    await server?.stop();
-    await prosody?.stop();
-    rmSync(pluginDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('accepts the right password and refuses a wrong one', async () => {
