@@ -1,17 +1,16 @@
 // XEP-0050 grant management from a real chat client, through a real Prosody:
 // list, revoke, and the revoked token failing at the next XMPP login.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type xmlModule from '@xmpp/xml';
-import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { ProsodyInstance } from '../helpers/prosody.js';
+import type { TestServer } from '../helpers/server.js';
 import { tokensFor } from '../helpers/tokens.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
-import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
-import { createAppPassword } from '../../src/oauth/app-passwords.js';
+import { STACK_COMPONENT, startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
+import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 
-const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
+const COMPONENT = STACK_COMPONENT;
 const CMD = 'http://jabber.org/protocol/commands';
 const DATA = 'jabber:x:data';
 const PW = { alice: 'alice password 1234', bob: 'bob password 1234', admin: 'admin password 1234' };
@@ -46,24 +45,17 @@ const condition = async (p: Promise<unknown>) => {
 describe('ad-hoc commands over Prosody', () => {
   let prosody: ProsodyInstance;
   let server: TestServer;
-  let pluginDir: string;
+  let stack: ProsodyStack | undefined;
   let alice: ChatSession;
   let admin: ChatSession;
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
 
   before(async () => {
-    pluginDir = pluginDirWithModule();
-    prosody = await startProsody({
-      components: [COMPONENT],
-      pluginDir,
-      virtualHosts: [ourModuleHost(COMPONENT)],
+    stack = await startProsodyStack({
+      server: { admins: ['Admin@localhost'] },
+      accounts: Object.fromEntries(Object.entries(PW).map(([user, pw]) => [`${user}@localhost`, pw])),
     });
-    server = await startServer({
-      admins: ['Admin@localhost'],
-      xmpp: attachTo(prosody, COMPONENT),
-    });
-    await server.app.link!.waitOnline(15_000);
-    for (const [user, pw] of Object.entries(PW)) await server.app.accounts.create(`${user}@localhost`, pw);
+    ({ prosody, server } = stack);
     alice = await chatSession(target(), 'alice', PW.alice);
     admin = await chatSession(target(), 'admin', PW.admin);
   });
@@ -71,9 +63,7 @@ describe('ad-hoc commands over Prosody', () => {
   after(async () => {
     await alice?.stop();
     await admin?.stop();
-    await server?.stop();
-    await prosody?.stop();
-    rmSync(pluginDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('advertises the commands a requester may run, and only those', async () => {

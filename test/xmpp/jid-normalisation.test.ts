@@ -2,17 +2,15 @@
 // does before it asks us about a user: one name, one account, on every door.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { JidError, normaliseJid, prepLocalpart } from '../../src/accounts/jid.js';
 import { parseCommand, runCommand, type Command } from '../../src/extauth/commands.js';
-import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
-import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
+import type { ProsodyInstance } from '../helpers/prosody.js';
+import type { TestServer } from '../helpers/server.js';
 import { tokensFor } from '../helpers/tokens.js';
 import { chatSession, plainLogin } from '../helpers/xmpp-client.js';
 
-const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'hello password 1234';
 const FRAKTUR = 'ℌ𝔢𝔩𝔩𝔬'; // U+210C then MATHEMATICAL FRAKTUR SMALL E, L, L, O
 
@@ -99,25 +97,15 @@ describe('issue 12 #10: localparts are normalised as the XMPP server does (nodep
 describe('issue 12 #10: one account per XMPP address, with a real Prosody login', () => {
   let prosody: ProsodyInstance;
   let server: TestServer;
-  let pluginDir: string;
+  let stack: ProsodyStack | undefined;
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
 
   before(async () => {
-    pluginDir = pluginDirWithModule();
-    prosody = await startProsody({
-      components: [COMPONENT],
-      pluginDir,
-      virtualHosts: [ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 2 })],
-    });
-    server = await startServer({
-      xmpp: attachTo(prosody, COMPONENT),
-    });
-    await server.app.link!.waitOnline(15_000);
+    stack = await startProsodyStack({ moduleOptions: { xmpp_oauth_timeout: 2 } });
+    ({ prosody, server } = stack);
   });
   after(async () => {
-    await server?.stop();
-    await prosody?.stop();
-    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('issue 12 #10: an account created as ℌ𝔢𝔩𝔩𝔬 is hello@localhost, and Prosody logs it in under any spelling', async () => {

@@ -4,51 +4,34 @@
 // dynamic registration, code + PKCE, OAUTHBEARER login, refresh, login with
 // the new token. The client is the documented example, examples/xep0493-client.mjs.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import * as client from '../../examples/xep0493-client.mjs';
 import { launchChromium, openPage } from '../helpers/chromium.js';
-import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
-import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
+import type { ProsodyInstance } from '../helpers/prosody.js';
+import type { TestServer } from '../helpers/server.js';
 
-const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PASSWORD = 'alice password 1234';
 
 describe('issue 13: the XEP-0493 sequence end to end', () => {
   let prosody: ProsodyInstance;
   let server: TestServer;
   let browser: Browser;
-  let pluginDir: string;
+  let stack: ProsodyStack | undefined;
 
   before(async () => {
-    pluginDir = pluginDirWithModule();
-    prosody = await startProsody({
-      components: [COMPONENT],
-      pluginDir,
-      virtualHosts: [ourModuleHost(COMPONENT)],
+    stack = await startProsodyStack({
+      server: { registration_key: 'registration-key-for-the-xep0493-test-0123456789' },
+      accounts: { 'alice@localhost': PASSWORD },
     });
-    server = await startServer({
-      registration_key: 'registration-key-for-the-xep0493-test-0123456789',
-      xmpp: {
-        enabled: true,
-        service: `xmpp://127.0.0.1:${prosody.componentPort}`,
-        domain: COMPONENT.domain,
-        secret: COMPONENT.secret,
-        hosts: ['localhost'],
-      },
-    });
-    await server.app.link!.waitOnline(15_000);
-    await server.app.accounts.create('alice@localhost', PASSWORD);
+    ({ prosody, server } = stack);
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    await server?.stop();
-    await prosody?.stop();
-    rmSync(pluginDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('discovery, registration, code + PKCE in the browser, OAUTHBEARER login, refresh, login again', async () => {
