@@ -2,28 +2,21 @@
 // here: SASL PLAIN through the extauth bridge (auth_method: external), and SASL
 // X-OAUTH2 through ejabberd's REST token lookup, which we answer.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN } from '../helpers/cli.js';
-import { startEjabberd, type EjabberdInstance } from '../helpers/ejabberd.js';
-import { freePort } from '../helpers/ports.js';
-import { startRedis, type RedisInstance } from '../helpers/redis.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { EjabberdInstance } from '../helpers/ejabberd.js';
+import { startEjabberdStack, type EjabberdStack } from '../helpers/ejabberd-stack.js';
+import type { TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
 import { plainLogin, xoauth2Login } from '../helpers/xmpp-client.js';
 
-const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const LOOKUP_SECRET = 'lookup-secret-0123456789abcdef';
 const PASSWORD = 'alice password 1234';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('ejabberd 23.01: extauth bridge and X-OAUTH2', () => {
-  let redis: RedisInstance;
   let ejabberd: EjabberdInstance;
   let server: TestServer;
-  let dir: string;
+  let stack: EjabberdStack | undefined;
   const target = () => ({ port: ejabberd.c2sPort, domain: 'localhost' });
 
   /** A token minted two hours ago for the same live grant: only its expiry is wrong. */
@@ -38,45 +31,12 @@ describe('ejabberd 23.01: extauth bridge and X-OAUTH2', () => {
   }
 
   before(async () => {
-    redis = await startRedis();
-    const httpPort = await freePort();
-    const issuer = `http://127.0.0.1:${httpPort}`;
-    dir = mkdtempSync(join(tmpdir(), 'ejabberd-extauth-'));
-    chmodSync(dir, 0o755);
-    const config = join(dir, 'xmpp-oauth.yml');
-    writeFileSync(config, `issuer: ${issuer}\nredis:\n  url: ${redis.url}\nxmpp:\n  hosts: [localhost]\nlog:\n  level: info\n`);
-    chmodSync(config, 0o644);
-    ejabberd = await startEjabberd({
-      components: [COMPONENT],
-      // As an operator writes it: the launcher itself, by absolute path, no shell, no PATH lookup of ours.
-      extauthProgram: `${BIN} --config ${config} extauth --protocol ejabberd`,
-      extApiUrl: issuer,
-      extApiHeaders: `X-Lookup-Secret: ${LOOKUP_SECRET}`,
-    });
-    server = await startServer(
-      {
-        http: { host: '127.0.0.1', port: httpPort },
-        issuer,
-        ejabberd_lookup: { enabled: true, secret: LOOKUP_SECRET },
-        xmpp: {
-          enabled: true,
-          service: `xmpp://127.0.0.1:${ejabberd.componentPorts[0]}`,
-          domain: COMPONENT.domain,
-          secret: COMPONENT.secret,
-          hosts: ['localhost'],
-        },
-      },
-      { redis: redis.url },
-    );
-    await server.app.accounts.create('alice@localhost', PASSWORD);
-    await server.app.link!.waitOnline(20_000);
+    stack = await startEjabberdStack({ lookupSecret: LOOKUP_SECRET, accounts: { 'alice@localhost': PASSWORD } });
+    ({ ejabberd, server } = stack);
   });
 
   after(async () => {
-    await server?.stop();
-    await ejabberd?.stop();
-    await redis?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('attaches as a component', () => {

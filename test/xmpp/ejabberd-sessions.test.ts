@@ -3,18 +3,14 @@
 // mod_http_api (kick_user, allowed from loopback only), whatever the session
 // logged in with (here: PLAIN through the extauth bridge).
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, runCli } from '../helpers/cli.js';
-import { startEjabberd, type EjabberdInstance } from '../helpers/ejabberd.js';
-import { freePort } from '../helpers/ports.js';
-import { startRedis, type RedisInstance } from '../helpers/redis.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { runCli } from '../helpers/cli.js';
+import type { EjabberdInstance } from '../helpers/ejabberd.js';
+import { startEjabberdStack, type EjabberdStack } from '../helpers/ejabberd-stack.js';
+import type { RedisInstance } from '../helpers/redis.js';
+import type { TestServer } from '../helpers/server.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
 
-const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const PW = { kim: 'kim password 1234', lou: 'lou password 1234', max: 'max password 1234' };
 
 /** Settles with true when the session ends within `ms`, false when it is still open. */
@@ -24,7 +20,7 @@ describe('ejabberd 23.01: disabling or removing an account ends its live session
   let redis: RedisInstance;
   let ejabberd: EjabberdInstance;
   let server: TestServer;
-  let dir: string;
+  let stack: EjabberdStack | undefined;
   const open: ChatSession[] = [];
   const target = () => ({ port: ejabberd.c2sPort, domain: 'localhost' });
   const login = async (user: keyof typeof PW) => {
@@ -35,33 +31,16 @@ describe('ejabberd 23.01: disabling or removing an account ends its live session
   const cli = (...args: string[]) => runCli(args, { env: { XMPP_OAUTH_REDIS__URL: redis.url, XMPP_OAUTH_XMPP__HOSTS: '["localhost"]' } });
 
   before(async () => {
-    redis = await startRedis();
-    const httpPort = await freePort();
-    const issuer = `http://127.0.0.1:${httpPort}`;
-    dir = mkdtempSync(join(tmpdir(), 'ejabberd-kick-'));
-    chmodSync(dir, 0o755);
-    const config = join(dir, 'xmpp-oauth.yml');
-    writeFileSync(config, `issuer: ${issuer}\nredis:\n  url: ${redis.url}\nxmpp:\n  hosts: [localhost]\nlog:\n  level: info\n`);
-    chmodSync(config, 0o644);
-    ejabberd = await startEjabberd({ components: [COMPONENT], extauthProgram: `${BIN} --config ${config} extauth --protocol ejabberd`, httpApi: true });
-    server = await startServer(
-      {
-        http: { host: '127.0.0.1', port: httpPort },
-        issuer,
-        ejabberd_api: { url: ejabberd.apiUrl },
-        xmpp: { enabled: true, service: `xmpp://127.0.0.1:${ejabberd.componentPorts[0]}`, domain: COMPONENT.domain, secret: COMPONENT.secret, hosts: ['localhost'] },
-      },
-      { redis: redis.url },
-    );
-    await server.app.link!.waitOnline(15_000);
-    for (const [user, pw] of Object.entries(PW)) await server.app.accounts.create(`${user}@localhost`, pw);
+    stack = await startEjabberdStack({
+      httpApi: true,
+      linkTimeoutMs: 15_000,
+      accounts: Object.fromEntries(Object.entries(PW).map(([user, pw]) => [`${user}@localhost`, pw])),
+    });
+    ({ redis, ejabberd, server } = stack);
   });
   after(async () => {
     for (const s of open) await s.stop();
-    await server?.stop();
-    await ejabberd?.stop();
-    await redis?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('review #7 (ejabberd 23.01): `user disable` ends the account\u2019s session within 5 s; another account\u2019s stays', async () => {

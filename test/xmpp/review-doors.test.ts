@@ -5,20 +5,15 @@
 // open a chat session there; a chat one still does.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createAppPassword } from '../../src/oauth/app-passwords.js';
+import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { BIN } from '../helpers/cli.js';
-import { startEjabberd, type EjabberdInstance } from '../helpers/ejabberd.js';
-import { freePort } from '../helpers/ports.js';
-import { startRedis, type RedisInstance } from '../helpers/redis.js';
-import { CLIENT_SECRET, secretHash, startServer, type TestServer } from '../helpers/server.js';
+import type { EjabberdInstance } from '../helpers/ejabberd.js';
+import { startEjabberdStack, type EjabberdStack } from '../helpers/ejabberd-stack.js';
+import { CLIENT_SECRET, secretHash, type TestServer } from '../helpers/server.js';
 import { tokensFor } from '../helpers/tokens.js';
 import { plainLogin, xoauth2Login } from '../helpers/xmpp-client.js';
 
-const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const LOOKUP_SECRET = 'lookup-secret-0123456789abcdef';
 const PASSWORD = 'alice password 1234';
 /** The helpers' `webapp` client, allowed the account-management scopes too. */
@@ -45,55 +40,25 @@ function genericBridge(config: string, lines: string[]): Promise<{ answers: stri
 }
 
 describe('issue 22 #3: doors that cannot restrict a session (ejabberd 23.01, extauth bridge)', () => {
-  let redis: RedisInstance;
   let ejabberd: EjabberdInstance;
   let server: TestServer;
-  let dir: string;
   let config: string;
+  let stack: EjabberdStack | undefined;
   const target = () => ({ port: ejabberd.c2sPort, domain: 'localhost' });
   const tokens = (scope: string) => tokensFor(server.url, 'alice@localhost', PASSWORD, scope);
   const appPassword = async (scope: string) => (await createAppPassword(server.app.core, 'alice@localhost', { label: scope, scope })).password;
 
   before(async () => {
-    redis = await startRedis();
-    const httpPort = await freePort();
-    const issuer = `http://127.0.0.1:${httpPort}`;
-    dir = mkdtempSync(join(tmpdir(), 'review-doors-'));
-    chmodSync(dir, 0o755);
-    config = join(dir, 'xmpp-oauth.yml');
-    writeFileSync(config, `issuer: ${issuer}\nredis:\n  url: ${redis.url}\nxmpp:\n  hosts: [localhost]\nlog:\n  level: info\n`);
-    chmodSync(config, 0o644);
-    ejabberd = await startEjabberd({
-      components: [COMPONENT],
-      extauthProgram: `${BIN} --config ${config} extauth --protocol ejabberd`,
-      extApiUrl: issuer,
-      extApiHeaders: `X-Lookup-Secret: ${LOOKUP_SECRET}`,
+    stack = await startEjabberdStack({
+      lookupSecret: LOOKUP_SECRET,
+      server: { clients: [ACCOUNT_TOOL] },
+      accounts: { 'alice@localhost': PASSWORD },
     });
-    server = await startServer(
-      {
-        http: { host: '127.0.0.1', port: httpPort },
-        issuer,
-        ejabberd_lookup: { enabled: true, secret: LOOKUP_SECRET },
-        clients: [ACCOUNT_TOOL],
-        xmpp: {
-          enabled: true,
-          service: `xmpp://127.0.0.1:${ejabberd.componentPorts[0]}`,
-          domain: COMPONENT.domain,
-          secret: COMPONENT.secret,
-          hosts: ['localhost'],
-        },
-      },
-      { redis: redis.url },
-    );
-    await server.app.accounts.create('alice@localhost', PASSWORD);
-    await server.app.link!.waitOnline(20_000);
+    ({ ejabberd, server, config } = stack);
   });
 
   after(async () => {
-    await server?.stop();
-    await ejabberd?.stop();
-    await redis?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('review #3: ejabberd refuses an account-only token through X-OAUTH2 (lookup) and PLAIN (extauth bridge); a chat token still logs in', async () => {
