@@ -2,58 +2,50 @@
 // XEP-0494 list / revoke, and revocation from every door ending the live XMPP
 // sessions that logged in with the grant.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
   accountPage, APP, assertRevokedClose, CAM, camList, closedWithin, COMPONENT, grantFor, REGISTRATION_KEY, resource, stanzaError, TOKEN_LOGINS,
 } from '../helpers/cam.js';
 import { launchChromium, openPage } from '../helpers/chromium.js';
 import { tokenCall } from '../helpers/flow.js';
-import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
-import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { ProsodyInstance } from '../helpers/prosody.js';
+import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
+import type { TestServer } from '../helpers/server.js';
 import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-client.js';
 import { silentLogger } from '../../src/log.js';
-import { removeAccount } from '../../src/oauth/account-lifecycle.js';
+import { removeAccount } from '../../src/oauth/account-life/account-lifecycle.js';
 
 const PW = { alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234', dave: 'dave password 1234', admin: 'admin password 1234' };
 
 describe('issue 14: XEP-0494 and live revocation over Prosody', { timeout: 180_000 }, () => {
   let prosody: ProsodyInstance;
   let server: TestServer;
-  let pluginDir: string;
+  let stack: ProsodyStack | undefined;
   let owner: ChatSession;
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
   const open: ChatSession[] = [];
   const track = (s: ChatSession) => (open.push(s), s);
 
   before(async () => {
-    pluginDir = pluginDirWithModule();
-    prosody = await startProsody({
-      components: [COMPONENT],
-      pluginDir,
+    stack = await startProsodyStack({
       // register: XEP-0077 password changes, which restricted write sessions may make.
-      modules: ['register'],
-      virtualHosts: [ourModuleHost(COMPONENT)],
+      prosody: { modules: ['register'] },
+      server: {
+        registration_key: REGISTRATION_KEY,
+        // Every test registers its own client, from one address.
+        address_throttle: { registrations: 1000 },
+        admins: ['admin@localhost'],
+      },
+      accounts: Object.fromEntries(Object.entries(PW).map(([user, pw]) => [`${user}@localhost`, pw])),
     });
-    server = await startServer({
-      registration_key: REGISTRATION_KEY,
-      // Every test registers its own client, from one address.
-      address_throttle: { registrations: 1000 },
-      admins: ['admin@localhost'],
-      xmpp: attachTo(prosody, COMPONENT),
-    });
-    await server.app.link!.waitOnline(15_000);
-    for (const [user, pw] of Object.entries(PW)) await server.app.accounts.create(`${user}@localhost`, pw);
+    ({ prosody, server } = stack);
     owner = track(await chatSession(target(), 'alice', PW.alice));
   });
 
   after(async () => {
     for (const s of open) await s.stop();
     if (process.env.DEBUG_PROSODY_LOG) (await import('node:fs')).writeFileSync(process.env.DEBUG_PROSODY_LOG, prosody.log());
-    await server?.stop();
-    await prosody?.stop();
-    rmSync(pluginDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   for (const [method, login] of Object.entries(TOKEN_LOGINS)) {
