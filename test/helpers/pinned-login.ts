@@ -9,10 +9,12 @@ const SCRIPT = fileURLToPath(new URL('./slixmpp-login.py', import.meta.url));
 
 export type Mechanism = 'SCRAM-SHA-1' | 'SCRAM-SHA-256' | 'SCRAM-SHA-1-PLUS' | 'SCRAM-SHA-256-PLUS' | 'PLAIN';
 
-export function pinnedLogin({ port, domain }: LoginTarget, user: string, password: string, mechanism: Mechanism): Promise<{ ok: boolean; error?: string }> {
+/** `tlsCa`: STARTTLS first at TLS 1.2, trusting that CA file (channel binding needs TLS). */
+export function pinnedLogin({ port, domain }: LoginTarget, user: string, password: string, mechanism: Mechanism, tlsCa?: string): Promise<{ ok: boolean; error?: string }> {
   return new Promise((resolve, reject) => {
     // Debian's python3 (where python3-slixmpp lives), not a python3 earlier on the PATH.
-    const child = spawn('/usr/bin/python3', [SCRIPT, String(port), `${user}@${domain}`, mechanism], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const args = [SCRIPT, String(port), `${user}@${domain}`, mechanism, ...(tlsCa ? [tlsCa] : [])];
+    const child = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -4,23 +4,31 @@
 // and Monal do. Accounts imported from an existing Prosody log in unchanged.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Accounts } from '../../src/accounts/accounts.js';
 import { silentLogger } from '../../src/log.js';
 import { readProsodyDataDir } from '../../src/import/prosody-data.js';
 import { importAccounts } from '../../src/import/run.js';
+import { FormBrowser } from '../helpers/browser.js';
+import { authorizeInBrowser, pkcePair } from '../helpers/flow.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { pinnedLogin, type Mechanism } from '../helpers/pinned-login.js';
 import { prosodyctlRegister } from '../helpers/prosody-accounts.js';
 import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
 import { PROSODY_VERSIONS, startProsody, type ProsodyInstance } from '../helpers/prosody.js';
+import { makeCerts, type TestCerts } from '../helpers/tls-certs.js';
 import { rawSasl } from '../helpers/xmpp-client.js';
 
 const OFFER = 'xmpp_oauth_scram = { "SCRAM-SHA-1", "SCRAM-SHA-256" }';
 const PASSWORD = 'alice password 1234';
 const MECHANISMS: Mechanism[] = ['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN'];
 const PER_ACCOUNT = 4;
+
+/** An authorization request of the test's web client, to sign in on the login page. */
+const webLogin = () => `${stackUrl}/oauth2/authorize?${new URLSearchParams({ response_type: 'code', client_id: 'webapp', redirect_uri: 'https://app.example/cb', scope: 'openid', code_challenge: pkcePair().challenge, code_challenge_method: 'S256', state: 's' })}`;
+let stackUrl = '';
 
 /** The server-first message of a SCRAM exchange for `user` (the exchange then ends with a wrong proof). */
 async function serverFirst(stack: ProsodyStack, user: string, mechanism = 'SCRAM-SHA-256'): Promise<{ reply: string; final: string | undefined }> {
@@ -51,6 +59,7 @@ for (const version of PROSODY_VERSIONS) {
         accounts: { 'alice@localhost': PASSWORD },
         log: captured.log,
       });
+      stackUrl = stack.server.url;
       // An existing Prosody 0.12 server whose accounts move over (internal_hashed, made by prosodyctl).
       source = await startProsody({ components: [{ domain: 'unused.localhost', secret: 'unused' }], virtualHosts: [{ host: 'localhost', options: { authentication: 'internal_hashed' } }] });
       prosodyctlRegister(source, 'olga', 'localhost', 'olga old password');
@@ -88,6 +97,17 @@ for (const version of PROSODY_VERSIONS) {
       assert.deepEqual(await pinnedLogin(stack.target, 'olga', 'olga old password', 'SCRAM-SHA-1'), { ok: true, mechanism: 'SCRAM-SHA-1' }, 'SCRAM-SHA-1 kept');
     });
 
+    it('an imported account signs in on the web page with its old password, which adds argon2id and SCRAM-SHA-256 (then SCRAM-SHA-256 logs in)', async () => {
+      const before = (await stack.server.app.store.getAccount('pete@localhost'))!;
+      assert.equal(before.passwordHash, '');
+      const callback = await authorizeInBrowser(new FormBrowser(), webLogin(), { username: 'pete@localhost', password: 'pete old password' });
+      assert.ok(callback.searchParams.get('code'), `signed in: ${callback}`);
+      const after = (await stack.server.app.store.getAccount('pete@localhost'))!;
+      assert.match(after.passwordHash, /^\$argon2id\$/);
+      assert.deepEqual(after.scram!['SHA-1'], before.scram!['SHA-1'], 'SCRAM-SHA-1 kept as imported');
+      assert.deepEqual(await pinnedLogin(stack.target, 'pete', 'pete old password', 'SCRAM-SHA-256'), { ok: true, mechanism: 'SCRAM-SHA-256' });
+    });
+
     it('an unknown account gets the same exchange as a known one up to the failed proof, with a salt stable across attempts', async () => {
       const ghost1 = await serverFirst(stack, 'ghost');
       const ghost2 = await serverFirst(stack, 'ghost');
@@ -113,8 +133,12 @@ for (const version of PROSODY_VERSIONS) {
       }
     });
 
-    it('a password change updates every verifier: the old password fails for every mechanism, the new one works', async () => {
-      await stack.server.app.accounts.setPassword('alice@localhost', 'alice new password 5678');
+    it('a password change on /account updates every verifier: the old password fails for every mechanism, the new one works', async () => {
+      const browser = new FormBrowser();
+      await authorizeInBrowser(browser, webLogin(), { username: 'alice@localhost', password: PASSWORD });
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await (await browser.get(`${stack.server.url}/account`)).text())![1]!;
+      const res = await browser.post(`${stack.server.url}/account/password`, { csrf, current: PASSWORD, password: 'alice new password 5678', confirm: 'alice new password 5678' });
+      assert.equal(res.status, 303, await res.text());
       for (const mechanism of MECHANISMS) {
         assert.equal((await pinnedLogin(stack.target, 'alice', PASSWORD, mechanism)).ok, false, `${mechanism}: old password`);
         assert.equal((await pinnedLogin(stack.target, 'alice', 'alice new password 5678', mechanism)).ok, true, `${mechanism}: new password`);
@@ -127,6 +151,35 @@ for (const version of PROSODY_VERSIONS) {
       const logs = [stack.prosody.log(), captured.raw.join('\n')];
       assert.ok(captured.raw.some((l) => /"mechanism":"SCRAM-SHA-256"/.test(l) && /xmpp login accepted/.test(l)), 'SCRAM logins are logged');
       for (const secret of secrets) for (const log of logs) assert.equal(log.includes(secret), false, 'a verifier part reached a log');
+    });
+  });
+}
+
+for (const version of PROSODY_VERSIONS) {
+  describe(`SCRAM-*-PLUS (channel binding) through mod_auth_xmpp_oauth on Prosody ${version}`, () => {
+    let stack: ProsodyStack;
+    let certs: TestCerts;
+
+    before(async () => {
+      certs = makeCerts();
+      // Prosody runs as its own user: it must read the key and certificate.
+      for (const f of [certs.dir, certs.serverKey, certs.serverCert]) chmodSync(f, f === certs.dir ? 0o755 : 0o644);
+      stack = await startProsodyStack({
+        version,
+        prosody: { modules: ['tls'], extraConfig: `${OFFER}\nssl = { key = ${JSON.stringify(certs.serverKey)}; certificate = ${JSON.stringify(certs.serverCert)}; }` },
+        accounts: { 'alice@localhost': PASSWORD },
+      });
+    });
+    after(async () => {
+      await stack?.stop();
+      certs?.cleanup();
+    });
+
+    it('over TLS 1.2 Prosody offers SCRAM-SHA-1-PLUS and SCRAM-SHA-256-PLUS; tls-unique binding with our verifiers logs in, a wrong password fails', async () => {
+      for (const mechanism of ['SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256-PLUS'] as const) {
+        assert.deepEqual(await pinnedLogin(stack.target, 'alice', PASSWORD, mechanism, certs.ca), { ok: true, mechanism }, mechanism);
+        assert.equal((await pinnedLogin(stack.target, 'alice', `${PASSWORD}!`, mechanism, certs.ca)).ok, false, `${mechanism}: wrong password`);
+      }
     });
   });
 }
