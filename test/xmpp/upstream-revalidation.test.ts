@@ -4,20 +4,18 @@
 // the server's clock moved past it, the app password and the refresh token
 // stop working and the account page says why; a new upstream sign-in restores both.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage, startCallbackServer, type CallbackServer } from '../helpers/chromium.js';
 import { authUrl, pkcePair, tokenCall } from '../helpers/flow.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { freePort } from '../helpers/ports.js';
-import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
-import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
-import { CLIENT_SECRET, secretHash, startServer, type TestServer } from '../helpers/server.js';
+import type { ProsodyInstance } from '../helpers/prosody.js';
+import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
+import { CLIENT_SECRET, secretHash, type TestServer } from '../helpers/server.js';
 import { plainLogin } from '../helpers/xmpp-client.js';
 import { SignJWT, importJWK } from 'jose';
 
-const COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 const DAY_MS = 86_400_000;
 
 describe('issue 18: SSO sign-in, an app password at Prosody, and revalidation', () => {
@@ -26,44 +24,38 @@ describe('issue 18: SSO sign-in, an app password at Prosody, and revalidation', 
   let server: TestServer;
   let client: CallbackServer;
   let idp: TestIdp;
-  let pluginDir: string;
+  let stack: ProsodyStack | undefined;
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
 
   before(async () => {
     const port = await freePort();
-    pluginDir = pluginDirWithModule();
-    [browser, client, prosody] = await Promise.all([
+    [browser, client, idp] = await Promise.all([
       launchChromium(),
       startCallbackServer(),
-      startProsody({
-        components: [COMPONENT],
-        pluginDir,
-        virtualHosts: [ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 5 })],
+      startTestIdp({
+        redirectUris: [`http://127.0.0.1:${port}/upstream/space/callback`],
+        backchannelLogoutUri: `http://127.0.0.1:${port}/upstream/space/backchannel-logout`,
+        accounts: { erin: { preferred_username: 'erin', groups: ['members'] } },
       }),
     ]);
-    idp = await startTestIdp({
-      redirectUris: [`http://127.0.0.1:${port}/upstream/space/callback`],
-      backchannelLogoutUri: `http://127.0.0.1:${port}/upstream/space/backchannel-logout`,
-      accounts: { erin: { preferred_username: 'erin', groups: ['members'] } },
-    });
-    server = await startServer({
-      http: { host: '127.0.0.1', port },
-      xmpp: attachTo(prosody, COMPONENT),
-      upstream: {
-        revalidate_days: 30,
-        providers: [{ id: 'space', name: 'Hackerspace SSO', issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, allow: { groups: 'members' } }],
+    stack = await startProsodyStack({
+      moduleOptions: { xmpp_oauth_timeout: 5 },
+      server: {
+        http: { host: '127.0.0.1', port },
+        upstream: {
+          revalidate_days: 30,
+          providers: [{ id: 'space', name: 'Hackerspace SSO', issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, allow: { groups: 'members' } }],
+        },
+        clients: [{ id: 'webapp', name: 'Test Web App', secret_hash: secretHash(CLIENT_SECRET), redirect_uris: [client.redirectUri] }],
       },
-      clients: [{ id: 'webapp', name: 'Test Web App', secret_hash: secretHash(CLIENT_SECRET), redirect_uris: [client.redirectUri] }],
     });
-    await server.app.link!.waitOnline(15_000);
+    ({ prosody, server } = stack);
   });
   after(async () => {
     await browser?.close();
-    await server?.stop();
-    await prosody?.stop();
+    await stack?.stop();
     await client?.stop();
     await idp?.stop();
-    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
   });
 
   async function signInUpstream(page: Page) {
