@@ -2,15 +2,16 @@
 // through contrib/prosody/mod_auth_xmpp_oauth/, byte for byte on a raw stream,
 // against a real component and Redis (issue 13; issue 12 #13).
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
 import { ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
 import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
+import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
 import { libraryOauthbearerLogin, oauthbearerMessage, plainLogin, rawSasl, xoauth2Login } from '../helpers/xmpp-client.js';
 
@@ -24,8 +25,7 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   let prosody: ProsodyInstance;
   let redis: RedisInstance;
   let server: TestServer;
-  let pluginDir: string;
-  let httpPort: number;
+  let stack: ProsodyStack | undefined;
   const target = () => ({ port: prosody.c2sPort, domain: 'localhost' });
   // Every token of the suite, to check at the end that none reached Prosody's (debug) log.
   const issued: string[] = [];
@@ -36,50 +36,32 @@ describe('SASL OAUTHBEARER and X-OAUTH2 on Prosody 0.12', () => {
   };
 
   const startOurServer = async () => {
-    server = await startServer(
-      {
-        http: { host: '127.0.0.1', port: httpPort },
-        registration_key: 'registration-key-for-the-oauthbearer-test-0123456789',
-        // Only the last test fails passwords from this address (the module sends the c2s IP).
-        login_throttle: { per_address: 5 },
-        xmpp: {
-          enabled: true,
-          service: `xmpp://127.0.0.1:${prosody.componentPort}`,
-          domain: COMPONENT.domain,
-          secret: COMPONENT.secret,
-          hosts: ['localhost'],
-        },
-      },
-      { redis: redis.url },
-    );
-    await server.app.link!.waitOnline(15_000);
+    server = await stack!.restartServer();
   };
 
   before(async () => {
-    pluginDir = pluginDirWithModule();
-    // A test-only module that shows what the auth module recorded on the session.
-    copyFileSync(join(FIXTURES, 'mod_xmpp_oauth_session_probe.lua'), join(pluginDir, 'mod_xmpp_oauth_session_probe.lua'));
-    chmodSync(join(pluginDir, 'mod_xmpp_oauth_session_probe.lua'), 0o644);
-    prosody = await startProsody({
-      components: [COMPONENT],
-      pluginDir,
-      modules: ['xmpp_oauth_session_probe'],
-      virtualHosts: [
-        ourModuleHost(COMPONENT, { xmpp_oauth_timeout: 3 }),
-      ],
-    });
     redis = await startRedis({ persist: true });
-    httpPort = await freePort();
-    await startOurServer();
-    await server.app.accounts.create('alice@localhost', PASSWORD);
-    await server.app.accounts.create('bob@localhost', BOB_PASSWORD);
+    stack = await startProsodyStack({
+      // A test-only module that shows what the auth module recorded on the session.
+      pluginFiles: [join(FIXTURES, 'mod_xmpp_oauth_session_probe.lua')],
+      prosody: { modules: ['xmpp_oauth_session_probe'] },
+      moduleOptions: { xmpp_oauth_timeout: 3 },
+      // The server's data outlives it: the test of a component outage starts a new server instance.
+      redis: redis.url,
+      server: {
+        http: { host: '127.0.0.1', port: await freePort() },
+        registration_key: 'registration-key-for-the-oauthbearer-test-0123456789',
+        // Only the last test fails passwords from this address (the module sends the c2s IP).
+        login_throttle: { per_address: 5 },
+      },
+      accounts: { 'alice@localhost': PASSWORD, 'bob@localhost': BOB_PASSWORD },
+    });
+    ({ prosody, server } = stack);
   });
 
   after(async () => {
-    await server?.stop();
+    await stack?.stop();
     await redis?.stop();
-    await prosody?.stop();
-    rmSync(pluginDir, { recursive: true, force: true });
   });
 
   /** Asserts the RFC 7628 section 3.2.2 error challenge, answers %x01, asserts not-authorized. */
