@@ -2,14 +2,12 @@
 // each key once. The revocation push's lines carried `part` twice (its own and
 // the link's), which log pipelines read as either value or reject.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { PASSWORD } from '../helpers/flow.js';
 import { captureLog } from '../helpers/log-capture.js';
-import { attachTo, ourModuleHost, pluginDirWithModule } from '../helpers/prosody-module.js';
-import { startProsody, type ProsodyInstance } from '../helpers/prosody.js';
-import { STACK_COMPONENT } from '../helpers/prosody-stack.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { ProsodyInstance } from '../helpers/prosody.js';
+import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
+import type { TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -28,20 +26,15 @@ function topLevelKeys(line: string): string[] {
 describe('review #12: log lines name each key once (Prosody 0.12)', { timeout: 120_000 }, () => {
   let prosody: ProsodyInstance;
   let server: TestServer;
-  let pluginDir: string;
+  let stack: ProsodyStack | undefined;
   const captured = captureLog('debug');
 
   before(async () => {
-    pluginDir = pluginDirWithModule();
-    prosody = await startProsody({ version: '0.12', components: [STACK_COMPONENT], pluginDir, virtualHosts: [ourModuleHost(STACK_COMPONENT)] });
-    server = await startServer({ xmpp: attachTo(prosody, STACK_COMPONENT) }, { redis: true, log: captured.log });
-    await server.app.link!.waitOnline(15_000);
-    await server.app.accounts.create('alice@localhost', PASSWORD);
+    stack = await startProsodyStack({ version: '0.12', log: captured.log, accounts: { 'alice@localhost': PASSWORD } });
+    ({ prosody, server } = stack);
   });
   after(async () => {
-    await server?.stop();
-    await prosody?.stop();
-    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('review #12: the revocation push names its part once; no line repeats a key', async () => {
