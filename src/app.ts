@@ -9,7 +9,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { createMetrics } from './metrics.js';
 import { createCore } from './oauth/core.js';
 import type { CoreDeps } from './oauth/context.js';
-import type { KeyManager } from './oauth/keys.js';
+import type { KeyManager } from './oauth/tokens/keys.js';
 import { createStore, isShared, storeOptionsFrom } from './store/index.js';
 import type { Store } from './store/types.js';
 import { packageInfo } from './util/paths.js';

@@ -9,10 +9,10 @@ export async function coreScenarios(configFile: string, accessToken: string): Pr
   const { validate } = (await import(join(ROOT, 'dist/config/load.js'))) as { validate: (raw: Record<string, unknown>) => unknown };
   const { createApp } = (await import(join(ROOT, 'dist/app.js'))) as { createApp: (c: unknown, l: unknown) => Promise<CoreApp> };
   const { silentLogger } = (await import(join(ROOT, 'dist/log.js'))) as { silentLogger: unknown };
-  const { validateAccessToken } = (await import(join(ROOT, 'dist/oauth/validate-token.js'))) as {
+  const { validateAccessToken } = (await import(join(ROOT, 'dist/oauth/tokens/validate-token.js'))) as {
     validateAccessToken: (signer: unknown, store: unknown, token: string) => Promise<unknown>;
   };
-  const { authenticate } = (await import(join(ROOT, 'dist/oauth/xmpp-login.js'))) as {
+  const { authenticate } = (await import(join(ROOT, 'dist/oauth/xmpp-login/xmpp-login.js'))) as {
     authenticate: (deps: unknown, user: string, host: string, secret: string) => Promise<{ ok: boolean }>;
   };
   const raw = YAML.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;

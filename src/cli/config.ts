@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { printableConfig } from '../config/print.js';
 import { configReference } from '../config/reference.js';
 import { loadViews } from '../http/views.js';
-import { signingKeyFromFile } from '../oauth/keys.js';
+import { signingKeyFromFile } from '../oauth/tokens/keys.js';
 import { isShared, storeOptionsFrom } from '../store/index.js';
 import { StartupError } from '../util/startup-error.js';
 import { configFrom } from './context.js';

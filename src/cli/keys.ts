@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { exportPKCS8, importJWK, type CryptoKey, type JWK } from 'jose';
-import { generateSigningKey, rotateKeys, type SigningAlg } from '../oauth/keys.js';
+import { generateSigningKey, rotateKeys, type SigningAlg } from '../oauth/tokens/keys.js';
 import { configFrom, sharedStore } from './context.js';
 import { CliError, EXIT } from './errors.js';
 

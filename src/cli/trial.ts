@@ -3,7 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { TrialNotice } from '../http/routes/home.js';
-import { DEVICE_GRANT } from '../oauth/registration/metadata.js';
+import { DEVICE_GRANT } from '../oauth/clients/registration/metadata.js';
 import { isShared, storeOptionsFrom } from '../store/index.js';
 import { randomToken } from '../util/crypto.js';
 

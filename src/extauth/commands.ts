@@ -1,7 +1,7 @@
 // The commands of the external-auth protocols, parsed from one request and
 // answered through the same core calls as the component's auth queries.
 import type { CoreDeps } from '../oauth/context.js';
-import * as api from '../oauth/xmpp-server-api.js';
+import * as api from '../oauth/xmpp-login/xmpp-server-api.js';
 
 export type Command =
   | { cmd: 'auth' | 'setpass' | 'tryregister' | 'removeuser3'; user: string; host: string; password: string }

@@ -2,12 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { clientGate, resourceServerGate, type ClientGate, type GateRequest, type ResourceServerGate } from './client-gate.js';
 import type { CoreDeps } from '../oauth/context.js';
 import { OAuthError, describable, invalidClient } from '../oauth/errors.js';
-import { discoveryDocument } from '../oauth/discovery.js';
-import { introspect, type Introspector } from '../oauth/introspection.js';
-import type { KeyManager } from '../oauth/keys.js';
-import { revokeToken } from '../oauth/revocation.js';
-import { tokenRequest } from '../oauth/token-endpoint.js';
-import { userinfo } from '../oauth/userinfo.js';
+import { discoveryDocument } from '../oauth/tokens/discovery.js';
+import { introspect, type Introspector } from '../oauth/tokens/introspection.js';
+import type { KeyManager } from '../oauth/tokens/keys.js';
+import { revokeToken } from '../oauth/tokens/revocation.js';
+import { tokenRequest } from '../oauth/grants/token-endpoint.js';
+import { userinfo } from '../oauth/tokens/userinfo.js';
 
 /**
  * What a back-channel endpoint needs of a request, whichever HTTP layer

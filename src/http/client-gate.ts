@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Client } from '../oauth/clients.js';
+import type { Client } from '../oauth/clients/clients.js';
 import type { CoreDeps } from '../oauth/context.js';
-import { UNKNOWN_CLIENT } from '../oauth/clients.js';
+import { UNKNOWN_CLIENT } from '../oauth/clients/clients.js';
 import { OAuthError, invalidClient } from '../oauth/errors.js';
 import { sha256Hex, sha256Matcher } from '../util/crypto.js';
 import { clientCredentials } from './oauth-http.js';

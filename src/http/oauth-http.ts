@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../log.js';
-import type { ClientCredentials } from '../oauth/clients.js';
+import type { ClientCredentials } from '../oauth/clients/clients.js';
 import { OAuthError, invalidClient, invalidRequest } from '../oauth/errors.js';
 
 /** Form bodies as OAuth uses them: urlencoded, small, a repeated key becomes an array (and is refused). */

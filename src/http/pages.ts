@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
 import type { Config } from '../config/schema.js';
 import type { Accounts } from '../accounts/accounts.js';
-import type { Client } from '../oauth/clients.js';
+import type { Client } from '../oauth/clients/clients.js';
 import type { CoreMetrics } from '../oauth/context.js';
-import { usernameToJid } from '../oauth/username.js';
+import { usernameToJid } from '../oauth/account-life/username.js';
 import type { LoginSession } from '../store/types.js';
 import type { Sessions } from './session.js';
 import type { Views } from './views.js';

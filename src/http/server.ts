@@ -4,10 +4,10 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler } 
 import type { Logger } from '../log.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import type { Metrics } from '../metrics.js';
-import type { KeyManager } from '../oauth/keys.js';
+import type { KeyManager } from '../oauth/tokens/keys.js';
 import type { CoreDeps } from '../oauth/context.js';
 import { describable } from '../oauth/errors.js';
-import type { DynamicClients } from '../oauth/registration/dynamic-clients.js';
+import type { DynamicClients } from '../oauth/clients/registration/dynamic-clients.js';
 import { accountRoutes } from './routes/account.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { deviceRoutes } from './routes/device.js';
@@ -29,7 +29,7 @@ import { Sessions } from './session.js';
 import { Signer } from './signing.js';
 import { loadViews } from './views.js';
 import { Pages } from './pages.js';
-import type { LiveSessions } from '../oauth/client-access.js';
+import type { LiveSessions } from '../oauth/clients/client-access.js';
 
 export interface HttpDeps {
   core: CoreDeps;

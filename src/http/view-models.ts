@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import type { Client } from '../oauth/clients.js';
+import type { Client } from '../oauth/clients/clients.js';
 import { describeScopes } from '../oauth/scopes.js';
 
 function host(uri: string | undefined): string | undefined {

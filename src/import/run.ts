@@ -5,7 +5,7 @@
 import { Accounts, AccountError, type ImportOutcome } from '../accounts/accounts.js';
 import { parseBareJid } from '../accounts/jid.js';
 import type { Logger } from '../log.js';
-import { revokeAllGrantsOf } from '../oauth/grant-management.js';
+import { revokeAllGrantsOf } from '../oauth/grants/grant-management.js';
 import type { Store } from '../store/types.js';
 import type { SourceAccount, SourceProblem, SourceRead } from './types.js';
 

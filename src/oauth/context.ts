@@ -2,9 +2,9 @@ import type { Accounts } from '../accounts/accounts.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
-import type { ClientRegistry } from './clients.js';
+import type { ClientRegistry } from './clients/clients.js';
 import type { Clock } from './clock.js';
-import type { TokenSigner } from './tokens.js';
+import type { TokenSigner } from './tokens/tokens.js';
 
 /** Counters the core reports to; the composition root backs them with Prometheus. */
 export interface CoreMetrics {

@@ -4,13 +4,13 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
-import { ClientRegistry, StaticClients, type ClientSource } from './clients.js';
+import { ClientRegistry, StaticClients, type ClientSource } from './clients/clients.js';
 import { Clock } from './clock.js';
 import type { CoreDeps } from './context.js';
-import { KeyManager } from './keys.js';
-import { largestAccessTokenBytes, XMPP_PASSWORD_BUDGET } from './token-size.js';
-import { DynamicClients } from './registration/dynamic-clients.js';
-import { TokenSigner } from './tokens.js';
+import { KeyManager } from './tokens/keys.js';
+import { largestAccessTokenBytes, XMPP_PASSWORD_BUDGET } from './tokens/token-size.js';
+import { DynamicClients } from './clients/registration/dynamic-clients.js';
+import { TokenSigner } from './tokens/tokens.js';
 
 /**
  * Start-up needs the store (the signing keys live there). If it is down, say

@@ -49,7 +49,7 @@ export function parseScope(raw: string | undefined, allowed?: readonly string[])
  * for, without the ones another granted scope already includes. A normal
  * session scope includes both account-management scopes (a normal session
  * manages its account), and `xmpp:account:write` includes `xmpp:account:read`.
- * That keeps the largest token inside an XMPP PLAIN password (token-size.ts).
+ * That keeps the largest token inside an XMPP PLAIN password (tokens/token-size.ts).
  */
 export function grantScope(raw: string | undefined, allowed?: readonly string[]): string[] {
   const scope = parseScope(raw, allowed);

@@ -156,7 +156,7 @@ export class MemoryStore implements Store {
   async removeAccount(jid: string): Promise<boolean> {
     const up = this.accounts.get(jid)?.upstream;
     if (up && this.subjects.get(`${up.iss}\n${up.sub}`) === jid) this.subjects.delete(`${up.iss}\n${up.sub}`);
-    // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
+    // Grants are revoked by the caller through the grant-management core (src/oauth/account-life/account-lifecycle.ts), which announces each.
     const removed = this.accounts.delete(jid);
     if (removed) this.announceAccount(jid, 'removed');
     return removed;

@@ -210,7 +210,7 @@ export class RedisStore implements Store {
   async removeAccount(jid: string): Promise<boolean> {
     const up = (await this.getAccount(jid))?.upstream;
     const subject = up ? this.subjectKey(up.iss, up.sub) : this.k.subject('none');
-    // Grants are revoked by the caller through the grant-management core (src/oauth/account-lifecycle.ts), which announces each.
+    // Grants are revoked by the caller through the grant-management core (src/oauth/account-life/account-lifecycle.ts), which announces each.
     const removed = (await this.run('xoRemoveAccount', [this.k.account(jid), this.k.accountList(), subject], [jid])) === 1;
     // Copies of "this grant is the account's" go everywhere, even if a revocation after this is missed.
     if (removed) await this.announceAccount(jid, 'removed');

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { Store, UpstreamOrigin } from '../store/types.js';
 import { allowed, jidFromClaims, type Claims } from './claims.js';
 import { UpstreamError } from './errors.js';
-import { reservedBecause } from '../oauth/reserved-names.js';
+import { reservedBecause } from '../oauth/account-life/reserved-names.js';
 
 export interface ProvisionDeps {
   store: Store;

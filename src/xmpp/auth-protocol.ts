@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { Logger } from '../log.js';
 import type { CoreDeps } from '../oauth/context.js';
 import { XMPP_LOGIN_SCOPE_HINT } from '../oauth/scopes.js';
-import * as api from '../oauth/xmpp-server-api.js';
+import * as api from '../oauth/xmpp-login/xmpp-server-api.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import { iqError, type IqErrorReply } from './errors.js';
 import type { IqContext, IqHandlerResult, IqRegistry } from './iq.js';

@@ -4,11 +4,11 @@
 // Also the other direction: which sessions of an account are live, asked of
 // the XMPP server for the account page and the ad-hoc commands.
 import { makeBareJid } from '../accounts/jid.js';
-import { accountAccessOf, mayRevoke } from '../oauth/account-access.js';
-import type { ClientAccess, LiveSession, LiveSessions } from '../oauth/client-access.js';
-import { clientAccessOf } from '../oauth/client-access.js';
-import { revokeGrantOf } from '../oauth/grant-management.js';
-import { servedJid } from '../oauth/xmpp-server-api.js';
+import { accountAccessOf, mayRevoke } from '../oauth/xmpp-login/account-access.js';
+import type { ClientAccess, LiveSession, LiveSessions } from '../oauth/clients/client-access.js';
+import { clientAccessOf } from '../oauth/clients/client-access.js';
+import { revokeGrantOf } from '../oauth/grants/grant-management.js';
+import { servedJid } from '../oauth/xmpp-login/xmpp-server-api.js';
 import { guarded, NS_AUTH, type Deps } from './auth-protocol.js';
 import { iqError } from './errors.js';
 import type { IqRegistry } from './iq.js';

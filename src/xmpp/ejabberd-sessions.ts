@@ -5,7 +5,7 @@
 // news that ends only some sessions (app-password logins after an upstream
 // logout, password logins after a password change) is not its to act on.
 import type { Logger } from '../log.js';
-import { onAccountSessionsEnded, type SessionsEnded } from '../oauth/account-lifecycle.js';
+import { onAccountSessionsEnded, type SessionsEnded } from '../oauth/account-life/account-lifecycle.js';
 import type { CoreDeps } from '../oauth/context.js';
 
 const CALL_TIMEOUT_MS = 5_000;

@@ -9,8 +9,8 @@
 // sessions whenever the link comes up, the feed reconnects, and on a timer.
 import type { Logger } from '../log.js';
 import type { CoreDeps } from '../oauth/context.js';
-import { onAccountSessionsEnded, type SessionsEnded } from '../oauth/account-lifecycle.js';
-import { onGrantRevoked } from '../oauth/grant-management.js';
+import { onAccountSessionsEnded, type SessionsEnded } from '../oauth/account-life/account-lifecycle.js';
+import { onGrantRevoked } from '../oauth/grants/grant-management.js';
 import type { GrantRevokedEvent } from '../store/types.js';
 import { NS_AUTH } from './auth-protocol.js';
 import type { ComponentLink } from './link.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Accounts } from '../../src/accounts/accounts.js';
 import { silentLogger } from '../../src/log.js';
-import { createAppPassword, findAppPassword } from '../../src/oauth/app-passwords.js';
+import { createAppPassword, findAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { runCli } from '../helpers/cli.js';

@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FormBrowser, parseForm } from '../helpers/browser.js';
 import { authUrl, authorizeInBrowser, pkcePair, tokenCall } from '../helpers/flow.js';
-import { authenticate } from '../../src/oauth/xmpp-login.js';
+import { authenticate } from '../../src/oauth/xmpp-login/xmpp-login.js';
 import {
   CLIENT_SECRET, OAUTH_ERROR_CODES, PASSWORD, REDIRECT, startHardenedServer, type HardenedServer,
 } from './harness.js';

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { FormBrowser, parseForm } from '../helpers/browser.js';
 import { authUrl, authorizeInBrowser, pkcePair, tokenCall } from '../helpers/flow.js';
 import { secretHash } from '../helpers/server.js';
-import { ClientRegistry, StaticClients } from '../../src/oauth/clients.js';
+import { ClientRegistry, StaticClients } from '../../src/oauth/clients/clients.js';
 import { OAuthError } from '../../src/oauth/errors.js';
 import { CLIENT_SECRET, PASSWORD, REDIRECT, startHardenedServer, type HardenedServer } from './harness.js';
 

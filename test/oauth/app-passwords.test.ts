@@ -2,8 +2,8 @@
 // digest, accepted by the core's XMPP login check, listed and revoked as grants.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { checkLogin } from '../../src/oauth/xmpp-server-api.js';
-import { grantsOf } from '../../src/oauth/grant-management.js';
+import { checkLogin } from '../../src/oauth/xmpp-login/xmpp-server-api.js';
+import { grantsOf } from '../../src/oauth/grants/grant-management.js';
 import { FormBrowser } from '../helpers/browser.js';
 import { PASSWORD } from '../helpers/flow.js';
 import { appPasswordId, createAppPassword, revokeAppPassword } from '../helpers/app-passwords.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PASSWORD, tokenCall } from '../helpers/flow.js';
 import { CLIENT_SECRET, secretHash, startServer, type TestServer } from '../helpers/server.js';
-import { MAX_GRANTS_PER_ACCOUNT } from '../../src/oauth/grants.js';
+import { MAX_GRANTS_PER_ACCOUNT } from '../../src/oauth/grants/grants.js';
 
 describe('issue 12 #11: per-address limits and bounded structures', () => {
   let server: TestServer;

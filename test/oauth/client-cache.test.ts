@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ClientRegistry, StaticClients } from '../../src/oauth/clients.js';
-import { DynamicClients } from '../../src/oauth/registration/dynamic-clients.js';
-import { validateClientMetadata } from '../../src/oauth/registration/metadata.js';
+import { ClientRegistry, StaticClients } from '../../src/oauth/clients/clients.js';
+import { DynamicClients } from '../../src/oauth/clients/registration/dynamic-clients.js';
+import { validateClientMetadata } from '../../src/oauth/clients/registration/metadata.js';
 import { validate } from '../../src/config/load.js';
 
 const dc = (ttl?: number) => new DynamicClients({ registrationKey: 'registration-key-for-tests-0123456789abcdef', algorithm: 'HS256', issuer: 'https://auth.example', ttl });

@@ -118,7 +118,7 @@ describe('issue 12 #9: client and device-grant rules', () => {
   });
 
   it('issue 12 #9: consent to an already decided device code neither widens nor creates a grant (core)', async () => {
-    const { approveDevice: approve } = await import('../../src/oauth/grants.js');
+    const { approveDevice: approve } = await import('../../src/oauth/grants/grants.js');
     const client = (await server.app.core.clients.find('tv'))!;
     const d = await start('tv', 'openid xmpp offline_access');
     const userCode = d.user_code.replace('-', '');

@@ -3,9 +3,9 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
 import { silentLogger } from '../../src/log.js';
-import { isHighS, signJws, verifyJws, type JwsAlg } from '../../src/oauth/jws.js';
-import { KeyManager, rotateKeys } from '../../src/oauth/keys.js';
-import { ACCESS_TOKEN_TYPE, TokenSigner } from '../../src/oauth/tokens.js';
+import { isHighS, signJws, verifyJws, type JwsAlg } from '../../src/oauth/tokens/jws.js';
+import { KeyManager, rotateKeys } from '../../src/oauth/tokens/keys.js';
+import { ACCESS_TOKEN_TYPE, TokenSigner } from '../../src/oauth/tokens/tokens.js';
 import { MemoryStore } from '../../src/store/memory.js';
 
 const ISSUER = 'https://auth.example';
@@ -153,7 +153,7 @@ describe('TokenSigner: access tokens and the verified-token cache', () => {
     assert.deepEqual(await s.verifyAccessToken(token), claims);
 
     // Revocation is by grant: the twin is refused with the original.
-    const { validateAccessToken } = await import('../../src/oauth/validate-token.js');
+    const { validateAccessToken } = await import('../../src/oauth/tokens/validate-token.js');
     await store.saveGrant({ id: input.grantId, jid: input.jid, clientId: input.clientId, scope: input.scope, createdAt: Date.now(), lastUsedAt: Date.now() });
     assert.ok(await validateAccessToken(s, store, highS));
     await store.revokeGrant(input.grantId);

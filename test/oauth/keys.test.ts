@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { silentLogger } from '../../src/log.js';
-import { KeyManager, rotateKeys } from '../../src/oauth/keys.js';
+import { KeyManager, rotateKeys } from '../../src/oauth/tokens/keys.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { runCli } from '../helpers/cli.js';
 import { startRedis } from '../helpers/redis.js';

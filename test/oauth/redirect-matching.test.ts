@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from '../../src/oauth/clients.js';
+import type { Client } from '../../src/oauth/clients/clients.js';
 import { OAuthError } from '../../src/oauth/errors.js';
-import { matchRedirectUri } from '../../src/oauth/redirect.js';
-import { checkRedirectUri } from '../../src/oauth/registration/uris.js';
+import { matchRedirectUri } from '../../src/oauth/grants/redirect.js';
+import { checkRedirectUri } from '../../src/oauth/clients/registration/uris.js';
 import { authUrl, pkcePair } from '../helpers/flow.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 

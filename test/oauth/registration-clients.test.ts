@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SignJWT, decodeJwt } from 'jose';
-import { DynamicClients } from '../../src/oauth/registration/dynamic-clients.js';
-import { DEVICE_GRANT, validateClientMetadata, type RegistrationPolicy } from '../../src/oauth/registration/metadata.js';
+import { DynamicClients } from '../../src/oauth/clients/registration/dynamic-clients.js';
+import { DEVICE_GRANT, validateClientMetadata, type RegistrationPolicy } from '../../src/oauth/clients/registration/metadata.js';
 
 // Stateless client_ids without a server: what find() accepts and what it refuses.
 

@@ -6,8 +6,8 @@ import {
   validateClientMetadata,
   type ClientMetadata,
   type RegistrationPolicy,
-} from '../../src/oauth/registration/metadata.js';
-import { isLoopbackHost } from '../../src/oauth/registration/uris.js';
+} from '../../src/oauth/clients/registration/metadata.js';
+import { isLoopbackHost } from '../../src/oauth/clients/registration/uris.js';
 
 // Every registration rule, with one accepted and one refused example each,
 // against the pure validator (no server).

@@ -7,7 +7,7 @@ import { MAX_NEW_USER_BYTES } from '../../src/accounts/accounts.js';
 import { validate } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { createCore } from '../../src/oauth/core.js';
-import { largestAccessTokenBytes, XMPP_PASSWORD_BUDGET } from '../../src/oauth/token-size.js';
+import { largestAccessTokenBytes, XMPP_PASSWORD_BUDGET } from '../../src/oauth/tokens/token-size.js';
 import { MemoryStore } from '../../src/store/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { tokensFor } from '../helpers/tokens.js';

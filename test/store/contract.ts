@@ -173,7 +173,7 @@ export function storeContract(name: string, make: MakeStore): void {
         const g = grant(a.jid);
         await s().saveGrant(g);
         assert.equal(await s().removeAccount(a.jid), true);
-        // Revoked by the caller, so every revocation is announced (src/oauth/account-lifecycle.ts).
+        // Revoked by the caller, so every revocation is announced (src/oauth/account-life/account-lifecycle.ts).
         assert.equal(await s().grantExists(g.id), true);
       });
     });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/log.js';
-import { createAppPassword } from '../../src/oauth/app-passwords.js';
+import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { IqRouter, type IqReply } from '../../src/xmpp/iq.js';
 import { NS_AUTH, registerAuthProtocol } from '../../src/xmpp/auth-protocol.js';
 import { NS_STANZAS } from '../../src/xmpp/errors.js';

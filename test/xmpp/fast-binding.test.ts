@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/log.js';
-import { createAppPassword } from '../../src/oauth/app-passwords.js';
+import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { liveSessionsOver } from '../../src/xmpp/cam-protocol.js';
 import { revokeAppPassword } from '../helpers/app-passwords.js';
 import { FormBrowser } from '../helpers/browser.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/log.js';
-import { createAppPassword } from '../../src/oauth/app-passwords.js';
+import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { FormBrowser } from '../helpers/browser.js';
 import { closedWithin, resource } from '../helpers/cam.js';
 import { runCli } from '../helpers/cli.js';

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { SignJWT, importJWK } from 'jose';
 import { silentLogger } from '../../src/log.js';
-import { createAppPassword } from '../../src/oauth/app-passwords.js';
+import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { RedisKeys } from '../../src/store/redis-keys.js';
 import { closedWithin, resource } from '../helpers/cam.js';
 import { runCli } from '../helpers/cli.js';

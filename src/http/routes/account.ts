@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { AccountError, signsInOnlyUpstream } from '../../accounts/accounts.js';
-import { changePassword } from '../../oauth/account-lifecycle.js';
-import { APP_PASSWORD_SCOPES, AppPasswordError, createAppPassword } from '../../oauth/app-passwords.js';
+import { changePassword } from '../../oauth/account-life/account-lifecycle.js';
+import { APP_PASSWORD_SCOPES, AppPasswordError, createAppPassword } from '../../oauth/account-life/app-passwords.js';
 import type { CoreDeps } from '../../oauth/context.js';
-import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/client-access.js';
-import { revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
-import { lapsesAt, needsUpstreamSignIn } from '../../oauth/upstream-freshness.js';
+import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/clients/client-access.js';
+import { revokeGrantOf, type GrantSummary } from '../../oauth/grants/grant-management.js';
+import { lapsesAt, needsUpstreamSignIn } from '../../oauth/account-life/upstream-freshness.js';
 import { describeScopes } from '../../oauth/scopes.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';

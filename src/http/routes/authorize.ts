@@ -4,17 +4,17 @@ import {
   UntrustedRequestError,
   parseAuthorizationRequest,
   type AuthorizationRequest,
-} from '../../oauth/authorization-request.js';
+} from '../../oauth/grants/authorization-request.js';
 import type { CoreDeps } from '../../oauth/context.js';
-import { approveAuthorization, coveredByGrant, errorLocation } from '../../oauth/grants.js';
-import { clientIdentityAssured } from '../../oauth/redirect.js';
+import { approveAuthorization, coveredByGrant, errorLocation } from '../../oauth/grants/grants.js';
+import { clientIdentityAssured } from '../../oauth/grants/redirect.js';
 import type { LoginSession } from '../../store/types.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
 import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Signer } from '../signing.js';
-import { clientLog } from '../../oauth/client-log.js';
+import { clientLog } from '../../oauth/clients/client-log.js';
 
 export interface BrowserDeps {
   core: CoreDeps;

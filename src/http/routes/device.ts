@@ -1,9 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
 import { OAuthError } from '../../oauth/errors.js';
-import { formatUserCode, normaliseUserCode, startDeviceAuthorization } from '../../oauth/device.js';
-import { approveDevice } from '../../oauth/grants.js';
-import type { Client } from '../../oauth/clients.js';
+import { formatUserCode, normaliseUserCode, startDeviceAuthorization } from '../../oauth/grants/device.js';
+import { approveDevice } from '../../oauth/grants/grants.js';
+import type { Client } from '../../oauth/clients/clients.js';
 import type { DeviceGrant, LoginSession, RateLimiter } from '../../store/types.js';
 import { clientGate } from '../client-gate.js';
 import { formBody, oauthEndpoint, oauthParams } from '../oauth-http.js';
@@ -12,7 +12,7 @@ import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Signer } from '../signing.js';
 import type { Views } from '../views.js';
-import { clientLog } from '../../oauth/client-log.js';
+import { clientLog } from '../../oauth/clients/client-log.js';
 
 const INTERACTION_TTL = 900;
 const VERIFY = '/oauth2/device/verify';

@@ -3,8 +3,8 @@
 // ejabberd clients can log in with them and a revoked grant stops at once.
 import express, { Router, type Request, type RequestHandler } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
-import { xmppLoginRefusal } from '../../oauth/xmpp-login.js';
-import { inspectToken } from '../../oauth/xmpp-server-api.js';
+import { xmppLoginRefusal } from '../../oauth/xmpp-login/xmpp-login.js';
+import { inspectToken } from '../../oauth/xmpp-login/xmpp-server-api.js';
 import { safeEqual } from '../../util/crypto.js';
 import { notLocalBecause } from '../local-request.js';
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Router, type RequestHandler } from 'express';
 import type { Config } from '../../config/schema.js';
-import type { KeyManager } from '../../oauth/keys.js';
+import type { KeyManager } from '../../oauth/tokens/keys.js';
 import { discoveryBody } from '../back-channel.js';
 import type { Views } from '../views.js';
 import { rawDocument, type RawContext } from '../raw-back-channel.js';

@@ -3,10 +3,10 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/types.js';
 import { OAuthError } from '../../oauth/errors.js';
-import type { DynamicClients } from '../../oauth/registration/dynamic-clients.js';
-import { invalidClientMetadata } from '../../oauth/registration/errors.js';
-import { policyFromConfig, validateClientMetadata } from '../../oauth/registration/metadata.js';
-import { registrationSchema } from '../../oauth/registration/schema.js';
+import type { DynamicClients } from '../../oauth/clients/registration/dynamic-clients.js';
+import { invalidClientMetadata } from '../../oauth/clients/registration/errors.js';
+import { policyFromConfig, validateClientMetadata } from '../../oauth/clients/registration/metadata.js';
+import { registrationSchema } from '../../oauth/clients/registration/schema.js';
 import { oauthEndpoint, sendOAuthError } from '../oauth-http.js';
 import { noStore } from '../security-headers.js';
 

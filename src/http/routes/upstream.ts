@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { CoreDeps } from '../../oauth/context.js';
-import { nowOf } from '../../oauth/upstream-freshness.js';
+import { nowOf } from '../../oauth/account-life/upstream-freshness.js';
 import { backchannelLogout } from '../../upstream/backchannel-logout.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import type { UpstreamProviders } from '../../upstream/providers.js';

@@ -2,7 +2,7 @@
 // step needs (hidden fields), so any instance attached to the XMPP server can
 // answer any step and nothing is kept between them. The session id is only echoed.
 import { normaliseJid } from '../../accounts/jid.js';
-import type { AccountAccess } from '../../oauth/account-access.js';
+import type { AccountAccess } from '../../oauth/xmpp-login/account-access.js';
 import { randomToken } from '../../util/crypto.js';
 import { NS_DATA, readSubmitted, type Submitted } from '../data-forms.js';
 import { iqError } from '../errors.js';

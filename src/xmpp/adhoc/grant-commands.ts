@@ -1,10 +1,10 @@
 // Grant management from a chat client: users list and revoke the applications
 // they authorized; admins (config `admins`) do the same for any user.
 import { normaliseJid } from '../../accounts/jid.js';
-import { mayRevoke } from '../../oauth/account-access.js';
-import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/client-access.js';
+import { mayRevoke } from '../../oauth/xmpp-login/account-access.js';
+import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/clients/client-access.js';
 import type { CoreDeps } from '../../oauth/context.js';
-import { grantsOf, revokeGrantOf, type GrantSummary } from '../../oauth/grant-management.js';
+import { grantsOf, revokeGrantOf, type GrantSummary } from '../../oauth/grants/grant-management.js';
 import { buildForm, single, type Field } from '../data-forms.js';
 import type { AdhocCommand, Requester, Step } from './framework.js';
 

@@ -1,6 +1,6 @@
 // XEP-0050 ad-hoc commands on the component (docs/protocol.md, "Ad-hoc commands").
 import type { Logger } from '../../log.js';
-import type { LiveSessions } from '../../oauth/client-access.js';
+import type { LiveSessions } from '../../oauth/clients/client-access.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import type { IqRegistry } from '../iq.js';
 import { installCommands, requesterOf } from './framework.js';

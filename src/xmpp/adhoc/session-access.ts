@@ -2,7 +2,7 @@
 // user's XMPP server what the sending session may do (issue 22 #2): the
 // server's `from` names the account, never the scope its session logged in
 // with. Our module answers <session/> (docs/protocol.md, "Session scope").
-import { accountAccessOf, narrower, type AccountAccess } from '../../oauth/account-access.js';
+import { accountAccessOf, narrower, type AccountAccess } from '../../oauth/xmpp-login/account-access.js';
 import type { Logger } from '../../log.js';
 import { NS_AUTH } from '../auth-protocol.js';
 import { xml, type Element } from '../xml.js';
