@@ -10,6 +10,14 @@ local new_id = require "util.id".medium;
 
 local NS_CAM = "urn:xmpp:cam:0";
 
+-- Issue 24 #4: on a host that logs in through us, we answer urn:xmpp:cam:0, since
+-- the grants live in xmpp-oauth. Our handlers run above the default priority (0)
+-- that mod_client_management (prosody-modules) and other modules hook at, and
+-- return true, so a second XEP-0494 module on the host never sees these IQs.
+-- Its other hooks (sasl2/c2s/success, resource-bind, authentication-success)
+-- only observe and are left alone. docs/xmpp-servers.md, "Client access".
+local PRIORITY = 10;
+
 local access = module:require "access";
 
 local M = {};
@@ -79,7 +87,7 @@ function M.setup(module, opts)
 		end
 		origin.send(reply);
 		return true;
-	end);
+	end, PRIORITY);
 
 	module:hook("iq-set/self/" .. NS_CAM .. ":revoke", function(event)
 		local origin, stanza = event.origin, event.stanza;
@@ -125,15 +133,15 @@ function M.setup(module, opts)
 			origin.send(unavailable(stanza));
 		end
 		return true;
-	end);
+	end, PRIORITY);
 
 	-- The wrong IQ type for an operation is a malformed request, not an unknown one.
 	local function malformed(event)
 		event.origin.send(st.error_reply(event.stanza, "modify", "bad-request", "list is a get, revoke a set"));
 		return true;
 	end
-	module:hook("iq-set/self/" .. NS_CAM .. ":list", malformed);
-	module:hook("iq-get/self/" .. NS_CAM .. ":revoke", malformed);
+	module:hook("iq-set/self/" .. NS_CAM .. ":list", malformed, PRIORITY);
+	module:hook("iq-get/self/" .. NS_CAM .. ":revoke", malformed, PRIORITY);
 end
 
 return M;
