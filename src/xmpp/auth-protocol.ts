@@ -133,6 +133,10 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
     return change('remove', await api.removeUser(core, user, host, password ?? undefined));
   });
 
+  // Issue 24 #6: Prosody 13's usermanager disable_user / enable_user.
+  on('set', 'disable', async ({ user, host }) => change('disable', await api.setUserDisabled(core, user, host, true)));
+  on('set', 'enable', async ({ user, host }) => change('enable', await api.setUserDisabled(core, user, host, false)));
+
   function change(op: string, result: api.ChangeResult): IqHandlerResult {
     core.metrics?.xmppQuery(op, result.ok ? 'ok' : result.reason);
     if (result.ok) return undefined;

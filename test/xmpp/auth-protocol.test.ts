@@ -167,6 +167,18 @@ describe('auth query protocol', () => {
     assert.equal(condition(await ask('set', 'remove', { user: 'carol', host: 'localhost' })).condition, 'item-not-found');
   });
 
+  it('issue 24 #6: disable and enable switch the account as `xmpp-oauth user disable|enable` do', async () => {
+    await server.app.accounts.create('gina@localhost', PASSWORD);
+    const { access_token } = await tokensFor(server.url, 'gina@localhost', PASSWORD);
+    assert.equal(await ask('set', 'disable', { user: 'gina', host: 'localhost' }), true);
+    assert.equal(payload(await ask('get', 'auth', { user: 'gina' }, PASSWORD)).attrs.result !== 'ok', true);
+    assert.equal(payload(await ask('get', 'validate', {}, access_token)).attrs.active, 'false', 'its grants are revoked');
+    assert.equal(await ask('set', 'enable', { user: 'gina', host: 'localhost' }), true);
+    assert.equal(payload(await ask('get', 'auth', { user: 'gina' }, PASSWORD)).attrs.result, 'ok');
+    assert.equal(condition(await ask('set', 'disable', { user: 'nobody', host: 'localhost' })).condition, 'item-not-found');
+    assert.equal(condition(await ask('set', 'enable', { user: 'gina', host: 'other.example' })).condition, 'forbidden');
+  });
+
   it('auth: throttles guessing per account and says when to retry', async () => {
     await server.app.accounts.create('erin@localhost', PASSWORD);
     for (let i = 0; i < 3; i++) assert.equal(payload(await ask('get', 'auth', { user: 'erin' }, `guess ${i}`)).attrs.result, 'invalid');

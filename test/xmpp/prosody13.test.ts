@@ -9,7 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { PROSODY13_ROOT, PROSODY_VERSIONS, type ProsodyInstance } from '../helpers/prosody.js';
 import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
 import { tokensFor } from '../helpers/tokens.js';
-import { oauthbearerMessage, plainLogin, rawSasl } from '../helpers/xmpp-client.js';
+import { disableAccount } from '../../src/oauth/account-life/account-admin.js';
+import { closedWithin } from '../helpers/cam.js';
+import { chatSession, oauthbearerMessage, plainLogin, rawSasl } from '../helpers/xmpp-client.js';
 
 const ALICE_PASSWORD = 'alice password 1234';
 const LOGIN_SCOPE = 'openid xmpp:client:normal offline_access';
@@ -129,6 +131,34 @@ describe('review #6 on Prosody 13: accounts created, changed and removed through
     assert.equal(del.status, 0, del.stdout + del.stderr);
     assert.match(del.stdout, /User deleted/);
     assert.ok(!(await stack.server.app.accounts.list()).includes('carol@localhost'));
+  });
+
+  it('issue 24 #6: `prosodyctl shell user disable` disables the account in xmpp-oauth (login refused, live session closed); `shell user enable` lets it log in again', async () => {
+    await stack.server.app.accounts.create('carol@localhost', 'carol password 1234');
+    const live = await chatSession(stack.target, 'carol', 'carol password 1234');
+    try {
+      const disable = await prosodyctl(stack.prosody, ['shell', 'user', 'disable', 'carol@localhost']);
+      assert.equal(disable.status, 0, disable.stdout + disable.stderr);
+      assert.match(disable.stdout, /User disabled/);
+      assert.equal((await stack.server.app.store.getAccount('carol@localhost'))?.disabled, true, 'disabled in xmpp-oauth, as `xmpp-oauth user disable` does');
+      await closedWithin(live, 5000);
+      assert.equal(await plainLogin(stack.target, 'carol', 'carol password 1234'), false, 'a disabled account cannot log in');
+    } finally {
+      await live.stop();
+    }
+
+    const enable = await prosodyctl(stack.prosody, ['shell', 'user', 'enable', 'carol@localhost']);
+    assert.equal(enable.status, 0, enable.stdout + enable.stderr);
+    assert.match(enable.stdout, /User enabled/);
+    assert.notEqual((await stack.server.app.store.getAccount('carol@localhost'))?.disabled, true);
+    assert.equal(await plainLogin(stack.target, 'carol', 'carol password 1234'), true, 'enabled again, the account logs in');
+
+    // The other direction: an account disabled by `xmpp-oauth user disable` is enabled again by Prosody's shell.
+    assert.equal((await disableAccount(stack.server.app.core, 'carol@localhost', 'test')).ok, true);
+    assert.equal(await plainLogin(stack.target, 'carol', 'carol password 1234'), false);
+    const again = await prosodyctl(stack.prosody, ['shell', 'user', 'enable', 'carol@localhost']);
+    assert.equal(again.status, 0, again.stdout + again.stderr);
+    assert.equal(await plainLogin(stack.target, 'carol', 'carol password 1234'), true);
   });
 });
 

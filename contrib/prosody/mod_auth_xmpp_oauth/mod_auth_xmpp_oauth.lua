@@ -51,7 +51,7 @@ if prosody.process_type == "prosodyctl" then
 	module:provides("auth", {
 		test_password = outside; user_exists = outside; set_password = outside;
 		create_user = outside; delete_user = outside; users = outside;
-		get_sasl_handler = outside;
+		get_sasl_handler = outside; disable = outside; enable = outside;
 	});
 	return;
 end

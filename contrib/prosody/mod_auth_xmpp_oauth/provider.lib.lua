@@ -54,6 +54,22 @@ function M.new(deps)
 		return answer ~= true and answer.attr.alive == "true";
 	end
 
+	-- Prosody 13's usermanager.disable_user / enable_user (`prosodyctl shell
+	-- user disable|enable`, issue 24 #6): the same switch as `xmpp-oauth user
+	-- disable|enable`, so the two agree. Disabling also revokes the account's
+	-- grants; Prosody's mod_c2s then closes its live sessions (user-disabled).
+	function provider.disable(username)
+		local ok, err = ask("set", "disable", { user = username, host = host });
+		if not ok then return nil, err; end
+		return true;
+	end
+
+	function provider.enable(username)
+		local ok, err = ask("set", "enable", { user = username, host = host });
+		if not ok then return nil, err; end
+		return true;
+	end
+
 	-- Accounts created with the placeholder password and still waiting for their own.
 	local placeholders = {};
 

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { AccountError, type ScramLookup } from '../../accounts/accounts.js';
 import type { ScramHash } from '../../accounts/scram.js';
 import { makeBareJid } from '../../accounts/jid.js';
+import { disableAccount, enableAccount } from '../account-life/account-admin.js';
 import { changePassword, createAccount, removeAccount } from '../account-life/account-lifecycle.js';
 import type { CoreDeps } from '../context.js';
 import { needsUpstreamSignIn } from '../account-life/upstream-freshness.js';
@@ -88,6 +89,19 @@ export async function removeUser(deps: CoreDeps, user: string, host: string, pas
     if (!verified.ok) return { ok: false, reason: 'refused' };
   }
   return change(() => removeAccount(deps, jid, 'xmpp server'));
+}
+
+/**
+ * Issue 24 #6: Prosody 13's `prosodyctl shell user disable|enable` through the
+ * provider. The same core as `xmpp-oauth user disable|enable`, so both agree:
+ * disabling revokes every grant and app password, enabling lets the account log
+ * in again (revoked grants stay revoked).
+ */
+export async function setUserDisabled(deps: CoreDeps, user: string, host: string, disabled: boolean): Promise<ChangeResult> {
+  const jid = servedJid(deps, user, host);
+  if (!jid) return { ok: false, reason: 'bad-request' };
+  const result = disabled ? await disableAccount(deps, jid, 'xmpp server') : await enableAccount(deps, jid, 'xmpp server');
+  return result.ok ? { ok: true } : { ok: false, reason: result.reason === 'missing' ? 'missing' : 'bad-request' };
 }
 
 export async function listUsers(deps: CoreDeps, host: string): Promise<string[] | null> {
