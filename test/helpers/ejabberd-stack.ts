@@ -1,13 +1,13 @@
 // The ejabberd set-up several XMPP suites share: a Redis of its own, an
 // xmpp-oauth config file for the extauth bridge (ejabberd runs
 // `xmpp-oauth --config … extauth --protocol ejabberd` for PLAIN), a real
-// ejabberd 23.01 using that bridge, and a real xmpp-oauth server on the same
+// ejabberd (23.01, or 24.12 with `version`) using that bridge, and a real xmpp-oauth server on the same
 // Redis attached to it as the component. One place, so the suites run the same stack.
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from './cli.js';
-import { startEjabberd, type EjabberdInstance } from './ejabberd.js';
+import { startEjabberd, type EjabberdInstance, type EjabberdVersion } from './ejabberd.js';
 import { freePort } from './ports.js';
 import { startRedis, type RedisInstance } from './redis.js';
 import { startServer, type TestServer } from './server.js';
@@ -17,6 +17,8 @@ import type { LoginTarget } from './xmpp-client.js';
 export const EJABBERD_STACK_COMPONENT = { domain: 'oauth.localhost', secret: 'component-secret' };
 
 export interface EjabberdStackOptions {
+  /** Which ejabberd generation (default 23.01). */
+  version?: EjabberdVersion;
   /** X-OAUTH2 lookups: ejabberd asks our server (oauth_db_type: rest), sending this secret; our server has ejabberd_lookup on with it. */
   lookupSecret?: string;
   /** Serve ejabberd's mod_http_api (kick_user) and tell our server of it (ejabberd_api). */
@@ -63,6 +65,7 @@ export async function startEjabberdStack(opts: EjabberdStackOptions = {}): Promi
     writeFileSync(config, `issuer: ${issuer}\nredis:\n  url: ${redis.url}\nxmpp:\n  hosts: [localhost]\nlog:\n  level: info\n`);
     chmodSync(config, 0o644);
     ejabberd = await startEjabberd({
+      version: opts.version,
       components: [component],
       // As an operator writes it: the launcher itself, by absolute path, no shell, no PATH lookup of ours.
       extauthProgram: `${BIN} --config ${config} extauth --protocol ejabberd`,

@@ -1,5 +1,7 @@
-// Throwaway ejabberd 23.01 (Debian package) for integration tests: loopback
-// only, free ports, its own config/spool/log dirs owned by the ejabberd user.
+// Throwaway ejabberd for integration tests: 23.01 (Debian 12's package) or 24.12
+// (Debian 13's, unpacked by scripts/install-ejabberd24.sh and run on the same
+// system Erlang). Loopback only, free ports, its own config/spool/log dirs owned
+// by the ejabberd user.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -7,7 +9,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 
+export type EjabberdVersion = '23.01' | '24.12';
+
+/** Where scripts/install-ejabberd24.sh unpacked ejabberd 24.12 (EJABBERD24_ROOT overrides). */
+export const EJABBERD24_ROOT = process.env.EJABBERD24_ROOT ?? '/opt/ejabberd24';
+
+/** Both generations, newest first: suites that must hold on each loop over these. */
+export const EJABBERD_VERSIONS: readonly EjabberdVersion[] = ['24.12', '23.01'];
+
+function ejabberdctl(version: EjabberdVersion): string {
+  if (version === '23.01') return 'ejabberdctl';
+  const bin = join(EJABBERD24_ROOT, 'usr/sbin/ejabberdctl');
+  if (!existsSync(bin)) throw new Error(`ejabberd 24.12 is not at ${bin}: run scripts/install-ejabberd24.sh (or set EJABBERD24_ROOT)`);
+  return bin;
+}
+
 export interface EjabberdOptions {
+  /** Which generation to run (default 23.01, Debian 12's package). */
+  version?: EjabberdVersion;
   /** Each component gets its own ejabberd_service listener (shared listeners share routes). */
   components: Array<{ domain: string; secret: string }>;
   hosts?: string[];
@@ -23,6 +42,7 @@ export interface EjabberdOptions {
 }
 
 export interface EjabberdInstance {
+  version: EjabberdVersion;
   c2sPort: number;
   /** With httpApi: mod_http_api's base URL. */
   apiUrl?: string;
@@ -50,6 +70,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 let instances = 0;
 
 export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInstance> {
+  const version = opts.version ?? '23.01';
+  const ctl = ejabberdctl(version);
   const uid = Number(execFileSync('id', ['-u', 'ejabberd']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'ejabberd']).toString().trim());
   const dir = mkdtempSync(join(tmpdir(), 'ejabberd-test-'));
@@ -120,7 +142,7 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
   const launch = async (): Promise<void> => {
     output = '';
     const proc = spawn(
-      'ejabberdctl',
+      ctl,
       ['--config-dir', etc, '--config', join(etc, 'ejabberd.yml'), '--spool', join(dir, 'spool'), '--logs', join(dir, 'logs'), 'foreground'],
       // Started as the ejabberd user, not through ejabberdctl's `su`: su puts the VM in a session of its
       // own, out of reach of our process-group kill, and the VM then kept this test process alive for
@@ -167,6 +189,7 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
 
   await launch();
   return {
+    version,
     c2sPort,
     apiUrl: apiPort ? `http://127.0.0.1:${apiPort}/api` : undefined,
     componentPorts,
