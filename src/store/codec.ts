@@ -103,13 +103,21 @@ export function decodeSigningKey(o: Obj | null): SigningKey | null {
   return ok ? (o as unknown as SigningKey) : null;
 }
 
+/** A stored SASL2 user agent: an object of optional strings. */
+export function isUserAgent(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Obj;
+  return optional(o.id, isStr) && optional(o.software, isStr) && optional(o.device, isStr);
+}
+
 export function decodeGrant(o: Obj | null): Grant | null {
   if (!o) return null;
   const ok =
     isStr(o.id) && isStr(o.jid) && isStr(o.clientId) && isStrArr(o.scope) &&
     isNum(o.createdAt) && isNum(o.lastUsedAt) &&
     optional(o.clientName, isStr) && optional(o.clientUri, isStr) && optional(o.logoUri, isStr) &&
-    optional(o.kind, (k) => k === 'app_password') && optional(o.label, isStr) && optional(o.secretDigest, isStr);
+    optional(o.kind, (k) => k === 'app_password') && optional(o.label, isStr) && optional(o.secretDigest, isStr) &&
+    optional(o.userAgent, isUserAgent);
   return ok ? (o as unknown as Grant) : null;
 }
 

@@ -12,7 +12,7 @@ import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
   AccountNewsEvent, GrantRevokedEvent, PasswordCredentials, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
-  UpstreamOrigin, UpstreamState,
+  UpstreamOrigin, UpstreamState, UserAgent,
 } from './types.js';
 
 const SWEEP_MS = 60_000;
@@ -317,9 +317,12 @@ export class MemoryStore implements Store {
     return n;
   }
 
-  async touchGrant(id: string, at: number): Promise<void> {
+  async touchGrant(id: string, at: number, userAgent?: UserAgent): Promise<void> {
     const g = this.grants.get(id);
-    if (g && at > g.lastUsedAt) g.lastUsedAt = at;
+    if (g && at > g.lastUsedAt) {
+      g.lastUsedAt = at;
+      if (userAgent) g.userAgent = { ...userAgent };
+    }
   }
 
   async revokeGrant(id: string): Promise<boolean> {

@@ -205,13 +205,16 @@ redis.call('hset', KEYS[1], 'data', ARGV[1], 'lastUsedAt', ARGV[2])
 return 1`,
   },
 
-  // KEYS: grant  ARGV: at — only moves forward, never recreates a revoked grant
+  // KEYS: grant  ARGV: at, userAgent JSON or '' — only moves forward, never recreates a revoked grant
   xoTouchGrant: {
     keys: 1,
     lua: `
 local cur = redis.call('hget', KEYS[1], 'lastUsedAt')
 if not cur then return 0 end
-if (tonumber(cur) or 0) < tonumber(ARGV[1]) then redis.call('hset', KEYS[1], 'lastUsedAt', ARGV[1]) end
+if (tonumber(cur) or 0) < tonumber(ARGV[1]) then
+  redis.call('hset', KEYS[1], 'lastUsedAt', ARGV[1])
+  if ARGV[2] and ARGV[2] ~= '' then redis.call('hset', KEYS[1], 'userAgent', ARGV[2]) end
+end
 return 1`,
   },
 

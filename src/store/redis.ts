@@ -9,7 +9,7 @@ import { BoundedMap } from '../util/bounded-map.js';
 import { GrantLiveness } from './grant-liveness.js';
 import { grantOfAccount } from './grant-ownership.js';
 import { BatchedLimiter } from './batched-limiter.js';
-import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, encodeScram, parseJson, toNum } from './codec.js';
+import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, decodeServerInfo, decodeSession, decodeSigningKey, decodeUpstreamState, encodeScram, isUserAgent, parseJson, toNum } from './codec.js';
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
@@ -17,7 +17,7 @@ import { scripts, type ScriptName } from './redis-scripts.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, UpstreamOrigin, UpstreamState, Grant, LoginSession, PollDeviceResult,
-  AccountNewsEvent, GrantRevokedEvent, PasswordCredentials, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store,
+  AccountNewsEvent, GrantRevokedEvent, PasswordCredentials, RateLimiter, RateLimitRule, RefreshToken, RevocationListener, RotateRefreshAsResult, RotateRefreshResult, ServerInfo, SigningKey, Store, UserAgent,
 } from './types.js';
 
 /** How long an announcer waits for its news to come back through its own feed. */
@@ -282,10 +282,13 @@ export class RedisStore implements Store {
   }
 
   async getGrant(id: string): Promise<Grant | null> {
-    const [data, lastUsedAt] = await this.client.hmget(this.k.grant(id), 'data', 'lastUsedAt');
+    const [data, lastUsedAt, userAgent] = await this.client.hmget(this.k.grant(id), 'data', 'lastUsedAt', 'userAgent');
     const o = parseJson(data);
     const touched = toNum(lastUsedAt);
     if (o && touched !== undefined) o.lastUsedAt = touched;
+    // Kept beside lastUsedAt so an XMPP login records it with the same write (touchGrant).
+    const agent = parseJson(userAgent);
+    if (o && agent && isUserAgent(agent)) o.userAgent = agent;
     const g = decodeGrant(o);
     return g && g.id === id ? g : null;
   }
@@ -362,8 +365,8 @@ export class RedisStore implements Store {
     return this.client.scard(this.k.userGrants(jid));
   }
 
-  async touchGrant(id: string, at: number): Promise<void> {
-    await this.run('xoTouchGrant', [this.k.grant(id)], [at]);
+  async touchGrant(id: string, at: number, userAgent?: UserAgent): Promise<void> {
+    await this.run('xoTouchGrant', [this.k.grant(id)], [at, userAgent ? JSON.stringify(userAgent) : '']);
   }
 
   async revokeGrant(id: string): Promise<boolean> {

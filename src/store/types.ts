@@ -120,6 +120,15 @@ export interface Grant {
   label?: string;
   /** App passwords: SHA-256 (hex) of the secret; the secret itself is never stored. */
   secretDigest?: string;
+  /** The SASL2 `<user-agent>` of the latest XMPP login that used this grant (issue 24 #2). */
+  userAgent?: UserAgent;
+}
+
+/** XEP-0388 `<user-agent>`: the client's stable id, its software and the device, each optional. */
+export interface UserAgent {
+  id?: string;
+  software?: string;
+  device?: string;
 }
 
 export interface AuthorizationCode {
@@ -392,7 +401,8 @@ export interface Store {
   listGrants(jid: string): Promise<Grant[]>;
   /** How many grants `jid` has (may briefly count one revoked a moment ago). */
   countGrants(jid: string): Promise<number>;
-  touchGrant(id: string, at: number): Promise<void>;
+  /** Marks the grant used at `at`; with a user agent, records it in the same write (issue 24 #2). */
+  touchGrant(id: string, at: number, userAgent?: UserAgent): Promise<void>;
   /**
    * Deletes the grant and every refresh token issued under it. false when absent.
    * Every revocation the store performs (this, removeAccount, a refresh-token

@@ -6,12 +6,38 @@ import type { Logger } from '../log.js';
 import type { CoreDeps } from '../oauth/context.js';
 import { XMPP_LOGIN_SCOPE_HINT } from '../oauth/scopes.js';
 import * as api from '../oauth/xmpp-login/xmpp-server-api.js';
+import type { UserAgent } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import { iqError, type IqErrorReply } from './errors.js';
 import type { IqContext, IqHandlerResult, IqRegistry } from './iq.js';
 import { xml, type Element } from './xml.js';
 
 export const NS_AUTH = 'urn:xmpp-oauth:auth:0';
+
+/** Longest SASL2 user-agent values we record (issue 24 #2): the id is meant to be a UUID. */
+const USER_AGENT_LIMITS = { id: 128, software: 256, device: 256 } as const;
+
+/**
+ * The SASL2 `<user-agent>` the module passes with an `auth` query, as
+ * `user-agent-id`, `user-agent-software` and `user-agent-device`. A value too
+ * long, empty or with control characters is left out (logged at info); the
+ * login itself is never refused for it.
+ */
+export function userAgentOf(element: Element, log: Logger, from: string): UserAgent | undefined {
+  const agent: UserAgent = {};
+  for (const key of Object.keys(USER_AGENT_LIMITS) as Array<keyof typeof USER_AGENT_LIMITS>) {
+    const value = element.attrs[`user-agent-${key}`];
+    if (typeof value !== 'string') continue;
+    const trimmed = value.trim();
+    // eslint-disable-next-line no-control-regex
+    if (!trimmed || Buffer.byteLength(trimmed) > USER_AGENT_LIMITS[key] || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+      log.info({ from, op: 'auth', field: `user-agent-${key}` }, 'auth query: user-agent value ignored (empty, too long or control characters)');
+      continue;
+    }
+    agent[key] = trimmed;
+  }
+  return Object.keys(agent).length ? agent : undefined;
+}
 
 /** Longest secret or token we read from a query (Prosody refuses auth queries past 1000 bytes anyway). */
 const MAX_SECRET_BYTES = 4096;
@@ -37,7 +63,8 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
       return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
     }
     // Our Prosody module holds an account-only login to account management (restrict.lib.lua).
-    const result = await api.checkLogin(core, user, host, text, { address, tokenOnly, canRestrict: true });
+    const userAgent = userAgentOf(element, deps.log, from);
+    const result = await api.checkLogin(core, user, host, text, { address, tokenOnly, canRestrict: true, userAgent });
     core.metrics?.xmppQuery('auth', result.ok ? 'ok' : result.reason);
     if (result.ok) {
       const { token } = result;

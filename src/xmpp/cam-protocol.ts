@@ -26,7 +26,8 @@ export const xmppDateTime = (ms: number) => new Date(ms).toISOString().replace(/
 
 /** One XEP-0494 <client/> for a grant; the module sets `connected` from its own sessions. */
 export function camClient(c: ClientAccess): Element {
-  const agent = [xml('software', {}, c.software)];
+  // The SASL2 <user-agent> of the latest login with this grant names the client and device (issue 24 #2).
+  const agent = [xml('software', {}, c.agentSoftware ?? c.software)];
   if (c.uri) agent.push(xml('uri', {}, c.uri));
   if (c.device) agent.push(xml('device', {}, c.device));
   return xml(
@@ -36,7 +37,7 @@ export function camClient(c: ClientAccess): Element {
     xml('last-seen', {}, xmppDateTime(c.lastSeen)),
     xml('auth', {}, xml('grant')),
     xml('permission', { status: c.permission }),
-    xml('user-agent', {}, ...agent),
+    xml('user-agent', c.agentId ? { id: c.agentId } : {}, ...agent),
   );
 }
 

@@ -397,6 +397,18 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal(await s().grantExists('ghost'), false);
       });
 
+      it('issue 24 #2: touch records a SASL2 user agent with lastUsedAt, in the same write; an older touch leaves it', async () => {
+        const g = grant(alice);
+        await s().saveGrant(g);
+        await s().touchGrant(g.id, g.lastUsedAt + 5000, { id: 'ua-1', software: 'Dino', device: 'laptop' });
+        assert.deepEqual((await s().getGrant(g.id))?.userAgent, { id: 'ua-1', software: 'Dino', device: 'laptop' });
+        await s().touchGrant(g.id, g.lastUsedAt + 1000, { id: 'ua-2' });
+        assert.deepEqual((await s().getGrant(g.id))?.userAgent, { id: 'ua-1', software: 'Dino', device: 'laptop' });
+        await s().touchGrant(g.id, g.lastUsedAt + 9000);
+        assert.equal((await s().getGrant(g.id))?.userAgent?.id, 'ua-1', 'a touch without one keeps the last');
+        assert.equal((await s().listGrants(alice)).find((x) => x.id === g.id)?.userAgent?.software, 'Dino');
+      });
+
       it('revokes a grant and every refresh token under it', async () => {
         const g = grant(alice, uid('c'));
         await s().saveGrant(g);

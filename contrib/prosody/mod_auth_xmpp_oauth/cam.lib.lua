@@ -47,13 +47,16 @@ function M.setup(module, opts)
 
 	local function password_client(session)
 		local since = math.floor(session.conntime or os.time());
-		return st.stanza("client", { xmlns = NS_CAM, id = session_id(session), type = "session", connected = "true" })
+		-- SASL2's <user-agent> of the login (issue 24 #2), else the resource the client named itself.
+		local agent = session.xmpp_oauth and session.xmpp_oauth.user_agent or {};
+		local client = st.stanza("client", { xmlns = NS_CAM, id = session_id(session), type = "session", connected = "true" })
 			:text_tag("first-seen", datetime(since))
 			:text_tag("last-seen", datetime(os.time()))
 			:tag("auth"):tag("password"):up():up()
 			:tag("permission", { status = "unrestricted" }):up()
-			-- No registered metadata for password logins: the resource is what the client named itself.
-			:tag("user-agent"):text_tag("software", session.resource or "XMPP client"):up();
+			:tag("user-agent", { id = agent.id }):text_tag("software", agent.software or session.resource or "XMPP client");
+		if agent.device then client:text_tag("device", agent.device); end
+		return client:up();
 	end
 
 	local function unavailable(stanza)

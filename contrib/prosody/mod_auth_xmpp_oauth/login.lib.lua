@@ -2,7 +2,31 @@
 -- component's `auth` query and, on success, records how the session logged in
 -- (contract 2: session.xmpp_oauth = { via, grant, scope }), before resource
 -- binding, for the modules that track and restrict sessions.
+local sendable = module:require "ask".sendable;
+
 local M = {};
+
+-- Issue 24 #2: SASL2's <user-agent> (mod_sasl2 keeps its id as session.client_id,
+-- software and device on the SASL handler) goes with the auth query, so the
+-- component records it on the grant the login used. A value that cannot travel
+-- (not UTF-8, control characters) or is too long is left out: the login goes on.
+local USER_AGENT_LIMITS = { id = 128, software = 256, device = 256 };
+
+local function add_user_agent(session, attrs)
+	local handler = session.sasl_handler;
+	local agent = handler and handler.user_agent;
+	local values = { id = session.client_id, software = agent and agent.software, device = agent and agent.device };
+	for key, limit in pairs(USER_AGENT_LIMITS) do
+		local value = values[key];
+		if type(value) == "string" and value ~= "" then
+			if #value <= limit and sendable(value) then
+				attrs["user-agent-" .. key] = value;
+			else
+				module:log("info", "SASL2 user-agent %s left out of the auth query: too long or not sendable", key);
+			end
+		end
+	end
+end
 
 -- Outcomes: "ok", "invalid", "other-account", "throttled", "bad-request",
 -- "malformed" (the client's input cannot be asked about; never sent),
@@ -13,6 +37,7 @@ function M.new(ask, host, known_users, MALFORMED)
 		local attrs = { user = username, host = host, kind = kind };
 		-- The core throttles password checks per address (issue 12 #20).
 		if session and session.ip then attrs.address = session.ip; end
+		if session then add_user_agent(session, attrs); end
 		local answer, reason, _, condition = ask("get", "auth", attrs, secret);
 		if not answer then
 			if condition == MALFORMED then
@@ -37,6 +62,12 @@ function M.new(ask, host, known_users, MALFORMED)
 					via = answer.attr.via;
 					grant = answer.attr.grant;
 					scope = answer.attr.scope;
+					-- What the query carried; cam.lib.lua shows it for a password session.
+					user_agent = {
+						id = attrs["user-agent-id"];
+						software = attrs["user-agent-software"];
+						device = attrs["user-agent-device"];
+					};
 				};
 			end
 			module:log("debug", "xmpp-oauth accepted %s via %s", jid, answer.attr.via or "?");

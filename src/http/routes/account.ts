@@ -186,7 +186,7 @@ function grantView(c: ClientAccess, connected: Set<string> | null) {
     scopes: describeScopes(g.scope),
     grantedAt: when(g.createdAt),
     lastUsed: when(g.lastUsedAt),
-    device: c.device,
+    device: softwareLine(c.agentSoftware, c.device),
     presence: connected === null ? undefined : connected.has(c.id) ? 'account.connected' : 'account.not_connected',
   };
 }
@@ -197,10 +197,16 @@ function appPasswordScopeLabel(scope: string): string | undefined {
 }
 
 
+/** Issue 24 #2: the SASL2 client and device of the latest XMPP login, as XEP-0494 names them. */
+function softwareLine(software: string | undefined, device: string | undefined): string | undefined {
+  return [software, device].filter(Boolean).join(' · ') || undefined;
+}
+
 function appPasswordView(g: GrantSummary) {
   return {
     id: g.id,
     name: g.label ?? g.clientName,
+    device: softwareLine(g.userAgent?.software, g.userAgent?.device),
     // A label key where the form had one; anything else (older grants) as written.
     scopes: g.scope.map((scope) => ({ label: appPasswordScopeLabel(scope), scope })),
     createdAt: when(g.createdAt),

@@ -32,8 +32,12 @@ export interface ClientAccess {
   software: string;
   /** `<uri>`: client_uri. */
   uri?: string;
-  /** `<device>`: software_id and software_version as registered, where known. */
+  /** `<device>`: SASL2's device of the latest login, else software_id and software_version as registered, where known. */
   device?: string;
+  /** `<user-agent id>`: the SASL2 user-agent id of the latest XMPP login with this grant (issue 24 #2). */
+  agentId?: string;
+  /** SASL2's `<software>` of that login, when it named one. */
+  agentSoftware?: string;
   /** When access was granted, and last used (token issued, refreshed or used at an XMPP login); unix ms. */
   firstSeen: number;
   lastSeen: number;
@@ -54,7 +58,9 @@ export async function clientAccessOf(deps: Pick<CoreDeps, 'store' | 'clients'>, 
         permission: permissionOf(grant.scope),
         software: grant.clientName,
         uri: grant.clientUri ?? client?.clientUri,
-        device: device || undefined,
+        device: grant.userAgent?.device ?? (device || undefined),
+        agentId: grant.userAgent?.id,
+        agentSoftware: grant.userAgent?.software,
         firstSeen: grant.createdAt,
         lastSeen: grant.lastUsedAt,
       };

@@ -3,7 +3,7 @@
 // deletes the grant, so its refresh tokens die with it and every online token
 // check fails from then on; the store announces each revocation to every
 // instance (GrantRevokedEvent), which is how live XMPP sessions get closed.
-import type { Grant, GrantRevokedEvent } from '../../store/types.js';
+import type { Grant, GrantRevokedEvent, UserAgent } from '../../store/types.js';
 import type { CoreDeps } from '../context.js';
 import { clientLog } from '../clients/client-log.js';
 
@@ -22,6 +22,8 @@ export interface GrantSummary {
   kind?: 'app_password';
   /** App passwords: the name the user gave it. */
   label?: string;
+  /** SASL2 `<user-agent>` of the latest XMPP login with this grant (issue 24 #2). */
+  userAgent?: UserAgent;
 }
 
 export function summarise(g: Grant): GrantSummary {
@@ -43,6 +45,7 @@ export function summarise(g: Grant): GrantSummary {
     createdAt: g.createdAt,
     lastUsedAt: g.lastUsedAt,
     ...(g.kind ? { kind: g.kind, label: g.label } : {}),
+    ...(g.userAgent ? { userAgent: g.userAgent } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { makeBareJid } from '../../accounts/jid.js';
 import { admitLogin, loginLimiters } from '../../accounts/login-throttle.js';
 import { findAppPassword, normaliseAppPassword } from '../account-life/app-passwords.js';
+import type { UserAgent } from '../../store/types.js';
 import type { CoreDeps } from '../context.js';
 import { allowsXmppLogin, isRestrictedXmppLogin } from '../scopes.js';
 import { needsUpstreamSignIn } from '../account-life/upstream-freshness.js';
@@ -18,6 +19,8 @@ export type LoginResult =
     };
 
 export interface LoginOptions {
+  /** SASL2's `<user-agent>` (issue 24 #2): recorded on the grant the login used, with its last-used time. */
+  userAgent?: UserAgent;
   /** The XMPP client's IP address, for the per-address throttle of password checks. */
   address?: string;
   /**
@@ -100,7 +103,7 @@ async function tokenLogin(deps: CoreDeps, jid: string | undefined, host: string,
   const refusal = token ? xmppLoginRefusal(token.scope, opts) : null;
   const usable = token !== null && refusal === null && token.jid.endsWith(`@${host}`);
   if (usable && (jid === undefined || token.jid === jid)) {
-    void deps.store.touchGrant(token.grantId, Date.now()).catch(() => {});
+    void deps.store.touchGrant(token.grantId, Date.now(), opts.userAgent).catch(() => {});
     deps.log.info({ jid: token.jid, via: 'token' }, 'xmpp login accepted');
     deps.metrics?.login('token', 'ok');
     return { ok: true, jid: token.jid, via: 'token', token };
@@ -137,7 +140,7 @@ async function appPasswordLogin(deps: CoreDeps, jid: string, secret: string, opt
     deps.metrics?.login('app-password', 'lapsed');
     return { ok: false, reason: 'invalid' };
   }
-  void deps.store.touchGrant(grant.id, Date.now()).catch(() => {});
+  void deps.store.touchGrant(grant.id, Date.now(), opts.userAgent).catch(() => {});
   deps.log.info({ jid, via: 'app-password', grant: grant.id }, 'xmpp login accepted');
   deps.metrics?.login('app-password', 'ok');
   return { ok: true, jid, via: 'app-password', grantId: grant.id, scope: grant.scope };
