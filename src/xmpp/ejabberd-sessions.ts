@@ -41,7 +41,12 @@ export function startEjabberdSessionEnder(core: CoreDeps, api: EjabberdApi, log:
         log.warn({ status: res.status, why: event.why, answer: text.slice(0, 200) }, 'ejabberd refused kick_user: live sessions stay open');
         return;
       }
-      const kicked = Number((JSON.parse(text) as { num_resources?: unknown }).num_resources);
+      // 23.01 answers {"num_resources":N}; 24.12 (API v2 and later) a string, "Kicked sessions: N".
+      const answer = JSON.parse(text) as unknown;
+      const kicked =
+        typeof answer === 'string'
+          ? Number(/(\d+)\s*$/.exec(answer)?.[1])
+          : Number((answer as { num_resources?: unknown } | null)?.num_resources);
       log.info({ host, why: event.why, closed: Number.isFinite(kicked) ? kicked : undefined }, 'ejabberd sessions of the account ended (kick_user)');
     } catch (err) {
       log.warn({ err: (err as Error).message, why: event.why }, 'could not reach ejabberd mod_http_api: live sessions stay open');

@@ -1,6 +1,6 @@
 // App passwords at real XMPP servers (issue 18): made on the account page,
 // then used as the password of a PLAIN login at Prosody 0.12 (through our
-// module and the component) and at ejabberd 23.01 (through the extauth
+// module and the component) and at ejabberd 23.01 and 24.12 (through the extauth
 // bridge, a separate process sharing the Redis store); revoked on the page,
 // after which the next login is refused.
 // (That revocation also ends the live session comes with the `cam` branch.)
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAppPassword, revokeAppPassword } from '../helpers/app-passwords.js';
 import { FormBrowser } from '../helpers/browser.js';
-import type { EjabberdInstance } from '../helpers/ejabberd.js';
+import { EJABBERD_VERSIONS, type EjabberdInstance } from '../helpers/ejabberd.js';
 import { startEjabberdStack, type EjabberdStack } from '../helpers/ejabberd-stack.js';
 import type { ProsodyInstance } from '../helpers/prosody.js';
 import { startProsodyStack, type ProsodyStack } from '../helpers/prosody-stack.js';
@@ -50,26 +50,28 @@ describe('issue 18: app passwords at Prosody 0.12 (PLAIN through mod_auth_xmpp_o
   });
 });
 
-describe('issue 18: app passwords at ejabberd 23.01 (PLAIN through the extauth bridge)', () => {
-  let ejabberd: EjabberdInstance;
-  let server: TestServer;
-  let stack: EjabberdStack | undefined;
-  const target = () => ({ port: ejabberd.c2sPort, domain: 'localhost' });
+for (const version of EJABBERD_VERSIONS) {
+  describe(`issue 18: app passwords at ejabberd ${version} (PLAIN through the extauth bridge)`, () => {
+    let ejabberd: EjabberdInstance;
+    let server: TestServer;
+    let stack: EjabberdStack | undefined;
+    const target = () => ({ port: ejabberd.c2sPort, domain: 'localhost' });
 
-  before(async () => {
-    stack = await startEjabberdStack({ accounts: { 'alice@localhost': PASSWORD } });
-    ({ ejabberd, server } = stack);
-  });
-  after(async () => {
-    await stack?.stop();
-  });
+    before(async () => {
+      stack = await startEjabberdStack({ version, accounts: { 'alice@localhost': PASSWORD } });
+      ({ ejabberd, server } = stack);
+    });
+    after(async () => {
+      await stack?.stop();
+    });
 
-  it('issue 18 app passwords: created on the page, logs in to ejabberd; revoked on the page, the next login is refused', async () => {
-    const browser = await signedIn(server.url, 'alice');
-    const { password } = await createAppPassword(browser, server.url, 'Conversations on phone');
-    assert.equal(await plainLogin(target(), 'alice', password), true, ejabberd.log().slice(-3000));
-    await revokeAppPassword(browser, server.url, 'Conversations on phone');
-    assert.equal(await plainLogin(target(), 'alice', password), false);
-    assert.equal(await plainLogin(target(), 'alice', PASSWORD), true, 'the account password is untouched');
+    it('issue 18 app passwords: created on the page, logs in to ejabberd; revoked on the page, the next login is refused', async () => {
+      const browser = await signedIn(server.url, 'alice');
+      const { password } = await createAppPassword(browser, server.url, 'Conversations on phone');
+      assert.equal(await plainLogin(target(), 'alice', password), true, ejabberd.log().slice(-3000));
+      await revokeAppPassword(browser, server.url, 'Conversations on phone');
+      assert.equal(await plainLogin(target(), 'alice', password), false);
+      assert.equal(await plainLogin(target(), 'alice', PASSWORD), true, 'the account password is untouched');
+    });
   });
-});
+}
