@@ -7,9 +7,13 @@
 # Its ejabberdctl puts our library directory in ERL_LIBS, ahead of the system's, and
 # starts the VM with every ebin here first in the code path (-pa), so no 23.01-era
 # module is loaded. Usage: scripts/install-ejabberd24.sh [DEST] (default /opt/ejabberd24).
+# It relies on the system ejabberd 23.01 package being installed (.ci/run does that first):
+# its Erlang runtime, the ejabberd user and /etc/ejabberd/inetrc are shared.
 set -euo pipefail
 dest=${1:-/opt/ejabberd24}
 if [ -x "$dest/usr/sbin/ejabberdctl" ]; then exit 0; fi
+command -v erl >/dev/null && id ejabberd >/dev/null 2>&1 \
+  || { echo "install-ejabberd24: install Debian 12's ejabberd first (Erlang, the ejabberd user)" >&2; exit 1; }
 
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'SRC'
