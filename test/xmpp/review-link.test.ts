@@ -75,8 +75,9 @@ for (const version of PROSODY_VERSIONS) {
       assert.equal(ids.size, 3);
     });
 
-    // Last: it takes the slot from the stack's own link.
-    it(`review #12 (Prosody ${version}): a standby asks less and less often once the slot is refused (not every 1.5-3 s forever), and asks at once when the holder lets go`, async () => {
+    // Last: it takes the slot from the stack's own link. The slot is Prosody's component
+    // port alike in both generations: the newest only (CI time: issue 24 #1).
+    if (version === PROSODY_VERSIONS[0]) it(`review #12 (Prosody ${version}): a standby asks less and less often once the slot is refused (not every 1.5-3 s forever), and asks at once when the holder lets go`, async () => {
       // Another instance: its own store on the same Redis, as app.ts wires it.
       const store = createStore({ redisUrl: stack.server.redisUrl! });
       const domain = STACK_COMPONENT.domain;

@@ -127,7 +127,8 @@ for (const version of PROSODY_VERSIONS) {
       assert.ok(results.some((r) => r.reply === 'temporary-auth-failure'), 'the rest are told to come back later');
     });
 
-    it('a success gives the attempt back: many logins in a row never use the budget up', async () => {
+    // Throttle accounting is the component's alone: the newest Prosody only (CI time, issue 24 #1).
+    if (version === PROSODY_VERSIONS[0]) it('a success gives the attempt back: many logins in a row never use the budget up', async () => {
       for (let i = 0; i < PER_ACCOUNT + 2; i++) {
         assert.equal((await pinnedLogin(stack.target, 'alice', PASSWORD, 'SCRAM-SHA-256')).ok, true, `login ${i + 1}`);
       }
