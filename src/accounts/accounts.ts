@@ -2,15 +2,12 @@ import type { Logger } from '../log.js';
 import type { Account, PasswordCredentials, RateLimiter, ScramHash, ScramRecords, Store } from '../store/types.js';
 import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
-import { admitLogin, loginLimiters, type LoginLimiters } from './login-throttle.js';
+import { admitLogin, loginLimiters, type LoginLimiters, type ThrottleSettings } from './login-throttle.js';
+
+export type { ThrottleSettings };
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { decoyVerifier, isUsableVerifier, makeVerifier, normalisePassword, SCRAM_HASHES, strongestVerifier, verifierMatches, type ScramVerifier } from './scram.js';
 
-export interface ThrottleSettings {
-  per_account: number;
-  per_address: number;
-  window: number;
-}
 
 export interface ScramSettings {
   sha1_iterations: number;

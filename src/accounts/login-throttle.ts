@@ -3,7 +3,12 @@
 // passwords (review #5), so the throttle means the same for every secret.
 // The store hands out one limiter per rule, so both callers share counters.
 import type { RateLimiter, Store } from '../store/types.js';
-import type { ThrottleSettings } from './accounts.js';
+
+export interface ThrottleSettings {
+  per_account: number;
+  per_address: number;
+  window: number;
+}
 
 export interface LoginLimiters {
   perAccount: RateLimiter;
