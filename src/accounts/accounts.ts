@@ -3,11 +3,10 @@ import type { Account, PasswordCredentials, RateLimiter, ScramHash, ScramRecords
 import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
 import { admitLogin, loginLimiters, type LoginLimiters, type ThrottleSettings } from './login-throttle.js';
-
-export type { ThrottleSettings };
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { decoyVerifier, isUsableVerifier, makeVerifier, normalisePassword, SCRAM_HASHES, strongestVerifier, verifierMatches, type ScramVerifier } from './scram.js';
 
+export type { ThrottleSettings };
 
 export interface ScramSettings {
   sha1_iterations: number;
