@@ -478,7 +478,10 @@ export class RedisStore implements Store {
   private subscribe(): void {
     if (this.subscriber) return;
     const channel = this.k.revocationChannel();
-    const sub = this.client.duplicate();
+    // Our 'ready' handler below subscribes on every (re)connection. ioredis's own
+    // resubscription would issue a second SUBSCRIBE whose promise nobody holds: a
+    // close() right after a Redis blip then rejects it unhandled ("Connection is closed.").
+    const sub = 'nodes' in this.client ? this.client.duplicate() : this.client.duplicate({ autoResubscribe: false });
     this.subscriber = sub;
     // Outages are reported by the main connection; an unheard 'error' would only add noise.
     sub.on('error', () => undefined);
