@@ -15,30 +15,15 @@ if [ -x "$dest/usr/sbin/ejabberdctl" ]; then exit 0; fi
 command -v erl >/dev/null && id ejabberd >/dev/null 2>&1 \
   || { echo "install-ejabberd24: install Debian 12's ejabberd first (Erlang, the ejabberd user)" >&2; exit 1; }
 
-if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  apt-get update -qq
-fi
+. "$(dirname "$0")/backports.sh"
+ensure_backports
 
 # ejabberd 24.12 plus every dependency whose bookworm version is older than 24.12 asks
 # for; erlang-p1-oauth2 is not a Depends but X-OAUTH2 (oauth_db_type) needs it.
 pkgs=(ejabberd erlang-jose erlang-p1-acme erlang-p1-cache-tab erlang-p1-eimp erlang-p1-mqtree
   erlang-p1-pkix erlang-p1-stringprep erlang-p1-stun erlang-p1-tls erlang-p1-utils erlang-p1-xml
   erlang-p1-xmpp erlang-p1-yaml erlang-p1-yconf erlang-p1-zlib erlang-p1-oauth2)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"
-# apt's download user must be able to write here.
-chown _apt "$work" 2>/dev/null || true
-(cd "$work" && apt-get download -qq "${pkgs[@]/%//bookworm-backports}")
-mkdir -p "$dest.tmp"
-for deb in "$work"/*.deb; do dpkg -x "$deb" "$dest.tmp"; done
+unpack_backports "$dest.tmp" "${pkgs[@]}"
 ctl="$dest.tmp/usr/sbin/ejabberdctl"
 # Our ebins first: -pa puts them ahead of /usr/lib/erlang/lib, where 23.01's libraries live.
 # Each by the directory named after its application (fast_tls-1.1.22, not the p1_tls-1.1.22
@@ -54,7 +39,5 @@ sed -i \
   "$ctl"
 grep -q "^ERL_LIBS='$dest" "$ctl" && grep -q "^ERLANG_OPTS=\"-pa $dest" "$ctl" \
   || { echo "install-ejabberd24: ejabberdctl's layout changed, paths not rewritten" >&2; exit 1; }
-chmod -R a+rX "$dest.tmp"
-rm -rf "$dest"
-mv "$dest.tmp" "$dest"
+publish_unpacked "$dest"
 echo "ejabberd 24.12 unpacked in $dest (start: $dest/usr/sbin/ejabberdctl)"
