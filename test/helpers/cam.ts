@@ -6,7 +6,7 @@ import type xmlModule from '@xmpp/xml';
 import { FormBrowser } from './browser.js';
 import { authorizeInBrowser, authUrl, pkcePair, tokenCall } from './flow.js';
 import type { TestServer } from './server.js';
-import { chatSession, xml, type ChatSession, type LoginTarget } from './xmpp-client.js';
+import { chatSession, plainLogin, xml, type ChatSession, type LoginTarget } from './xmpp-client.js';
 
 type El = xmlModule.Element;
 
@@ -86,6 +86,50 @@ export async function stanzaError(p: Promise<unknown>): Promise<{ condition?: st
     return { condition: e.condition, app };
   }
   return { condition: 'no error' };
+}
+
+/**
+ * The owner's XEP-0494 list shows grant `g`, field by field, as online, and the
+ * owner's own password session beside it (as XEP-0494 allows).
+ */
+export async function assertGrantListed(clients: El[], g: Granted, server: TestServer): Promise<void> {
+  const mine = clients.find((c) => c.attrs.id === g.grantId);
+  assert.ok(mine, `grant ${g.grantId} not listed: ${clients.map(String).join('\n')}`);
+  assert.equal(mine.attrs.type, 'access');
+  assert.equal(mine.attrs.connected, 'true', 'a session logged in with this grant is online');
+  assert.equal(mine.attrs.scope, undefined, 'no attributes outside XEP-0494');
+  const grant = (await server.app.store.getGrant(g.grantId))!;
+  assert.equal(mine.getChildText('first-seen'), new Date(grant.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  assert.match(mine.getChildText('last-seen') ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.ok(Date.parse(mine.getChildText('last-seen')!) >= Date.parse(mine.getChildText('first-seen')!));
+  assert.ok(mine.getChild('auth')?.getChild('grant'), '<auth><grant/></auth>');
+  assert.equal(mine.getChild('auth')?.getChild('password'), undefined);
+  assert.equal(mine.getChild('permission')?.attrs.status, 'normal');
+  const agent = mine.getChild('user-agent')!;
+  assert.equal(agent.getChildText('software'), APP.client_name);
+  assert.equal(agent.getChildText('uri'), APP.client_uri);
+  assert.equal(agent.getChildText('device'), `${APP.software_id} ${APP.software_version}`);
+  const pwSession = clients.find((c) => c.attrs.type === 'session');
+  assert.ok(pwSession?.getChild('auth')?.getChild('password'));
+  assert.equal(pwSession?.getChild('permission')?.attrs.status, 'unrestricted');
+  assert.equal(pwSession?.attrs.connected, 'true');
+}
+
+/**
+ * The owner revokes grant `g` with XEP-0494: an empty result, the token's session
+ * closed within 5 s, the token refused at the next login, and the grant gone from
+ * the list and from /account.
+ */
+export async function assertRevokedByOwner(owner: ChatSession, session: ChatSession, g: Granted, opts: { server: TestServer; target: LoginTarget; user: string; password: string }): Promise<void> {
+  const revoked = await owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: g.grantId }));
+  assert.equal(revoked.name, 'iq', 'an empty result');
+  assertRevokedClose(await closedWithin(session, 5000));
+  const node = opts.user.slice(0, opts.user.indexOf('@'));
+  assert.equal(await plainLogin(opts.target, node, g.access_token), false, 'a new login with the token is refused');
+  assert.equal((await camList(owner)).some((c) => c.attrs.id === g.grantId), false, 'the list no longer shows it');
+  const page = await accountPage(opts.server.url, opts.user, opts.password);
+  assert.match(page, /Applications with access/, 'signed in to /account');
+  assert.doesNotMatch(page, new RegExp(g.grantId), '/account no longer shows it');
 }
 
 /** Resolves with the stream error once the session is closed; fails after `ms`. */

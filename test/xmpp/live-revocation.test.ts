@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  accountPage, APP, assertRevokedClose, CAM, camList, closedWithin, COMPONENT, grantFor, REGISTRATION_KEY, resource, stanzaError, TOKEN_LOGINS,
+  APP, assertGrantListed, assertRevokedByOwner, assertRevokedClose, CAM, camList, closedWithin, COMPONENT, grantFor, REGISTRATION_KEY, resource, stanzaError, TOKEN_LOGINS,
 } from '../helpers/cam.js';
 import { launchChromium, openPage } from '../helpers/chromium.js';
 import { tokenCall } from '../helpers/flow.js';
@@ -56,38 +56,8 @@ for (const version of PROSODY_VERSIONS) {
         const g = await grantFor(server.url, server, 'alice@localhost', PW.alice);
         const session = track(await login(target(), 'alice', g.access_token));
 
-        const clients = await camList(owner);
-        const mine = clients.find((c) => c.attrs.id === g.grantId);
-        assert.ok(mine, `grant ${g.grantId} not listed: ${clients.map(String).join('\n')}`);
-        assert.equal(mine.attrs.type, 'access');
-        assert.equal(mine.attrs.connected, 'true', 'a session logged in with this grant is online');
-        assert.equal(mine.attrs.scope, undefined, 'no attributes outside XEP-0494');
-        const grant = (await server.app.store.getGrant(g.grantId))!;
-        assert.equal(mine.getChildText('first-seen'), new Date(grant.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-        assert.match(mine.getChildText('last-seen') ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-        assert.ok(Date.parse(mine.getChildText('last-seen')!) >= Date.parse(mine.getChildText('first-seen')!));
-        assert.ok(mine.getChild('auth')?.getChild('grant'), '<auth><grant/></auth>');
-        assert.equal(mine.getChild('auth')?.getChild('password'), undefined);
-        assert.equal(mine.getChild('permission')?.attrs.status, 'normal');
-        const agent = mine.getChild('user-agent')!;
-        assert.equal(agent.getChildText('software'), APP.client_name);
-        assert.equal(agent.getChildText('uri'), APP.client_uri);
-        assert.equal(agent.getChildText('device'), `${APP.software_id} ${APP.software_version}`);
-        // The owner's own password session is listed too, as XEP-0494 allows.
-        const pwSession = clients.find((c) => c.attrs.type === 'session');
-        assert.ok(pwSession?.getChild('auth')?.getChild('password'));
-        assert.equal(pwSession?.getChild('permission')?.attrs.status, 'unrestricted');
-        assert.equal(pwSession?.attrs.connected, 'true');
-
-        const revoked = await owner.iq('', 'set', xml('revoke', { xmlns: CAM, id: g.grantId }));
-        assert.equal(revoked.name, 'iq', 'an empty result');
-        assertRevokedClose(await closedWithin(session, 5000));
-
-        assert.equal(await plainLogin(target(), 'alice', g.access_token), false, 'a new login with the token is refused');
-        assert.equal((await camList(owner)).some((c) => c.attrs.id === g.grantId), false, 'the list no longer shows it');
-        const page = await accountPage(server.url, 'alice@localhost', PW.alice);
-        assert.match(page, /Applications with access/, 'signed in to /account');
-        assert.doesNotMatch(page, new RegExp(g.grantId), '/account no longer shows it');
+        await assertGrantListed(await camList(owner), g, server);
+        await assertRevokedByOwner(owner, session, g, { server, target: target(), user: 'alice@localhost', password: PW.alice });
       });
 
       it(`issue 14 #acceptance-2 (${method}): RFC 7009 revocation of the refresh token closes the session`, async () => {
