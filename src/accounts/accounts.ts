@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { Account, PasswordCredentials, RateLimiter, ScramHash, ScramRecords, Store } from '../store/types.js';
+import type { Account, PasswordCredentials, ScramHash, ScramRecords, Store } from '../store/types.js';
 import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
 import { admitLogin, loginLimiters, type LoginLimiters, type ThrottleSettings } from './login-throttle.js';
@@ -59,8 +59,6 @@ export class AccountError extends Error {
 /** Local XMPP accounts: bare JIDs with argon2id password hashes, throttled verification. */
 export class Accounts {
   private readonly limiters: LoginLimiters;
-  private readonly perAccount: RateLimiter;
-  private readonly perAddress: RateLimiter;
   private decoySecret?: Promise<Buffer>;
 
   constructor(
@@ -70,7 +68,6 @@ export class Accounts {
     private readonly scram: ScramSettings = DEFAULT_SCRAM,
   ) {
     this.limiters = loginLimiters(store, throttle);
-    ({ perAccount: this.perAccount, perAddress: this.perAddress } = this.limiters);
   }
 
   async create(jidInput: string, password: string): Promise<string> {
@@ -191,7 +188,7 @@ export class Accounts {
 
   /** After a right secret: the account's failures are forgiven, the address gets this attempt back. */
   private async forgive(jid: string, address?: string): Promise<void> {
-    await Promise.all([this.perAccount.reset(jid), address ? this.perAddress.refund(address) : undefined]);
+    await Promise.all([this.limiters.perAccount.reset(jid), address ? this.limiters.perAddress.refund(address) : undefined]);
   }
 
   private iterations(hash: ScramHash): number {

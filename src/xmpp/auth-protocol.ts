@@ -58,10 +58,6 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
   on('get', 'auth', async ({ user, host, text, element, from }) => {
     const tokenOnly = element.attrs.kind === 'token';
     const address = element.attrs.address;
-    if (address !== undefined && isIP(address) === 0) {
-      deps.log.info({ from, op: 'auth' }, 'auth query refused: address is not an IP address');
-      return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
-    }
     // Our Prosody module holds an account-only login to account management (restrict.lib.lua).
     const userAgent = userAgentOf(element, deps.log, from);
     const result = await api.checkLogin(core, user, host, text, { address, tokenOnly, canRestrict: true, userAgent });
@@ -90,10 +86,9 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
   on('get', 'scram', async ({ user, host, element, from }) => {
     const hash = element.attrs.hash;
     const address = element.attrs.address;
-    if (hash !== 'SHA-1' && hash !== 'SHA-256') return iqError('bad-request', 'the hash attribute must be SHA-1 or SHA-256');
-    if (address !== undefined && isIP(address) === 0) {
-      deps.log.info({ from, op: 'scram' }, 'scram query refused: address is not an IP address');
-      return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
+    if (hash !== 'SHA-1' && hash !== 'SHA-256') {
+      deps.log.info({ from, op: 'scram' }, 'scram query refused: hash is not SHA-1 or SHA-256');
+      return iqError('bad-request', 'the hash attribute must be SHA-1 or SHA-256');
     }
     const answer = await api.scramVerifier(core, user, host, hash, address);
     core.metrics?.xmppQuery('scram', answer.ok ? 'ok' : answer.reason);
@@ -108,7 +103,6 @@ export function registerAuthProtocol(link: IqRegistry, deps: Deps): void {
   on('set', 'scram-success', async ({ user, host, element }) => {
     const address = element.attrs.address;
     const mechanism = element.attrs.mechanism ?? 'SCRAM';
-    if (address !== undefined && isIP(address) === 0) return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
     const known = await api.scramSucceeded(core, user, host, mechanism, address);
     core.metrics?.xmppQuery('scram-success', known ? 'ok' : 'bad-request');
     return known ? undefined : iqError('bad-request', 'not a valid user name on a host this service serves');
@@ -202,6 +196,12 @@ export async function guarded(deps: Deps, name: string, ctx: IqContext, op: Op):
     log.info({ from: ctx.from, host, op: name }, 'auth query refused: host is not the sender');
     core.metrics?.xmppQuery(name, 'forbidden');
     return iqError('forbidden', 'a server may only ask about its own host');
+  }
+  // The client address the throttles count by (auth, scram, scram-success), whichever query carries it.
+  const address = element.attrs.address;
+  if (address !== undefined && isIP(address) === 0) {
+    log.info({ from: ctx.from, op: name }, `${name} query refused: address is not an IP address`);
+    return iqError('bad-request', 'the address attribute must be an IPv4 or IPv6 address');
   }
   // For `remove` the password lives in a child, so the plain text is empty.
   const text = element.getChildElements().length ? '' : element.text();
