@@ -14,6 +14,7 @@ import { silentLogger } from '../../src/log.js';
 import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { liveSessionsOver } from '../../src/xmpp/cam-protocol.js';
 import { revokeAppPassword } from '../helpers/app-passwords.js';
+import { revokeGrantOnAccount, signInToAccount } from '../helpers/account-page.js';
 import { FormBrowser } from '../helpers/browser.js';
 import { grantFor, REGISTRATION_KEY } from '../helpers/cam.js';
 import { runCli } from '../helpers/cli.js';
@@ -29,7 +30,7 @@ const PW = {
 const FAST_MECH = 'HT-SHA-256-NONE';
 const CLOSED = { condition: 'policy-violation', text: 'access revoked' };
 
-describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast): FAST tokens bound to the login they came from', { timeout: 240_000 }, () => {
+describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast + sm): FAST tokens bound to the login they came from', { timeout: 240_000 }, () => {
   let stack: ProsodyStack;
   const open: Sasl2Stream[] = [];
   const stream = async (user: string) => {
@@ -79,7 +80,8 @@ describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast): FAST tokens boun
       version: '13',
       accounts: Object.fromEntries(Object.entries(PW).map(([u, pw]) => [`${u}@localhost`, pw])),
       // SCRAM offered too (docs/migration.md): the raw client picks its mechanism itself.
-      prosody: { modules: ['sasl2', 'sasl2_bind2', 'sasl2_fast'], extraConfig: 'xmpp_oauth_scram = { "SCRAM-SHA-1", "SCRAM-SHA-256" }' },
+      // As an operator on Debian 13 enables them (mod_sasl2_sm resumes XEP-0198 sessions inside SASL2).
+      prosody: { modules: ['smacks', 'sasl2', 'sasl2_bind2', 'sasl2_fast', 'sasl2_sm'], extraConfig: 'xmpp_oauth_scram = { "SCRAM-SHA-1", "SCRAM-SHA-256" }' },
       moduleOptions: { xmpp_oauth_timeout: 5 },
       // Dynamic registration, for a client that may ask for xmpp:account:read (grantFor).
       server: { registration_key: REGISTRATION_KEY },
@@ -91,27 +93,38 @@ describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast): FAST tokens boun
     await stack?.stop();
   });
 
-  it(`issue 24 #3 (Prosody 13): OAUTHBEARER in SASL2 → FAST token → FAST login; after RFC 7009 revocation of the grant both sessions end within 5 s, FAST and OAUTHBEARER fail`, async () => {
-    const tokens = await tokensFor(stack.server.url, 'alice', PW.alice, 'openid xmpp offline_access');
-    const ua = agent('oauthbearer');
-    const { session, token } = await loginForToken('alice', 'OAUTHBEARER', oauthbearerMessage(tokens.access_token), ua);
-    const fast = await fastLogin('alice', token, ua);
+  /** OAUTHBEARER in SASL2 → FAST token → FAST login; `revokeGrant` ends the grant; both sessions close, FAST and OAUTHBEARER fail. */
+  async function oauthbearerFastSequence(user: string, revokeGrant: (refreshToken: string) => Promise<void>) {
+    const tokens = await tokensFor(stack.server.url, user, PW[user as keyof typeof PW], 'openid xmpp offline_access');
+    const ua = agent(`oauthbearer-${user}`);
+    const { session, token } = await loginForToken(user, 'OAUTHBEARER', oauthbearerMessage(tokens.access_token), ua);
+    const fast = await fastLogin(user, token, ua);
     assert.equal(fast.outcome.name, 'success', fast.outcome.raw);
     await fast.session.ping();
 
-    await revoke(stack.server.url, tokens.refresh_token);
+    await revokeGrant(tokens.refresh_token);
     assert.deepEqual(await closedWithin(session, 5000), CLOSED);
     assert.deepEqual(await closedWithin(fast.session, 5000), CLOSED, 'the session that logged in with FAST belongs to the grant too');
 
-    const again = await fastLogin('alice', token, ua);
+    const again = await fastLogin(user, token, ua);
     assert.equal(again.outcome.name, 'failure', again.outcome.raw);
     assert.equal(again.outcome.condition, 'credentials-expired');
     // RFC 7628: the refusal comes as an error challenge, then <failure/> once the client acknowledges it.
-    const s = await stream('alice');
+    const s = await stream(user);
     const bearer = await s.authenticate('OAUTHBEARER', oauthbearerMessage(tokens.access_token), { agent: agent('check') });
     assert.equal(bearer.name, 'challenge', bearer.raw);
     assert.equal((JSON.parse(bearer.data) as { status: string }).status, 'invalid_token');
     assert.equal((await s.respond('\x01')).name, 'failure');
+  }
+
+  it('issue 24 #3 (Prosody 13, with mod_sasl2_sm): OAUTHBEARER in SASL2 → FAST token → FAST login; after the grant is revoked on /account both sessions end within 5 s, FAST and OAUTHBEARER fail', async () => {
+    const browser = new FormBrowser();
+    await signInToAccount(browser, stack.server.url, 'alice', PW.alice);
+    await oauthbearerFastSequence('alice', () => revokeGrantOnAccount(browser, stack.server.url, 'Test Web App'));
+  });
+
+  it('issue 24 #3 (Prosody 13): the same sequence when the grant is revoked by the app (RFC 7009)', async () => {
+    await oauthbearerFastSequence('alice', (refresh) => revoke(stack.server.url, refresh));
   });
 
   it('issue 24 #3 (Prosody 13): an app password (PLAIN in SASL2) → FAST; revoking it on /account ends the session within 5 s, FAST and PLAIN fail', async () => {
@@ -122,8 +135,7 @@ describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast): FAST tokens boun
     assert.equal(fast.outcome.name, 'success', fast.outcome.raw);
 
     const browser = new FormBrowser();
-    const page = await (await browser.get(`${stack.server.url}/account`)).text();
-    assert.equal((await browser.submit(stack.server.url, page, { username: 'bob', password: PW.bob })).status, 303);
+    await signInToAccount(browser, stack.server.url, 'bob', PW.bob);
     await revokeAppPassword(browser, stack.server.url, 'Monal on phone');
     assert.deepEqual(await closedWithin(session, 5000), CLOSED);
     assert.deepEqual(await closedWithin(fast.session, 5000), CLOSED);
