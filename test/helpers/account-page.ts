@@ -19,3 +19,12 @@ export async function revokeGrantOnAccount(browser: FormBrowser, base: string, n
   const res = await browser.post(`${base}/account/revoke`, { csrf: csrfOf(html), grant: id });
   assert.equal(res.headers.get('location'), '/account?notice=account.notice.revoked');
 }
+
+/** Changes the password with the page's own form, its "end chat sessions" box ticked as the page ticks it. */
+export async function changePasswordOnAccount(browser: FormBrowser, base: string, current: string, password: string): Promise<void> {
+  const html = await (await browser.get(`${base}/account`)).text();
+  const form = html.slice(html.indexOf('<form method="post" action="/account/password"'));
+  assert.match(form, /name="end_sessions" checked/);
+  const res = await browser.submit(base, form, { current, password, confirm: password, end_sessions: 'on' });
+  assert.equal(res.headers.get('location'), '/account?notice=account.notice.password_changed');
+}

@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/log.js';
 import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { liveSessionsOver } from '../../src/xmpp/cam-protocol.js';
 import { revokeAppPassword } from '../helpers/app-passwords.js';
-import { revokeGrantOnAccount, signInToAccount } from '../helpers/account-page.js';
+import { changePasswordOnAccount, revokeGrantOnAccount, signInToAccount } from '../helpers/account-page.js';
 import { FormBrowser } from '../helpers/browser.js';
 import { grantFor, REGISTRATION_KEY } from '../helpers/cam.js';
 import { runCli } from '../helpers/cli.js';
@@ -147,14 +147,17 @@ describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast + sm): FAST tokens
     assert.equal((await sasl2Login('bob', 'PLAIN', `\0bob\0${PW.bob}`)).name, 'success');
   });
 
-  it('issue 24 #3 (Prosody 13): a password login (PLAIN in SASL2) → FAST; after a password change FAST and the old password fail, the new one works', async () => {
+  it('issue 24 #3 (Prosody 13): a password login (PLAIN in SASL2) → FAST; after a password change on /account both sessions end within 5 s, FAST and the old password fail, the new one works', async () => {
     const ua = agent('password');
-    const { token } = await loginForToken('carol', 'PLAIN', `\0carol\0${PW.carol}`, ua);
+    const { session, token } = await loginForToken('carol', 'PLAIN', `\0carol\0${PW.carol}`, ua);
     const fast = await fastLogin('carol', token, ua);
     assert.equal(fast.outcome.name, 'success', fast.outcome.raw);
-    fast.session.close();
 
-    await stack.server.app.accounts.setPassword('carol@localhost', 'carol new password 5678');
+    const browser = new FormBrowser();
+    await signInToAccount(browser, stack.server.url, 'carol', PW.carol);
+    await changePasswordOnAccount(browser, stack.server.url, PW.carol, 'carol new password 5678');
+    assert.deepEqual(await closedWithin(session, 5000), CLOSED);
+    assert.deepEqual(await closedWithin(fast.session, 5000), CLOSED, 'the FAST session logged in with the old password too');
     const again = await fastLogin('carol', token, ua);
     assert.equal(again.outcome.condition, 'credentials-expired', again.outcome.raw);
     assert.equal((await sasl2Login('carol', 'PLAIN', `\0carol\0${PW.carol}`)).name, 'failure');
