@@ -8,6 +8,7 @@ import { randomToken } from '../util/crypto.js';
 import { encodeScram } from './codec.js';
 import { grantOfAccount } from './grant-ownership.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
+import { MemorySecondFactorStore } from './second-factor/memory.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
@@ -94,6 +95,7 @@ export class MemoryStore implements Store {
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly revocationListeners = new Set<RevocationListener>();
   private readonly timer: NodeJS.Timeout;
+  readonly secondFactors = new MemorySecondFactorStore();
 
   constructor() {
     // unref: an idle store must not keep the process alive.

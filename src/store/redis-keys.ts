@@ -99,6 +99,11 @@ export class RedisKeys {
     return `${this.prefix}uc:${userCode}`;
   }
 
+  /** An account's second factors (issue 26); its recovery codes are `<this>:rc`, in the same slot. */
+  secondFactors(jid: string): string {
+    return `${this.prefix}{mfa:${jid}}`;
+  }
+
   session(id: string): string {
     return `${this.prefix}sess:${id}`;
   }

@@ -13,6 +13,8 @@ import { decodeAccount, decodeCode, decodeDevice, decodeGrant, decodeRefresh, de
 import { randomToken } from '../util/crypto.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
+import { RedisSecondFactorStore } from './second-factor/redis.js';
+import type { SecondFactorStore } from './second-factor/types.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
@@ -89,6 +91,7 @@ export class RedisStore implements Store {
    * revocations and checks of an ended grant need no round trip.
    */
   private readonly ended = new BoundedMap<string, true>(50_000);
+  readonly secondFactors: SecondFactorStore;
 
   constructor(
     private readonly client: Client,
@@ -97,6 +100,7 @@ export class RedisStore implements Store {
   ) {
     // A Cluster has database 0 only; a single node or Sentinel primary may use another.
     this.k = new RedisKeys(keyPrefix, (client as { options?: { db?: number } }).options?.db ?? 0);
+    this.secondFactors = new RedisSecondFactorStore(client, this.k);
     if (opts.grantLivenessCache) {
       this.liveness = new GrantLiveness();
       this.subscribe();

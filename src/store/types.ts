@@ -4,6 +4,8 @@
 // Times are unix milliseconds; TTLs are seconds. Secrets (codes, refresh
 // tokens, device codes) never reach the store: callers pass SHA-256 digests.
 
+import type { SecondFactorStore } from './second-factor/types.js';
+
 export type ScramHash = 'SHA-1' | 'SHA-256';
 
 /** A SCRAM verifier (RFC 5802): as secret as a password hash. Binary fields in base64. */
@@ -307,6 +309,8 @@ export const MAX_REFRESH_PER_GRANT = 500;
 
 export interface Store {
   readonly kind: 'redis' | 'memory';
+  /** Second factors of accounts (issue 26), a store domain of its own. */
+  readonly secondFactors: SecondFactorStore;
 
   // accounts
   /** false when the account exists already. */
