@@ -345,6 +345,24 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Component link'),
 
+  activity: z
+    .strictObject({
+      ttl_days: z.number().int().min(1).max(3650).default(90).describe("Days an account's security activity (/account/activity, its last 100 events) is kept after its latest event"),
+      xmpp_login_window: seconds(3600, 'XMPP logins of one account with the same client and way of logging in are recorded at most once per this many seconds'),
+    })
+    .prefault({})
+    .describe('Security activity log'),
+
+  notices: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Tell users over XMPP when an app gets access, an app password is made, a second factor changes or the password changes (each user can turn it off or on at /account)'),
+    })
+    .prefault({})
+    .describe('"New access" notices over XMPP'),
+
   readyz: z
     .strictObject({
       require_xmpp: z
