@@ -9,6 +9,7 @@ import { encodeScram } from './codec.js';
 import { grantOfAccount } from './grant-ownership.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { MemorySecondFactorStore } from './second-factor/memory.js';
+import { MemoryActivityLog } from './activity/memory.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
@@ -96,6 +97,7 @@ export class MemoryStore implements Store {
   private readonly revocationListeners = new Set<RevocationListener>();
   private readonly timer: NodeJS.Timeout;
   readonly secondFactors = new MemorySecondFactorStore();
+  readonly activity = new MemoryActivityLog();
 
   constructor() {
     // unref: an idle store must not keep the process alive.

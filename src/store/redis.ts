@@ -15,6 +15,7 @@ import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisSecondFactorStore } from './second-factor/redis.js';
 import type { SecondFactorStore } from './second-factor/types.js';
+import { RedisActivityLog } from './activity/redis.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
@@ -92,6 +93,7 @@ export class RedisStore implements Store {
    */
   private readonly ended = new BoundedMap<string, true>(50_000);
   readonly secondFactors: SecondFactorStore;
+  readonly activity: RedisActivityLog;
 
   constructor(
     private readonly client: Client,
@@ -101,6 +103,7 @@ export class RedisStore implements Store {
     // A Cluster has database 0 only; a single node or Sentinel primary may use another.
     this.k = new RedisKeys(keyPrefix, (client as { options?: { db?: number } }).options?.db ?? 0);
     this.secondFactors = new RedisSecondFactorStore(client, this.k);
+    this.activity = new RedisActivityLog(client, this.k.prefix);
     if (opts.grantLivenessCache) {
       this.liveness = new GrantLiveness();
       this.subscribe();

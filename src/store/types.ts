@@ -5,6 +5,7 @@
 // tokens, device codes) never reach the store: callers pass SHA-256 digests.
 
 import type { SecondFactorStore } from './second-factor/types.js';
+import type { ActivityLog } from './activity/types.js';
 
 export type ScramHash = 'SHA-1' | 'SHA-256';
 
@@ -311,6 +312,8 @@ export interface Store {
   readonly kind: 'redis' | 'memory';
   /** Second factors of accounts (issue 26), a store domain of its own. */
   readonly secondFactors: SecondFactorStore;
+  /** Accounts' security activity and the notice queue (issue 26), a store domain of its own. */
+  readonly activity: ActivityLog;
 
   // accounts
   /** false when the account exists already. */
