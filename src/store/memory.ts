@@ -10,6 +10,7 @@ import { grantOfAccount } from './grant-ownership.js';
 import { adaptLimiter, limiterOptions } from './rate-limit.js';
 import { MemorySecondFactorStore } from './second-factor/memory.js';
 import { MemoryActivityLog } from './activity/memory.js';
+import { MemoryPasskeyStore } from './passkeys/memory.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
   Account, AuthorizationCode, ConsumeCodeResult, CreateUpstreamAccountResult, DeviceGrant, Grant, LoginSession, PollDeviceResult,
@@ -98,6 +99,7 @@ export class MemoryStore implements Store {
   private readonly timer: NodeJS.Timeout;
   readonly secondFactors = new MemorySecondFactorStore();
   readonly activity = new MemoryActivityLog();
+  readonly passkeys = new MemoryPasskeyStore();
 
   constructor() {
     // unref: an idle store must not keep the process alive.

@@ -104,6 +104,19 @@ export class RedisKeys {
     return `${this.prefix}{mfa:${jid}}`;
   }
 
+  /** An account's passkeys and WebAuthn user handle, one hash (issue 26). */
+  passkeys(jid: string): string {
+    return `${this.prefix}{pk:${jid}}`;
+  }
+  /** Credential id digest → jid, for sign-in without a user name; not in the account's slot. */
+  passkeyOwner(idDigest: string): string {
+    return `${this.prefix}pko:${idDigest}`;
+  }
+  /** One WebAuthn ceremony's challenge, taken once. */
+  passkeyChallenge(id: string): string {
+    return `${this.prefix}pkc:${id}`;
+  }
+
   session(id: string): string {
     return `${this.prefix}sess:${id}`;
   }

@@ -16,6 +16,7 @@ import { RedisKeys } from './redis-keys.js';
 import { RedisSecondFactorStore } from './second-factor/redis.js';
 import type { SecondFactorStore } from './second-factor/types.js';
 import { RedisActivityLog } from './activity/redis.js';
+import { RedisPasskeyStore } from './passkeys/redis.js';
 import { scripts, type ScriptName } from './redis-scripts.js';
 import { MAX_REFRESH_PER_GRANT } from './types.js';
 import type {
@@ -94,6 +95,7 @@ export class RedisStore implements Store {
   private readonly ended = new BoundedMap<string, true>(50_000);
   readonly secondFactors: SecondFactorStore;
   readonly activity: RedisActivityLog;
+  readonly passkeys: RedisPasskeyStore;
 
   constructor(
     private readonly client: Client,
@@ -104,6 +106,7 @@ export class RedisStore implements Store {
     this.k = new RedisKeys(keyPrefix, (client as { options?: { db?: number } }).options?.db ?? 0);
     this.secondFactors = new RedisSecondFactorStore(client, this.k);
     this.activity = new RedisActivityLog(client, this.k.prefix);
+    this.passkeys = new RedisPasskeyStore(client, this.k);
     if (opts.grantLivenessCache) {
       this.liveness = new GrantLiveness();
       this.subscribe();

@@ -6,6 +6,7 @@
 
 import type { SecondFactorStore } from './second-factor/types.js';
 import type { ActivityLog } from './activity/types.js';
+import type { PasskeyStore } from './passkeys/types.js';
 
 export type ScramHash = 'SHA-1' | 'SHA-256';
 
@@ -314,6 +315,8 @@ export interface Store {
   readonly secondFactors: SecondFactorStore;
   /** Accounts' security activity and the notice queue (issue 26), a store domain of its own. */
   readonly activity: ActivityLog;
+  /** Passkeys (WebAuthn credentials) of accounts and their ceremonies' challenges (issue 26), a store domain of its own. */
+  readonly passkeys: PasskeyStore;
 
   // accounts
   /** false when the account exists already. */
