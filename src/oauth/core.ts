@@ -11,6 +11,7 @@ import { KeyManager } from './tokens/keys.js';
 import { largestAccessTokenBytes, XMPP_PASSWORD_BUDGET } from './tokens/token-size.js';
 import { DynamicClients } from './clients/registration/dynamic-clients.js';
 import { TokenSigner } from './tokens/tokens.js';
+import { activityFromConfig, configureSecurityEvents } from './account-life/security-events.js';
 
 /**
  * Start-up needs the store (the signing keys live there). If it is down, say
@@ -59,6 +60,7 @@ export async function createCore(
   const clients = new ClientRegistry(sources);
   setHashConcurrency(config.password_hash_concurrency ?? defaultHashConcurrency());
   const accounts = new Accounts(store, config.login_throttle, log, config.scram);
+  configureSecurityEvents(store, { ...activityFromConfig(config), log });
   const largest = await largestAccessTokenBytes(signer, config);
   if (largest > XMPP_PASSWORD_BUDGET) {
     log.warn(

@@ -4,6 +4,7 @@
 import { normaliseJid } from '../../accounts/jid.js';
 import type { CoreDeps } from '../context.js';
 import { revokeAllGrantsOf } from '../grants/grant-management.js';
+import { recordSecurityEvent } from './security-events.js';
 
 export type DisableResult = { ok: true; revoked: number } | { ok: false; reason: 'bad-jid' | 'missing' };
 
@@ -14,6 +15,7 @@ export async function disableAccount(deps: Pick<CoreDeps, 'store' | 'log'>, jidI
   if (!(await deps.store.setAccountDisabled(jid, true))) return { ok: false, reason: 'missing' };
   const revoked = (await revokeAllGrantsOf(deps, jid, by)).length;
   deps.log.info({ jid, by, revoked }, 'account disabled');
+  void recordSecurityEvent(deps, jid, { kind: 'account-disabled', by });
   return { ok: true, revoked };
 }
 
@@ -23,5 +25,6 @@ export async function enableAccount(deps: Pick<CoreDeps, 'store' | 'log'>, jidIn
   if (!jid) return { ok: false, reason: 'bad-jid' };
   if (!(await deps.store.setAccountDisabled(jid, false))) return { ok: false, reason: 'missing' };
   deps.log.info({ jid, by }, 'account enabled');
+  void recordSecurityEvent(deps, jid, { kind: 'account-enabled', by });
   return { ok: true, revoked: 0 };
 }

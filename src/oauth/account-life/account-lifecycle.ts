@@ -5,6 +5,7 @@ import { AccountError, type Accounts } from '../../accounts/accounts.js';
 import { normaliseJid } from '../../accounts/jid.js';
 import type { CoreDeps } from '../context.js';
 import { revokeAllGrantsOf } from '../grants/grant-management.js';
+import { recordSecurityEvent } from './security-events.js';
 
 type Deps = Pick<CoreDeps, 'store' | 'log'> & { accounts: Accounts };
 
@@ -17,6 +18,8 @@ export async function createAccount(deps: Deps, jidInput: string, password: stri
   const jid = await deps.accounts.create(jidInput, password);
   const leftovers = await revokeAllGrantsOf(deps, jid, by);
   if (leftovers.length) deps.log.warn({ jid, grants: leftovers.length }, 'grants left from a previous account of this JID revoked');
+  // The new owner sees none of the old owner's activity either.
+  await deps.store.activity.forget(jid);
   return jid;
 }
 
@@ -40,6 +43,8 @@ export async function removeAccount(deps: Deps, jidInput: string, by: string): P
   }
   const revoked = await revokeAllGrantsOf(deps, jid, by);
   if (revoked.length) deps.log.info({ jid, grants: revoked.length, by }, 'grants of the removed account revoked');
+  // Addresses and devices of a removed account are not kept for whoever takes the JID next.
+  await deps.store.activity.forget(jid).catch((err: unknown) => deps.log.info({ jid, error: (err as Error).message }, 'activity of the removed account not dropped; it expires'));
   if (missing) throw missing;
 }
 
@@ -57,6 +62,7 @@ export async function changePassword(
   const jid = normaliseJid(jidInput);
   if (!jid) throw new AccountError(`not a bare JID: ${jidInput.slice(0, 64)}`, 'bad-jid');
   await deps.accounts.setPassword(jid, password);
+  void recordSecurityEvent(deps, jid, { kind: 'password-changed', by: opts.by });
   // Chat sessions that logged in with the old password end on every attached server (token and app-password sessions stay).
   if (opts.endPasswordSessions) await deps.store.announcePasswordChanged(jid);
   if (!opts.revokeGrants) return { revokedGrants: 0 };

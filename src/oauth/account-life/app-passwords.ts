@@ -13,6 +13,7 @@ import type { Grant } from '../../store/types.js';
 import { sha256Hex } from '../../util/crypto.js';
 import type { CoreDeps } from '../context.js';
 import { newGrantId } from '../tokens/tokens.js';
+import { recordSecurityEvent } from './security-events.js';
 
 export const APP_PASSWORD_SCOPES = ['xmpp:client:normal', 'xmpp:account:read', 'xmpp:account:write'] as const;
 export type AppPasswordScope = (typeof APP_PASSWORD_SCOPES)[number];
@@ -99,6 +100,7 @@ export async function createAppPassword(
   };
   await deps.store.saveGrant(grant);
   deps.log.info({ jid, grant: id, scope }, 'app password created');
+  void recordSecurityEvent(deps, jid, { kind: 'app-password-created', label, scope: grant.scope });
   return { password: display, grant };
 }
 

@@ -12,6 +12,7 @@
 // step deep inside a request needs no extra parameter to name them.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import type { ActivityEntry, ActivityLimits, ActivityLog } from '../../store/activity/types.js';
 import type { Store } from '../../store/types.js';
@@ -240,4 +241,28 @@ function seenRecently(activity: ActivityLog, jid: string, key: string, windowSec
   m.delete(k);
   m.set(k, now);
   return false;
+}
+
+/** The settings the config's `activity.*` and `notices.*` name. */
+export function activityFromConfig(config: Pick<Config, 'activity' | 'notices'>): Omit<ActivitySettings, 'log'> {
+  return {
+    max: DEFAULT_ACTIVITY_SETTINGS.max,
+    ttlSeconds: config.activity.ttl_days * 86400,
+    xmppLoginWindowSeconds: config.activity.xmpp_login_window,
+    noticesByDefault: config.notices.enabled,
+  };
+}
+
+/** An accepted XMPP login, in one line at each door: coalesced, in the background. */
+export function recordXmppLogin(
+  deps: RecordDeps,
+  jid: string,
+  login: { via: 'password' | 'token' | 'app-password'; mechanism?: string; client?: string; userAgent?: { software?: string; device?: string }; address?: string },
+): void {
+  void recordSecurityEvent(
+    deps,
+    jid,
+    { kind: 'xmpp-login', via: login.via, mechanism: login.mechanism, client: login.client, software: login.userAgent?.software, device: login.userAgent?.device },
+    { address: login.address, userAgent: [login.userAgent?.software, login.userAgent?.device].filter(Boolean).join(' on ') || undefined },
+  );
 }

@@ -6,6 +6,7 @@
 import type { Grant, GrantRevokedEvent, UserAgent } from '../../store/types.js';
 import type { CoreDeps } from '../context.js';
 import { clientLog } from '../clients/client-log.js';
+import { recordSecurityEvent } from '../account-life/security-events.js';
 
 export interface GrantSummary {
   id: string;
@@ -90,6 +91,14 @@ export async function revokeAllGrantsOf(
 async function revoke(deps: Pick<CoreDeps, 'store' | 'log'>, grant: Grant, by: string): Promise<GrantSummary | null> {
   if (!(await revokeGrant(deps, grant.id))) return null;
   deps.log.info({ jid: grant.jid, ...clientLog({ id: grant.clientId, name: grant.clientName }), by }, 'grant revoked');
+  // Awaited (it never throws): an account removal forgets the log only after its revocations are in it.
+  await recordSecurityEvent(
+    deps,
+    grant.jid,
+    grant.kind === 'app_password'
+      ? { kind: 'app-password-revoked', label: grant.label ?? '', by }
+      : { kind: 'app-revoked', client: grant.clientName ?? grant.clientId.slice(0, 40), by },
+  );
   return summarise(grant);
 }
 

@@ -6,6 +6,7 @@ import { describable } from '../errors.js';
 import { withParams } from './redirect.js';
 import { newAuthorizationCode, newGrantId } from '../tokens/tokens.js';
 import { clientLog } from '../clients/client-log.js';
+import { recordSecurityEvent } from '../account-life/security-events.js';
 
 export interface Authentication {
   jid: string;
@@ -44,7 +45,11 @@ export async function recordConsent(store: Store, jid: string, client: Client, s
   if (existing) {
     const widened = { ...existing, scope: [...new Set([...existing.scope, ...scope])], lastUsedAt: now };
     // Revoked since we read it? Then this consent starts a new grant.
-    if (await store.updateGrant(widened)) return widened;
+    if (await store.updateGrant(widened)) {
+      // A silent re-approval of what was granted before is no new access; a wider scope is.
+      if (widened.scope.length > existing.scope.length) void recordSecurityEvent({ store }, jid, { kind: 'app-approved', client: client.name, scope: widened.scope });
+      return widened;
+    }
   }
   if ((await store.countGrants(jid)) >= MAX_GRANTS_PER_ACCOUNT) throw new TooManyGrantsError();
   const grant: Grant = {
@@ -59,6 +64,7 @@ export async function recordConsent(store: Store, jid: string, client: Client, s
     logoUri: client.logoUri,
   };
   await store.saveGrant(grant);
+  void recordSecurityEvent({ store }, jid, { kind: 'app-approved', client: client.name, scope });
   return grant;
 }
 

@@ -6,6 +6,7 @@ import type { CoreDeps } from '../context.js';
 import { allowsXmppLogin, isRestrictedXmppLogin } from '../scopes.js';
 import { needsUpstreamSignIn } from '../account-life/upstream-freshness.js';
 import { validateAccountToken, type ValidToken } from '../tokens/validate-token.js';
+import { recordXmppLogin } from '../account-life/security-events.js';
 
 export type LoginResult =
   | { ok: true; jid: string; via: 'password' | 'token' | 'app-password'; token?: ValidToken; grantId?: string; scope?: string[] }
@@ -92,6 +93,7 @@ export async function authenticate(deps: CoreDeps, user: string, host: string, s
   if (result.ok) {
     // Successful logins are logged like token and app-password ones (review #12); never the secret.
     deps.log.info({ jid, via: 'password', address: opts.address }, 'xmpp login accepted');
+    recordXmppLogin(deps, jid!, { via: 'password', mechanism: 'PLAIN', userAgent: opts.userAgent, address: opts.address });
     return { ok: true, jid: jid!, via: 'password' };
   }
   return result.reason === 'throttled' ? { ok: false, reason: 'throttled', retryAfterMs: result.retryAfterMs } : { ok: false, reason: 'invalid' };
@@ -105,6 +107,7 @@ async function tokenLogin(deps: CoreDeps, jid: string | undefined, host: string,
   if (usable && (jid === undefined || token.jid === jid)) {
     void deps.store.touchGrant(token.grantId, Date.now(), opts.userAgent).catch(() => {});
     deps.log.info({ jid: token.jid, via: 'token' }, 'xmpp login accepted');
+    recordXmppLogin(deps, token.jid, { via: 'token', mechanism: tokenOnly ? 'OAUTHBEARER or X-OAUTH2' : 'PLAIN', client: token.grant.clientName, userAgent: opts.userAgent, address: opts.address });
     deps.metrics?.login('token', 'ok');
     return { ok: true, jid: token.jid, via: 'token', token };
   }
@@ -142,6 +145,7 @@ async function appPasswordLogin(deps: CoreDeps, jid: string, secret: string, opt
   }
   void deps.store.touchGrant(grant.id, Date.now(), opts.userAgent).catch(() => {});
   deps.log.info({ jid, via: 'app-password', grant: grant.id }, 'xmpp login accepted');
+  recordXmppLogin(deps, jid, { via: 'app-password', mechanism: 'PLAIN', client: grant.label, userAgent: opts.userAgent, address: opts.address });
   deps.metrics?.login('app-password', 'ok');
   return { ok: true, jid, via: 'app-password', grantId: grant.id, scope: grant.scope };
 }

@@ -12,6 +12,7 @@ import { needsUpstreamSignIn } from '../account-life/upstream-freshness.js';
 import { reservedBecause } from '../account-life/reserved-names.js';
 import { validateAccountToken } from '../tokens/validate-token.js';
 import { authenticate, type LoginOptions, type LoginResult } from './xmpp-login.js';
+import { recordXmppLogin } from '../account-life/security-events.js';
 
 export type ChangeResult = { ok: true } | { ok: false; reason: 'bad-request' | 'missing' | 'exists' | 'bad-password' | 'refused' | 'reserved' };
 
@@ -44,6 +45,7 @@ export async function scramSucceeded(deps: CoreDeps, user: string, host: string,
   if (!jid) return false;
   await deps.accounts.scramSucceeded(jid, address);
   deps.log.info({ jid, via: 'password', mechanism, address }, 'xmpp login accepted');
+  recordXmppLogin(deps, jid, { via: 'password', mechanism, address });
   deps.metrics?.login('password', 'ok');
   return true;
 }
