@@ -112,6 +112,11 @@ const upstreamProviderSchema = z
     host: z.string().min(1).optional().describe('XMPP domain of the accounts it creates, one of xmpp.hosts (default: the first)'),
     allow: claimCondition.optional().describe('Claims a user must have, e.g. { groups: xmpp-users }; a list means any one of them'),
     link_existing: z.boolean().default(false).describe('Let the first sign-in take over an existing local account with the same JID'),
+    acr_values: z.string().min(1).optional().describe('acr_values sent to the provider with each sign-in (e.g. to ask it for a second factor)'),
+    mfa_acr_values: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("The provider's acr values that mean a multi-factor sign-in (its amr is read too: mfa, or two kinds of factor)"),
   })
   .describe('An upstream OpenID Connect provider');
 
@@ -206,6 +211,19 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Throttling of endpoints that anyone may call, per caller address'),
 
+  mfa: z
+    .strictObject({
+      required: z
+        .enum(['none', 'optional', 'required'])
+        .default('optional')
+        .describe('Second factors on the web sign-in: none (not offered; factors already set up are still asked), optional (each account chooses), required (an account without one must set one up before its sign-in finishes)'),
+    })
+    .prefault({})
+    .describe('Second factors (TOTP) on the web sign-in'),
+  password_logins: z
+    .enum(['anywhere', 'app_passwords_only'])
+    .default('anywhere')
+    .describe("Where an account's main password works unless the account chooses: anywhere, or app_passwords_only (the web sign-in only; XMPP logins, the password grant and extauth then need an app password or a token)"),
   local_login: z.boolean().default(true).describe('Offer the password form on the login page (false: upstream providers only)'),
   upstream: z
     .strictObject({
