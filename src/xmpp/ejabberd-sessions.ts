@@ -1,12 +1,20 @@
-// ejabberd has no module of ours to tell, so ending an account's live sessions
-// there goes through its own admin API (mod_http_api, command kick_user): when
-// an account is disabled or removed here, every ejabberd session of it ends, as
-// our Prosody module does. ejabberd cannot tell which login a session used, so
-// news that ends only some sessions (app-password logins after an upstream
-// logout, password logins after a password change) is not its to act on.
+// ejabberd has no module of ours to tell, so ending live sessions there goes
+// through its own admin API (mod_http_api, command kick_user).
+//
+// ejabberd keeps no link from a session to the credential it logged in with:
+// the extauth program is asked "is this password right for alice" and nothing
+// more, X-OAUTH2 looks a token up and forgets it, and no admin command
+// (user_sessions_info, kick_session) says which login a session used. So
+// whenever some of an account's sessions must end (a grant or app password
+// revoked, by any door; the account disabled or removed; a password change
+// that signs out the old password's sessions; an upstream logout) every
+// session of the account ends. Clients that still hold a valid credential log
+// in again by themselves; the one that lost it cannot. That over-kills on
+// purpose: the alternative is a revoked session that stays open for days.
 import type { Logger } from '../log.js';
-import { onAccountSessionsEnded, type SessionsEnded } from '../oauth/account-life/account-lifecycle.js';
+import { onAccountSessionsEnded } from '../oauth/account-life/account-lifecycle.js';
 import type { CoreDeps } from '../oauth/context.js';
+import { onGrantRevoked } from '../oauth/grants/grant-management.js';
 
 const CALL_TIMEOUT_MS = 5_000;
 
@@ -15,19 +23,16 @@ export interface EjabberdApi {
   authorization?: string;
 }
 
-export function startEjabberdSessionEnder(core: CoreDeps, api: EjabberdApi, log: Logger): () => void {
+/** Why an account's sessions end there (log lines only). */
+type Why = 'removed' | 'disabled' | 'upstream-logout' | 'password-changed' | 'grant-revoked';
+
+export function startEjabberdSessionEnder(core: Pick<CoreDeps, 'store' | 'config'>, api: EjabberdApi, log: Logger): () => void {
   const base = api.url.replace(/\/+$/, '');
   const hosts = core.config.xmpp.hosts.map((h) => h.toLowerCase());
+  /** Accounts with a kick_user call under way; `again` when news came during it. */
+  const busy = new Map<string, { again?: Why }>();
 
-  async function kick(event: SessionsEnded): Promise<void> {
-    if (event.via) {
-      log.debug({ why: event.why }, 'ejabberd: sessions of one login kind cannot be told apart there; left open');
-      return;
-    }
-    const at = event.jid.lastIndexOf('@');
-    const user = event.jid.slice(0, at);
-    const host = event.jid.slice(at + 1);
-    if (!hosts.includes(host)) return;
+  async function kickUser(user: string, host: string, why: Why): Promise<void> {
     try {
       const res = await fetch(`${base}/kick_user`, {
         method: 'POST',
@@ -38,7 +43,7 @@ export function startEjabberdSessionEnder(core: CoreDeps, api: EjabberdApi, log:
       const text = await res.text();
       if (!res.ok) {
         // ejabberd's own words name the cause (api_permissions, a wrong path): worth an operator's look.
-        log.warn({ status: res.status, why: event.why, answer: text.slice(0, 200) }, 'ejabberd refused kick_user: live sessions stay open');
+        log.warn({ status: res.status, why, answer: text.slice(0, 200) }, 'ejabberd refused kick_user: live sessions stay open');
         return;
       }
       // 23.01 answers {"num_resources":N}; 24.12 (API v2 and later) a string, "Kicked sessions: N".
@@ -47,11 +52,49 @@ export function startEjabberdSessionEnder(core: CoreDeps, api: EjabberdApi, log:
         typeof answer === 'string'
           ? Number(/(\d+)\s*$/.exec(answer)?.[1])
           : Number((answer as { num_resources?: unknown } | null)?.num_resources);
-      log.info({ host, why: event.why, closed: Number.isFinite(kicked) ? kicked : undefined }, 'ejabberd sessions of the account ended (kick_user)');
+      log.info({ host, why, closed: Number.isFinite(kicked) ? kicked : undefined }, 'ejabberd sessions of the account ended (kick_user)');
     } catch (err) {
-      log.warn({ err: (err as Error).message, why: event.why }, 'could not reach ejabberd mod_http_api: live sessions stay open');
+      log.warn({ err: (err as Error).message, why }, 'could not reach ejabberd mod_http_api: live sessions stay open');
     }
   }
 
-  return onAccountSessionsEnded(core, (event) => void kick(event));
+  /**
+   * One call per account at a time. Disabling an account revokes each of its
+   * grants too, so news comes in bursts: a burst folds into the call under way
+   * plus at most one more (for sessions that began while it ran).
+   */
+  function end(jid: string, why: Why): void {
+    const at = jid.lastIndexOf('@');
+    if (at <= 0) return;
+    const user = jid.slice(0, at);
+    const host = jid.slice(at + 1).toLowerCase();
+    if (!hosts.includes(host)) return;
+    const key = `${user}@${host}`;
+    const running = busy.get(key);
+    if (running) {
+      running.again ??= why;
+      return;
+    }
+    const state: { again?: Why } = {};
+    busy.set(key, state);
+    void (async () => {
+      let next: Why | undefined = why;
+      while (next) {
+        state.again = undefined;
+        await kickUser(user, host, next);
+        next = state.again;
+      }
+      busy.delete(key);
+    })();
+  }
+
+  const offAccounts = onAccountSessionsEnded(core, (event) => end(event.jid, event.why));
+  // Without the account (never the case for a grant that existed) there is no one to kick.
+  const offGrants = onGrantRevoked(core, (event) => {
+    if (event.jid) end(event.jid, 'grant-revoked');
+  });
+  return () => {
+    offAccounts();
+    offGrants();
+  };
 }

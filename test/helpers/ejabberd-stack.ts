@@ -23,6 +23,10 @@ export interface EjabberdStackOptions {
   lookupSecret?: string;
   /** Serve ejabberd's mod_http_api (kick_user) and tell our server of it (ejabberd_api). */
   httpApi?: boolean;
+  /** STARTTLS on c2s (required), with this certificate: ejabberd 24.12 then offers SASL2. */
+  tls?: { certFile: string; keyFile: string };
+  /** Load mod_auth_fast (24.12; left off in our example configuration). */
+  authFast?: boolean;
   /** Overrides of the server's config (merged over the `xmpp` block for that key). */
   server?: Record<string, unknown>;
   /** Accounts to create once the link is up: JID → password. */
@@ -71,6 +75,8 @@ export async function startEjabberdStack(opts: EjabberdStackOptions = {}): Promi
       extauthProgram: `${BIN} --config ${config} extauth --protocol ejabberd`,
       ...(opts.lookupSecret ? { extApiUrl: issuer, extApiHeaders: `X-Lookup-Secret: ${opts.lookupSecret}` } : {}),
       httpApi: opts.httpApi,
+      tls: opts.tls,
+      authFast: opts.authFast,
     });
     const { xmpp: xmppOverrides, ...rest } = (opts.server ?? {}) as { xmpp?: Record<string, unknown> };
     server = await startServer(

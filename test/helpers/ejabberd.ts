@@ -38,6 +38,10 @@ export interface EjabberdOptions {
   extApiHeaders?: string;
   /** Serve mod_http_api on a loopback port, `kick_user` allowed from loopback only (as docs/xmpp-servers.md shows). */
   httpApi?: boolean;
+  /** STARTTLS on c2s, required (as contrib/ejabberd/ejabberd-example.yml): 24.12 offers SASL2 only over TLS. */
+  tls?: { certFile: string; keyFile: string };
+  /** Load mod_auth_fast (XEP-0484; 24.12 only), which our example configuration leaves off. */
+  authFast?: boolean;
   startTimeoutMs?: number;
 }
 
@@ -84,6 +88,11 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
   const distPort = await freePort();
   const hosts = opts.hosts ?? ['localhost'];
 
+  // ejabberd reads the certificate as its own user, from its own folder.
+  const pem = opts.tls ? join(etc, 'c2s.pem') : undefined;
+  if (opts.tls) writeFileSync(pem!, readFileSync(opts.tls.certFile, 'utf8') + readFileSync(opts.tls.keyFile, 'utf8'));
+  const starttls = opts.tls ? ', starttls: true, starttls_required: true' : '';
+
   const yaml = [
     'hosts:',
     ...hosts.map((h) => `  - ${JSON.stringify(h)}`),
@@ -97,8 +106,9 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
       ? ['oauth_db_type: rest', 'oauth_use_cache: false', `ext_api_url: ${JSON.stringify(opts.extApiUrl)}`]
       : []),
     ...(opts.extApiHeaders ? [`ext_api_headers: ${JSON.stringify(opts.extApiHeaders)}`] : []),
+    ...(pem ? ['certfiles:', `  - ${JSON.stringify(pem)}`] : []),
     'listen:',
-    `  - { port: ${c2sPort}, ip: "127.0.0.1", module: ejabberd_c2s, max_stanza_size: 262144, access: c2s }`,
+    `  - { port: ${c2sPort}, ip: "127.0.0.1", module: ejabberd_c2s, max_stanza_size: 262144, access: c2s${starttls} }`,
     ...opts.components.map(
       (c, i) =>
         `  - { port: ${componentPorts[i]}, ip: "127.0.0.1", module: ejabberd_service, hosts: { ${JSON.stringify(c.domain)}: { password: ${JSON.stringify(c.secret)} } } }`,
@@ -117,6 +127,7 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<EjabberdInst
     '  mod_disco: {}',
     '  mod_ping: {}',
     '  mod_roster: {}',
+    ...(opts.authFast ? ['  mod_auth_fast: {}'] : []),
     '',
   ].join('\n');
   writeFileSync(join(etc, 'ejabberd.yml'), yaml);

@@ -1,10 +1,11 @@
 // A raw SASL2 (XEP-0388) client with FAST (XEP-0484), written as bytes on a
-// plain TCP stream, for tests that must see exactly what a modern client
+// plain TCP stream (or after STARTTLS, as ejabberd 24.12 wants), for tests that must see exactly what a modern client
 // (Conversations, Monal, Dino) sends: the stream header carries `from` (FAST
 // is only offered then), <authenticate/> carries a <user-agent/>, and may ask
 // for a FAST token or log in with one (HT-SHA-256-NONE).
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { LoginTarget } from './xmpp-client.js';
 
 export interface UserAgent {
@@ -56,9 +57,14 @@ const b64 = (d: string | Buffer) => {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;');
 const unesc = (s: string) => s.replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
+export interface Sasl2StreamOptions {
+  /** Negotiate STARTTLS first, trusting this CA (PEM file contents); the server must offer it. */
+  starttls?: { ca: string | Buffer };
+}
+
 /** Opens a stream to `target` as `user` (the header's `from`) and reads its features. */
-export async function sasl2Stream({ port, domain }: LoginTarget, user: string): Promise<Sasl2Stream> {
-  const sock = connect({ port, host: '127.0.0.1' });
+export async function sasl2Stream({ port, domain }: LoginTarget, user: string, opts: Sasl2StreamOptions = {}): Promise<Sasl2Stream> {
+  let sock: Socket = connect({ port, host: '127.0.0.1' });
   let buf = '';
   let all = '';
   const waiters: Array<() => void> = [];
@@ -71,18 +77,23 @@ export async function sasl2Stream({ port, domain }: LoginTarget, user: string): 
     const text = /<text\b[^>]*>([^<]*)<\/text>/.exec(inner)?.[1];
     endedResolve({ condition, text: text === undefined ? undefined : unesc(text) });
   };
-  sock.on('data', (chunk) => {
+  const onData = (chunk: Buffer) => {
     const s = chunk.toString('utf8');
     buf += s;
     all += s;
     if (/<\/stream:stream>/.test(s) || /<stream:error>[\s\S]*?<\/stream:error>/.test(all)) finish();
     for (const w of waiters.splice(0)) w();
-  });
-  sock.on('close', () => {
+  };
+  const onClose = () => {
     finish();
     for (const w of waiters.splice(0)) w();
-  });
-  sock.on('error', () => {});
+  };
+  const listen = (s: Socket) => {
+    s.on('data', onData);
+    s.on('close', onClose);
+    s.on('error', () => {});
+  };
+  listen(sock);
   const read = (re: RegExp, what: string): Promise<RegExpExecArray> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${what} within 15 s: ${buf.slice(-500)}`)), 15_000);
@@ -103,10 +114,30 @@ export async function sasl2Stream({ port, domain }: LoginTarget, user: string): 
     sock.once('connect', () => resolve());
     sock.once('error', reject);
   });
-  sock.write(
-    `<?xml version='1.0'?><stream:stream from='${esc(user)}@${domain}' to='${domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`,
-  );
-  const features = (await read(/<stream:features>([\s\S]*?)<\/stream:features>/, 'stream features'))[1]!;
+  const open = async () => {
+    sock.write(
+      `<?xml version='1.0'?><stream:stream from='${esc(user)}@${domain}' to='${domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`,
+    );
+    return (await read(/<stream:features>([\s\S]*?)<\/stream:features>/, 'stream features'))[1]!;
+  };
+  let features = await open();
+  if (opts.starttls) {
+    if (!/<starttls\b[^>]*urn:ietf:params:xml:ns:xmpp-tls/.test(features)) throw new Error(`no STARTTLS offered: ${features}`);
+    sock.write(`<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`);
+    await read(/<proceed\b[^>]*\/>|<proceed\b[^>]*><\/proceed>/, 'STARTTLS proceed');
+    const raw = sock;
+    raw.off('data', onData);
+    raw.off('close', onClose);
+    const secure = tlsConnect({ socket: raw, ca: opts.starttls.ca, servername: domain });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    sock = secure;
+    listen(sock);
+    buf = '';
+    features = await open();
+  }
   const sasl2 = /<authentication\b[^>]*urn:xmpp:sasl:2[^>]*>([\s\S]*?)<\/authentication>/.exec(features)?.[1] ?? '';
   const fastBlock = /<fast\b[^>]*urn:xmpp:fast:0[^>]*>([\s\S]*?)<\/fast>/.exec(sasl2)?.[1] ?? '';
   const names = (s: string) => [...s.matchAll(/<mechanism>([^<]+)<\/mechanism>/g)].map((m) => m[1]!);
