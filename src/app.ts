@@ -19,6 +19,7 @@ import { liveSessionsOver, registerCamProtocol } from './xmpp/cam-protocol.js';
 import { ComponentLink } from './xmpp/link.js';
 import { startEjabberdSessionEnder } from './xmpp/ejabberd-sessions.js';
 import { startRevocationPush, type RevocationPush } from './xmpp/revocation-push.js';
+import { startSecurityNotices, type SecurityNotices } from './xmpp/security-notices.js';
 
 export interface App {
   config: Config;
@@ -144,6 +145,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
   const placement = metricsPlacement(config);
 
   let stopEjabberd: (() => void) | undefined;
+  let notices: SecurityNotices | undefined;
   const app: App = {
     config,
     store,
@@ -154,6 +156,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
     async start() {
       // It names its own part ('revocation-push'): a second part binding would repeat the JSON key.
       if (link) app.revocationPush = startRevocationPush(link, { core, log });
+      if (link) notices = startSecurityNotices(link, { core, log });
       const ejabberdApi = config.ejabberd_api.url;
       stopEjabberd = ejabberdApi ? startEjabberdSessionEnder(core, { url: ejabberdApi, authorization: config.ejabberd_api.authorization }, log.child({ part: 'ejabberd-api' })) : undefined;
       try {
@@ -165,6 +168,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
         // Nothing else runs yet: close what did start and the store, so the process can exit.
         keys.stop();
         app.revocationPush?.stop();
+        notices?.stop();
         stopEjabberd?.();
         await closeWithin(Promise.allSettled([listening?.close(), store.close()]), CLOSE_LIMIT_MS);
         throw err;
@@ -183,6 +187,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
     async stop() {
       keys.stop();
       app.revocationPush?.stop();
+      notices?.stop();
       stopEjabberd?.();
       await Promise.allSettled([listening?.close(), metricsListening?.close(), link?.stop()]);
       await store.close();
