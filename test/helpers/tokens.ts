@@ -47,3 +47,15 @@ export async function revoke(base: string, token: string): Promise<void> {
   });
   assert.equal(res.status, 200);
 }
+
+/**
+ * The JWT with one signature character changed in the middle, where every
+ * base64url character carries six data bits: always a different, invalid
+ * signature (changing the last characters to a fixed value is sometimes no
+ * change at all, or only a change of padding bits).
+ */
+export function tamperSignature(jwt: string): string {
+  const [h, p, s] = jwt.split('.') as [string, string, string];
+  const i = Math.floor(s.length / 2);
+  return `${h}.${p}.${s.slice(0, i)}${s[i] === 'A' ? 'B' : 'A'}${s.slice(i + 1)}`;
+}

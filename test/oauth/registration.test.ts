@@ -235,20 +235,20 @@ describe('dynamic client registration with registration_ttl', () => {
   let server: TestServer;
 
   before(async () => {
-    server = await startServer({ registration_key: REGISTRATION_KEY, registration_ttl: 1 });
+    server = await startServer({ registration_key: REGISTRATION_KEY, registration_ttl: 2 });
   });
   after(() => server.stop());
 
   it('sets client_secret_expires_at and refuses the client once expired', async () => {
-    // exp is whole seconds: start at the top of a second so the client lives (almost) its full second.
+    // exp is whole seconds: start at the top of a second so the client lives (almost) its full two seconds.
     await sleep(1000 - (Date.now() % 1000) + 20);
     const { status, body } = await register(server.url, WEB_APP);
     assert.equal(status, 201);
-    assert.equal(body.client_secret_expires_at, (body.client_id_issued_at as number) + 1);
+    assert.equal(body.client_secret_expires_at, (body.client_id_issued_at as number) + 2);
     const id = body.client_id as string;
     const fresh = await tokenAs(server.url, id, body.client_secret as string);
     assert.equal(fresh.body.error, 'invalid_grant', 'valid before expiry');
-    await sleep(1200);
+    await sleep(2200);
     const expired = await tokenAs(server.url, id, body.client_secret as string);
     assert.equal(expired.status, 401);
     assert.equal(expired.body.error, 'invalid_client');

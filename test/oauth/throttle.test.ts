@@ -79,7 +79,8 @@ describe('abuse resistance', () => {
     sock.on('connect', () => sock.write('POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n'));
     await new Promise<void>((resolve) => sock.on('close', () => resolve()));
     const held = Date.now() - started;
-    assert.ok(held >= 9_000 && held < 14_000, `socket held for ${held} ms`);
+    // headersTimeout 10 s, checked every 2 s: closed at 10-12 s; the upper bound leaves room for a busy machine.
+    assert.ok(held >= 9_000 && held < 20_000, `socket held for ${held} ms`);
     assert.match(answer, /^HTTP\/1\.1 408/, 'told why');
   });
 });

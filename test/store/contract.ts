@@ -449,8 +449,28 @@ export function storeContract(name: string, make: MakeStore): void {
         });
         return done;
       };
-      // A fresh subscription may need a moment before it hears anything (Redis SUBSCRIBE).
-      const settle = () => sleep(200);
+      // A fresh subscription hears nothing until Redis has answered its SUBSCRIBE: publish
+      // probes on both feeds until one comes back (a fixed sleep lost events on a busy machine).
+      const settle = async () => {
+        const grantId = uid('probe');
+        const jid = `${uid('probe')}@example.org`;
+        let heardGrant = false;
+        let heardAccount = false;
+        const offs = [
+          s().onRevocation((e) => void (e.grantId === grantId && (heardGrant = true))),
+          s().onAccountNews((e) => void (e.jid === jid && (heardAccount = true))),
+        ];
+        try {
+          for (let i = 0; i < 100 && !(heardGrant && heardAccount); i++) {
+            if (!heardGrant) await s().publishRevocation({ grantId, at: 0 });
+            if (!heardAccount) await s().announcePasswordChanged(jid);
+            await sleep(50);
+          }
+          assert.ok(heardGrant && heardAccount, 'the news feeds answer within 5 s');
+        } finally {
+          for (const off of offs) off();
+        }
+      };
 
       it('issue 14: revokeGrant announces the grant and its account, once; an absent grant announces nothing', async () => {
         const g = grant(`${uid('u')}@example.org`);
@@ -745,9 +765,9 @@ export function storeContract(name: string, make: MakeStore): void {
       });
 
       it('honours expiresAt', async () => {
-        const { g, d } = await withToken(300);
+        const { g, d } = await withToken(1000);
         assert.notEqual(await s().getRefresh(g.id, d), null);
-        await sleep(450);
+        await sleep(1150);
         assert.equal(await s().getRefresh(g.id, d), null);
         assert.deepEqual(await s().rotateRefresh(g.id, d, digest(), refresh(g)), { status: 'missing' });
         assert.equal(await s().grantExists(g.id), true, 'expiry is not a replay');
@@ -841,11 +861,11 @@ export function storeContract(name: string, make: MakeStore): void {
       });
 
       it('expires', async () => {
-        const dv = device(300);
+        const dv = device(1000);
         const dd = digest();
         await s().createDevice(dv, dd);
         assert.notEqual(await s().findDeviceByUserCode(dv.userCode), null);
-        await sleep(450);
+        await sleep(1150);
         assert.equal(await s().findDeviceByUserCode(dv.userCode), null);
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false);
         assert.deepEqual(await s().pollDevice(dv.id, dd, Date.now(), dv.clientId), { status: 'missing' });
@@ -915,10 +935,10 @@ export function storeContract(name: string, make: MakeStore): void {
       });
 
       it('expires', async () => {
-        const x = session(300);
+        const x = session(1000);
         await s().saveSession(x);
         assert.notEqual(await s().getSession(x.id), null);
-        await sleep(450);
+        await sleep(1150);
         assert.equal(await s().getSession(x.id), null);
       });
     });
