@@ -280,7 +280,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       url: url
         .optional()
-        .describe("ejabberd's mod_http_api base URL (e.g. http://127.0.0.1:5281/api): disabling or removing an account here then ends its live ejabberd sessions (kick_user)"),
+        .describe("ejabberd's mod_http_api base URL (e.g. http://127.0.0.1:5281/api): a revoked grant or app password, a disabled or removed account, or a password change that signs out sessions then ends the account's live ejabberd sessions, all of them (kick_user)"),
       authorization: z.string().optional().describe('Authorization header sent with each call, when the API asks for one (e.g. "Basic ..."); loopback api_permissions need none'),
     })
     .prefault({})
