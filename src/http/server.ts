@@ -21,6 +21,7 @@ import { leanDispatcher, type LeanRoute } from './lean-dispatcher.js';
 import { formErrorText } from './raw-form.js';
 import { metricsHandler, metricsPlacement } from './metrics-endpoint.js';
 import { upstreamRoutes } from './routes/upstream.js';
+import { passkeyRoutes } from './routes/passkeys.js';
 import { UpstreamProviders } from '../upstream/providers.js';
 import proxyaddr from 'proxy-addr';
 import { securityHeaderPairs, securityHeaders } from './security-headers.js';
@@ -84,6 +85,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   app.use(cookieParser());
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
   app.use(accountRoutes({ core, sessions, pages, views, liveSessions }));
+  app.use(passkeyRoutes({ core, sessions, signer, pages }));
   if (config.upstream.providers.length > 0) {
     app.use(upstreamRoutes({ core, sessions, pages, providers: new UpstreamProviders(config, log.child({ part: 'upstream' })) }));
   }

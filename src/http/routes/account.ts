@@ -13,6 +13,7 @@ import type { LoginSession } from '../../store/types.js';
 import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Views } from '../views.js';
+import { passkeySection } from '../passkey-pages.js';
 
 const LOGIN = '/account/login';
 
@@ -40,10 +41,11 @@ export function accountRoutes({
   /** The page; `extra` carries a just-created app password (shown this once) or a form error. */
   async function render(req: Request, res: Response, jid: string, extra: Record<string, unknown> = {}, status = 200) {
     // What XEP-0494 shows, here too: software, and whether a session is connected now (when the XMPP server can tell).
-    const [access, live, account] = await Promise.all([
+    const [access, live, account, passkeys] = await Promise.all([
       clientAccessOf(core, jid),
       liveSessions?.(jid).catch(() => null) ?? null,
       core.store.getAccount(jid),
+      passkeySection(core, jid),
     ]);
     const connected = live ? new Set(live.map((l) => l.grantId)) : null;
     const upstream = account?.upstream;
@@ -58,6 +60,7 @@ export function accountRoutes({
         appPasswords: access.filter((c) => c.grant.kind === 'app_password').map((c) => appPasswordView(c.grant)),
         scopes: APP_PASSWORD_SCOPES.map((value, i) => ({ value, text: appPasswordScopeLabel(value), checked: i === 0 })),
         ssoOnly: account ? signsInOnlyUpstream(account) : false,
+        passkeys,
         upstream: upstream ? { name: provider?.name ?? upstream.provider, lastLogin: when(upstream.lastLoginAt) } : undefined,
         lapsed: account ? needsUpstreamSignIn(core, account) : false,
         lapsesAt: lapse !== undefined ? when(lapse) : undefined,
