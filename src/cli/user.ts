@@ -7,6 +7,9 @@ import { readXep0227File } from '../import/xep0227.js';
 import { silentLogger } from '../log.js';
 import { changePassword, createAccount, removeAccount } from '../oauth/account-life/account-lifecycle.js';
 import { disableAccount, enableAccount } from '../oauth/account-life/account-admin.js';
+import { eventLine } from '../oauth/account-life/security-event-text.js';
+import { activityFromConfig, configureSecurityEvents, securityEventsOf } from '../oauth/account-life/security-events.js';
+import { normaliseJid } from '../accounts/jid.js';
 import type { Store } from '../store/types.js';
 import { configFrom, sharedStore } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -84,6 +87,23 @@ export function userCommand(): Command {
     });
 
   user
+    .command('activity')
+    .description("print an account's recent security events, newest first (as /account/activity shows them)")
+    .argument('<jid>', 'bare JID')
+    .option('--limit <n>', 'at most this many events (1-100)', '100')
+    .action(async (jid: string, opts: { limit: string }, cmd: Command) => {
+      const bare = normaliseJid(jid);
+      if (!bare) throw new CliError(`not a bare JID: ${jid}`, EXIT.USAGE);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new CliError('--limit must be a whole number from 1 to 100', EXIT.USAGE);
+      await withStore(cmd, async (store) => {
+        const events = await securityEventsOf({ store }, bare, limit);
+        if (events.length === 0) process.stdout.write(`no recorded activity for ${bare}\n`);
+        for (const e of events) process.stdout.write(`${eventLine(e)}\n`);
+      });
+    });
+
+  user
     .command('list')
     .description('list accounts, one bare JID a line')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -152,6 +172,8 @@ async function withStore(cmd: Command, fn: (store: Store) => Promise<void>): Pro
 
 async function withLoadedStore(loaded: Awaited<ReturnType<typeof configFrom>>, fn: (store: Store) => Promise<void>): Promise<void> {
   const store: Store = await sharedStore(loaded);
+  // Events this command causes (disable, a new password) are kept as the server keeps them.
+  configureSecurityEvents(store, activityFromConfig(loaded.config));
   try {
     await fn(store);
   } finally {

@@ -74,8 +74,8 @@ describe('ad-hoc commands over Prosody', () => {
         .getChildren('item')
         .map((i) => i.attrs.node as string)
         .sort();
-    assert.deepEqual(await list(alice), ['grants', 'revoke']);
-    assert.deepEqual(await list(admin), ['admin-grants', 'admin-revoke', 'grants', 'revoke']);
+    assert.deepEqual(await list(alice), ['activity', 'grants', 'revoke']);
+    assert.deepEqual(await list(admin), ['activity', 'admin-grants', 'admin-revoke', 'grants', 'revoke']);
     const commandList = await alice.iq(COMPONENT.domain, 'get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node: CMD }));
     assert.equal(commandList.getChild('identity')?.attrs.type, 'command-list');
     const node = await alice.iq(COMPONENT.domain, 'get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node: 'revoke' }));

@@ -4,6 +4,7 @@ import type { LiveSessions } from '../../oauth/clients/client-access.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import type { IqRegistry } from '../iq.js';
 import { installCommands, requesterOf } from './framework.js';
+import { activityCommands } from './activity-commands.js';
 import { grantCommands } from './grant-commands.js';
 import { sessionAccessOver, type Asker } from './session-access.js';
 
@@ -13,7 +14,7 @@ export function registerAdhocCommands(link: IqRegistry & { domain?: string } & P
   const { config } = deps.core;
   installCommands(
     link,
-    grantCommands(deps.core, deps.liveSessions),
+    [...grantCommands(deps.core, deps.liveSessions), ...activityCommands(deps.core)],
     (from) => requesterOf(from, config.xmpp.hosts, config.admins),
     () => link.domain ?? config.xmpp.domain,
     // The link asks the XMPP server what the sending session may do.
