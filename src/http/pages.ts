@@ -5,9 +5,12 @@ import type { Client } from '../oauth/clients/clients.js';
 import type { CoreMetrics } from '../oauth/context.js';
 import { usernameToJid } from '../oauth/account-life/username.js';
 import type { LoginSession } from '../store/types.js';
-import type { Sessions } from './session.js';
+import type { SecondFactors } from '../accounts/second-factor/second-factors.js';
+import type { FactorKind } from '../accounts/second-factor/factors.js';
+import { completeAmr, isMultiFactor } from '../accounts/second-factor/assurance.js';
+import type { PendingSignIn, Sessions } from './session.js';
 import type { Views } from './views.js';
-import { consentView } from './view-models.js';
+import { consentView, secondStepView, totpEnrolView } from './view-models.js';
 
 export interface LoginError {
   status: number;
@@ -28,6 +31,12 @@ export interface LoginForm {
   returnTo?: string;
 }
 
+/** A right first factor (a password, an upstream sign-in) or an existing session asked to step up. */
+export type FirstFactor = Omit<PendingSignIn, 'due'>;
+
+/** How long a TOTP enrolment (QR shown, first code not yet typed) may take. */
+const ENROL_TTL = 900;
+
 /**
  * The pages shared by every browser flow (authorization code and device):
  * login, consent, error and plain messages, plus the login form's handling.
@@ -39,6 +48,8 @@ export class Pages {
     private readonly config: Config,
     private readonly accounts: Accounts,
     private readonly metrics?: CoreMetrics,
+    /** Second factors (issue 26); the account routes use the same instance. */
+    readonly factors?: SecondFactors,
   ) {}
 
   login(req: Request, res: Response, form: LoginForm, err?: LoginError) {
@@ -95,18 +106,23 @@ export class Pages {
 
   /**
    * Handles a submitted login form: a session on success, otherwise renders
-   * the login page again with the reason (401, or 429 with Retry-After).
+   * the login page again with the reason (401, or 429 with Retry-After). A
+   * right password of an account with a second factor renders the second
+   * step instead (null); the step posts back here (`step`), and so does an
+   * enrolment that mfa.required demands. `res.locals.returnTo` then says
+   * where a flow without a form (an upstream sign-in) goes on.
    */
   async handleLogin(
     req: Request,
     res: Response,
     form: LoginForm,
   ): Promise<LoginSession | null> {
+    const { username, password, step } = req.body as Record<string, unknown>;
+    if (step === 'second-factor' || step === 'enrol') return this.handleStep(req, res, form, step);
     if (!this.config.local_login) {
       this.login(req, res, form, { status: 403, error: 'login.local_disabled' });
       return null;
     }
-    const { username, password } = req.body as Record<string, unknown>;
     if (typeof username !== 'string' || typeof password !== 'string' || !username) {
       this.login(req, res, form, { status: 400, error: 'login.missing' });
       return null;
@@ -114,7 +130,7 @@ export class Pages {
     const jid = usernameToJid(username, this.config);
     const result = jid ? await this.accounts.verify(jid, password, req.ip) : ({ ok: false, reason: 'invalid' } as const);
     this.metrics?.login('web', result.ok ? 'ok' : result.reason === 'throttled' ? 'throttled' : 'failed');
-    if (result.ok) return this.sessions.start(res, result.jid, ['pwd'], result.epoch);
+    if (result.ok) return this.afterFirstFactor(req, res, form, { jid: result.jid, epoch: result.epoch, amr: ['pwd'] });
     if (result.reason === 'throttled') {
       const seconds = Math.ceil(result.retryAfterMs / 1000);
       res.set('Retry-After', String(seconds));
@@ -124,4 +140,156 @@ export class Pages {
     }
     return null;
   }
+
+  /**
+   * After a right first factor: the session, or (null) the page of what is
+   * still due: the second step when the account has a factor, its enrolment
+   * when mfa.required is `required` and it has none.
+   */
+  async afterFirstFactor(req: Request, res: Response, form: LoginForm, first: FirstFactor): Promise<LoginSession | null> {
+    if (!isMultiFactor(first.amr) && this.factors) {
+      const kinds = await this.factors.kinds(first.jid);
+      if (kinds.length) {
+        this.sessions.setPending(req, res, { ...first, due: 'second-factor' });
+        this.secondStep(req, res, form, kinds);
+        return null;
+      }
+      if (this.config.mfa.required === 'required') {
+        this.sessions.setPending(req, res, { ...first, due: 'enrol' });
+        await this.enrolStep(req, res, form, first.jid);
+        return null;
+      }
+    }
+    return this.finishSignIn(req, res, first);
+  }
+
+  /**
+   * An existing session that must show a second factor (acr_values asked
+   * for two, or mfa.required): the second step, or the enrolment. False when
+   * the account has no factor and none is demanded: the caller refuses.
+   */
+  async stepUp(req: Request, res: Response, form: LoginForm, session: LoginSession): Promise<boolean> {
+    if (!this.factors) return false;
+    const first: FirstFactor = { jid: session.jid, epoch: session.epoch ?? '', amr: session.amr, replaces: session.id };
+    const kinds = await this.factors.kinds(session.jid);
+    if (!kinds.length && this.config.mfa.required !== 'required') return false;
+    await this.afterFirstFactor(req, res, form, first);
+    return true;
+  }
+
+  /**
+   * The second step's page: one choice per factor kind the account has
+   * (src/accounts/second-factor/factors.ts), a recovery code beside TOTP.
+   */
+  secondStep(req: Request, res: Response, form: LoginForm, kinds: FactorKind[], err?: LoginError) {
+    res.status(err?.status ?? 200).type('html').send(
+      this.views.render('second-factor', {
+        title: 'second_factor.title',
+        ...secondStepView(form, kinds),
+        csrf: this.sessions.csrfToken(req, res),
+        error: err?.error,
+        seconds: err?.seconds,
+      }),
+    );
+  }
+
+  /**
+   * The TOTP enrolment page: a fresh secret (or the one being confirmed),
+   * its QR code as inline SVG, and the form for the first code. The secret
+   * travels sealed for this browser and account, nothing is stored yet.
+   */
+  async enrolPage(
+    req: Request,
+    res: Response,
+    target: { action: string; interaction?: string; step?: 'enrol'; jid: string; secret?: string; required?: boolean; cancel?: boolean },
+    err?: LoginError,
+  ) {
+    if (!this.factors) throw new Error('second factors are not configured');
+    const secret = target.secret ?? this.factors.newTotpSecret();
+    const uri = this.factors.totpUri(target.jid, secret);
+    const enrolment = this.sessions.sealForBrowser(req, res, 'totp-enrol', { jid: target.jid, secret }, ENROL_TTL);
+    res.status(err?.status ?? 200).type('html').send(
+      this.views.render('totp-enrol', {
+        title: 'totp.enrol.title',
+        ...(await totpEnrolView(secret, uri)),
+        action: target.action,
+        interaction: target.interaction,
+        step: target.step,
+        enrolment,
+        required: target.required,
+        cancel: target.cancel,
+        csrf: this.sessions.csrfToken(req, res),
+        error: err?.error,
+        seconds: err?.seconds,
+      }),
+    );
+  }
+
+  /** The enrolment's sealed secret from a posted form, if it was made for this browser and account. */
+  enrolment(req: Request, jid: string): string | null {
+    const e = this.sessions.unsealForBrowser<{ jid?: string; secret?: string }>(req, 'totp-enrol', (req.body as Record<string, unknown>).enrolment);
+    return e && e.jid === jid && typeof e.secret === 'string' ? e.secret : null;
+  }
+
+  /** Recovery codes, shown this once (the page is no-store), and the way on. */
+  recoveryCodes(res: Response, codes: string[], next: string, intro = 'recovery.intro') {
+    res.type('html').send(this.views.render('recovery-codes', { title: 'recovery.title', intro, codes, next }));
+  }
+
+  private enrolStep(req: Request, res: Response, form: LoginForm, jid: string, secret?: string, err?: LoginError) {
+    return this.enrolPage(req, res, { action: form.action, interaction: form.interaction, step: 'enrol', jid, secret, required: true }, err);
+  }
+
+  /** The second step posted back: the pending sign-in of this browser, then its factor or enrolment. */
+  private async handleStep(req: Request, res: Response, form: LoginForm, step: 'second-factor' | 'enrol'): Promise<LoginSession | null> {
+    const pending = this.sessions.pending(req);
+    const body = req.body as Record<string, unknown>;
+    if (!pending || pending.due !== step || !this.factors) {
+      this.sessions.endPending(res);
+      this.login(req, res, form, { status: 401, error: 'login.expired' });
+      return null;
+    }
+    const code = typeof body.code === 'string' ? body.code.slice(0, 64) : '';
+    res.locals.returnTo = pending.returnTo;
+    if (step === 'enrol') {
+      const secret = this.enrolment(req, pending.jid);
+      if (!secret) {
+        this.sessions.endPending(res);
+        this.login(req, res, form, { status: 401, error: 'login.expired' });
+        return null;
+      }
+      const confirmed = await this.factors.confirmTotp(pending.jid, secret, code, req.ip);
+      if (!confirmed.ok) {
+        await this.enrolStep(req, res, form, pending.jid, secret, refusal(res, confirmed, 'totp.enrol.wrong'));
+        return null;
+      }
+      const session = await this.finishSignIn(req, res, { ...pending, amr: [...pending.amr, 'otp'] });
+      this.recoveryCodes(res, confirmed.recoveryCodes, pending.returnTo ?? form.returnTo ?? '/account');
+      // The page is rendered; the caller must not go on (the codes are shown first).
+      void session;
+      return null;
+    }
+    const method = body.method === 'recovery' ? 'recovery' : 'totp';
+    const checked = await this.factors.check(pending.jid, method, code, req.ip);
+    this.metrics?.login('web', checked.ok ? 'ok' : checked.reason === 'throttled' ? 'throttled' : 'failed');
+    if (checked.ok) return this.finishSignIn(req, res, { ...pending, amr: [...pending.amr, checked.amr] });
+    this.secondStep(req, res, form, await this.factors.kinds(pending.jid), refusal(res, checked, 'second_factor.wrong'));
+    return null;
+  }
+
+  /** The session, with the methods shown (mfa added when two kinds of factor were); the pending state and any step-up's old session end. */
+  private async finishSignIn(req: Request, res: Response, done: FirstFactor): Promise<LoginSession> {
+    this.sessions.endPending(res);
+    if (done.replaces) await this.sessions.deleteSession(done.replaces);
+    return this.sessions.start(res, done.jid, completeAmr(done.amr), done.epoch || undefined);
+  }
+}
+
+function refusal(res: Response, r: { reason: 'invalid' } | { reason: 'throttled'; retryAfterMs: number }, wrong: string): LoginError {
+  if (r.reason === 'throttled') {
+    const seconds = Math.ceil(r.retryAfterMs / 1000);
+    res.set('Retry-After', String(seconds));
+    return { status: 429, error: 'login.throttled', seconds };
+  }
+  return { status: 401, error: wrong };
 }

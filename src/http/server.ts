@@ -30,6 +30,7 @@ import { Sessions } from './session.js';
 import { Signer } from './signing.js';
 import { loadViews } from './views.js';
 import { Pages } from './pages.js';
+import { SecondFactors } from '../accounts/second-factor/second-factors.js';
 import type { LiveSessions } from '../oauth/clients/client-access.js';
 
 export interface HttpDeps {
@@ -53,7 +54,8 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
   const views = loadViews({ templatePath: config.template_path, siteName: config.site_name });
-  const pages = new Pages(views, sessions, config, core.accounts, core.metrics);
+  const secondFactors = new SecondFactors(store, { throttle: config.login_throttle, issuer: config.site_name }, log.child({ part: 'second-factor' }));
+  const pages = new Pages(views, sessions, config, core.accounts, core.metrics, secondFactors);
 
   const app = express();
   app.disable('x-powered-by');

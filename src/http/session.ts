@@ -5,6 +5,29 @@ import type { Signer } from './signing.js';
 
 const SESSION_COOKIE = 'xo_session';
 const CSRF_COOKIE = 'xo_csrf';
+const PENDING_COOKIE = 'xo_pending';
+/** How long the second step of a sign-in may take. */
+const PENDING_TTL = 300;
+
+/**
+ * A sign-in half done: the first factor was right, a second one (or its
+ * enrolment, under mfa.required: required) is still due. Not a session: it
+ * opens no page but the second step, lives PENDING_TTL seconds in a sealed
+ * cookie, and is bound to this browser's CSRF cookie.
+ */
+export interface PendingSignIn {
+  jid: string;
+  /** The account epoch read with the first factor: a password change meanwhile ends the sign-in. */
+  epoch: string;
+  /** What was shown so far (RFC 8176). */
+  amr: string[];
+  /** 'second-factor': ask one; 'enrol': set one up first (mfa.required: required). */
+  due: 'second-factor' | 'enrol';
+  /** Where to go once signed in, when no form carries the flow (upstream sign-in). */
+  returnTo?: string;
+  /** The session a step-up (acr_values) replaces. */
+  replaces?: string;
+}
 
 /**
  * Browser login sessions (a signed, httpOnly, SameSite=Lax cookie naming a
@@ -83,12 +106,52 @@ export class Sessions {
 
   /** The CSRF token for forms on this page; sets the browser's CSRF cookie if it has none. */
   csrfToken(req: Request, res: Response): string {
-    let id = this.readSigned(req, CSRF_COOKIE, 'csrf-cookie');
+    return this.signer.sign('csrf', this.browserId(req, res));
+  }
+
+  /** This browser's CSRF cookie id, made (and set) when it has none. */
+  private browserId(req: Request, res: Response): string {
+    let id = this.readSigned(req, CSRF_COOKIE, 'csrf-cookie') ?? (res.locals.csrfCookieId as string | undefined);
     if (!id) {
       id = randomToken(18);
       res.cookie(CSRF_COOKIE, `${id}.${this.signer.sign('csrf-cookie', id)}`, this.cookie());
+      // Two calls in one response share the new cookie.
+      res.locals.csrfCookieId = id;
     }
-    return this.signer.sign('csrf', id);
+    return id;
+  }
+
+  /** `data` sealed for a form or cookie of this browser only (bound to its CSRF cookie), for `ttl` seconds. */
+  sealForBrowser(req: Request, res: Response, purpose: string, data: object, ttl: number): string {
+    return this.signer.seal(purpose, { ...data, browser: this.browserId(req, res) }, ttl);
+  }
+
+  /** What sealForBrowser sealed, if it is live and this is the browser it was sealed for. */
+  unsealForBrowser<T extends object>(req: Request, purpose: string, sealed: unknown): T | null {
+    const p = this.signer.unseal<T & { browser?: string }>(purpose, sealed);
+    const browser = this.readSigned(req, CSRF_COOKIE, 'csrf-cookie');
+    if (!p || typeof p !== 'object' || !browser || p.browser !== browser) return null;
+    const { browser: _bound, ...data } = p;
+    return data as T;
+  }
+
+  /** Remembers a half-done sign-in in this browser (see PendingSignIn). */
+  setPending(req: Request, res: Response, pending: PendingSignIn): void {
+    res.cookie(PENDING_COOKIE, this.sealForBrowser(req, res, 'pending-sign-in', pending, PENDING_TTL), this.cookie(PENDING_TTL * 1000));
+  }
+
+  /** The half-done sign-in of this browser, if it is still live and was started here. */
+  pending(req: Request): PendingSignIn | null {
+    const p = this.unsealForBrowser<PendingSignIn>(req, 'pending-sign-in', req.cookies?.[PENDING_COOKIE]);
+    return p && typeof p.jid === 'string' && Array.isArray(p.amr) ? p : null;
+  }
+
+  endPending(res: Response): void {
+    res.clearCookie(PENDING_COOKIE, this.cookie());
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.store.deleteSession(id);
   }
 
   checkCsrf(req: Request): boolean {

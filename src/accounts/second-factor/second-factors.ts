@@ -53,10 +53,14 @@ export class SecondFactors {
     };
   }
 
-  /** A new secret and its otpauth:// URI; nothing is stored until a first code confirms it. */
-  newTotp(jid: string): { secret: string; uri: string } {
-    const secret = newTotpSecret();
-    return { secret, uri: totpUri(secret, jid, this.settings.issuer) };
+  /** A new TOTP secret (base32); nothing is stored until a first code confirms it. */
+  newTotpSecret(): string {
+    return newTotpSecret();
+  }
+
+  /** The otpauth:// URI of `secret` for this account, for the QR code. */
+  totpUri(jid: string, secret: string): string {
+    return totpUri(secret, jid, this.settings.issuer);
   }
 
   /**

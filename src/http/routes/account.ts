@@ -14,6 +14,8 @@ import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Views } from '../views.js';
 import { passkeySection } from '../passkey-pages.js';
+import { secondFactorRoutes, secondFactorSection } from './second-factor.js';
+import { safeReturnTo } from '../../upstream/sign-in.js';
 
 const LOGIN = '/account/login';
 
@@ -41,11 +43,12 @@ export function accountRoutes({
   /** The page; `extra` carries a just-created app password (shown this once) or a form error. */
   async function render(req: Request, res: Response, jid: string, extra: Record<string, unknown> = {}, status = 200) {
     // What XEP-0494 shows, here too: software, and whether a session is connected now (when the XMPP server can tell).
-    const [access, live, account, passkeys] = await Promise.all([
+    const [access, live, account, passkeys, mfa] = await Promise.all([
       clientAccessOf(core, jid),
       liveSessions?.(jid).catch(() => null) ?? null,
       core.store.getAccount(jid),
       passkeySection(core, jid),
+      secondFactorSection(core, pages.factors, jid),
     ]);
     const connected = live ? new Set(live.map((l) => l.grantId)) : null;
     const upstream = account?.upstream;
@@ -61,6 +64,7 @@ export function accountRoutes({
         scopes: APP_PASSWORD_SCOPES.map((value, i) => ({ value, text: appPasswordScopeLabel(value), checked: i === 0 })),
         ssoOnly: account ? signsInOnlyUpstream(account) : false,
         passkeys,
+        mfa,
         upstream: upstream ? { name: provider?.name ?? upstream.provider, lastLogin: when(upstream.lastLoginAt) } : undefined,
         lapsed: account ? needsUpstreamSignIn(core, account) : false,
         lapsesAt: lapse !== undefined ? when(lapse) : undefined,
@@ -96,7 +100,8 @@ export function accountRoutes({
   router.post(LOGIN, noStore, formBody, async (req, res) => {
     if (!pages.csrfOk(req, res)) return;
     const session = await pages.handleLogin(req, res, { ...loginForm, intro: 'account.login_intro' });
-    if (session) res.redirect(303, '/account');
+    // After an upstream sign-in's second step: back to the flow it interrupted.
+    if (session) res.redirect(303, safeReturnTo(res.locals.returnTo));
   });
 
   router.post('/account/revoke', noStore, formBody, async (req, res) => {
@@ -160,6 +165,8 @@ export function accountRoutes({
     }
     redirectNotice(res, revokeGrants === 'on' ? 'account.notice.password_changed_revoked' : 'account.notice.password_changed');
   });
+
+  router.use(secondFactorRoutes({ core, sessions, pages, render }));
 
   router.post('/account/logout', noStore, formBody, async (req, res) => {
     if (!pages.csrfOk(req, res)) return;

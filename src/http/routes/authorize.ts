@@ -15,6 +15,7 @@ import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Signer } from '../signing.js';
 import { clientLog } from '../../oauth/clients/client-log.js';
+import { ACR_VALUES, acrRequirement, isMultiFactor } from '../../accounts/second-factor/assurance.js';
 
 export interface BrowserDeps {
   core: CoreDeps;
@@ -83,6 +84,17 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
     if (mustLogin) {
       if (request.prompt.has('none')) return redirectError(res, request, 'login_required', 'the user is not signed in');
       return pages.login(req, res, loginForm(request));
+    }
+    // acr_values (OIDC Core 3.1.2.1) and mfa.required: a session of one factor steps up to two, or the request cannot be met.
+    const acr = acrRequirement(request.params.acr_values);
+    if (acr === 'unknown') {
+      return redirectError(res, request, 'unmet_authentication_requirements', `acr_values names none of ${ACR_VALUES.join(', ')}`);
+    }
+    const wantsTwo = acr === 'mfa' || config.mfa.required === 'required';
+    if (wantsTwo && !isMultiFactor(session!.amr)) {
+      if (request.prompt.has('none')) return redirectError(res, request, 'interaction_required', 'a second factor is needed');
+      if (await pages.stepUp(req, res, loginForm(request), session!)) return;
+      return redirectError(res, request, 'unmet_authentication_requirements', 'the account has no second factor');
     }
     const granted = await coveredByGrant(core.store, session!.jid, request.client.id, request.scope);
     // An earlier consent is reused only where the client's identity is assured.
