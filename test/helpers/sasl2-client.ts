@@ -33,6 +33,8 @@ export interface Sasl2Stream {
   mechanisms: string[];
   /** FAST mechanisms offered inline (empty when FAST is not offered). */
   fast: string[];
+  /** The stream features the client chose from (after STARTTLS, when asked), as received. */
+  features: string;
   authenticate(mechanism: string, initial: string | Buffer | undefined, opts: {
     agent: UserAgent;
     requestToken?: string;
@@ -168,6 +170,7 @@ export async function sasl2Stream({ port, domain }: LoginTarget, user: string, o
   return {
     mechanisms,
     fast,
+    features,
     async authenticate(mechanism, initial, opts) {
       const agent = opts.agent;
       sock.write(

@@ -7,7 +7,8 @@ import { EJABBERD_VERSIONS, type EjabberdInstance } from '../helpers/ejabberd.js
 import { startEjabberdStack, type EjabberdStack } from '../helpers/ejabberd-stack.js';
 import type { TestServer } from '../helpers/server.js';
 import { revoke, tokensFor } from '../helpers/tokens.js';
-import { plainLogin, xoauth2Login } from '../helpers/xmpp-client.js';
+import { sasl2Stream } from '../helpers/sasl2-client.js';
+import { plainLogin, rawSasl, xoauth2Login } from '../helpers/xmpp-client.js';
 
 const LOOKUP_SECRET = 'lookup-secret-0123456789abcdef';
 const PASSWORD = 'alice password 1234';
@@ -42,6 +43,16 @@ for (const version of EJABBERD_VERSIONS) {
 
     it('attaches as a component', () => {
       assert.equal(server.app.link!.online, true);
+    });
+
+    it(`issue 24 #8 (ejabberd ${version}): offers PLAIN and X-OAUTH2, no OAUTHBEARER and no SCRAM; no SASL2 on an unencrypted stream`, async () => {
+      const raw = await rawSasl(target());
+      raw.close();
+      assert.ok(raw.mechanisms.includes('PLAIN') && raw.mechanisms.includes('X-OAUTH2'), raw.mechanisms.join(' '));
+      assert.ok(!raw.mechanisms.some((m) => m === 'OAUTHBEARER' || m.startsWith('SCRAM')), raw.mechanisms.join(' '));
+      const s2 = await sasl2Stream(target(), 'alice');
+      s2.close();
+      assert.deepEqual(s2.mechanisms, [], '23.01 has no SASL2; 24.12 offers it over TLS only (ejabberd-sasl2.test.ts)');
     });
 
     it('PLAIN through the bridge: right password in, wrong password and unknown user out', async () => {

@@ -77,6 +77,7 @@ describe('issue 24 #7: ejabberd 24.12 with STARTTLS: SASL2 through the extauth b
     assert.ok(s.mechanisms.includes('PLAIN'), `SASL2 mechanisms: ${s.mechanisms.join(' ')}`);
     assert.ok(s.mechanisms.includes('X-OAUTH2'), `SASL2 mechanisms: ${s.mechanisms.join(' ')}`);
     assert.ok(!s.mechanisms.some((m) => m.startsWith('SCRAM')), 'no SCRAM: the bridge holds no verifiers');
+    assert.ok(!s.mechanisms.includes('OAUTHBEARER'), 'ejabberd has no OAUTHBEARER');
     s.close();
   });
 
@@ -132,6 +133,29 @@ describe('issue 24 #7: ejabberd 24.12 with STARTTLS: SASL2 through the extauth b
     const fast = await again.authenticate('HT-SHA-256-NONE', fastResponse('erin', outcome.token), { agent: AGENT, useFast: true });
     assert.equal(fast.name, 'success', `a FAST login after the revocation still succeeds on 24.12: ${fast.raw}`);
     again.close();
+  });
+});
+
+describe('issue 24 #7: ejabberd 23.01 with STARTTLS offers no SASL2 (it came in 24.02)', { timeout: 60_000 }, () => {
+  let certs: TestCerts;
+  let stack: EjabberdStack | undefined;
+  before(async () => {
+    certs = makeCerts();
+    stack = await startEjabberdStack({ version: '23.01', tls: { certFile: certs.serverCert, keyFile: certs.serverKey }, lookupSecret: LOOKUP_SECRET });
+  });
+  after(async () => {
+    await stack?.stop();
+    certs?.cleanup();
+  });
+
+  it('issue 24 #7 (ejabberd 23.01): over STARTTLS, PLAIN and X-OAUTH2 in plain SASL, no SASL2 and no FAST', async () => {
+    const s = await sasl2Stream(stack!.target, 'erin', { starttls: { ca: readFileSync(certs.ca) } });
+    s.close();
+    const sasl = /<mechanisms\b[^>]*urn:ietf:params:xml:ns:xmpp-sasl[^>]*>([\s\S]*?)<\/mechanisms>/.exec(s.features)?.[1] ?? '';
+    assert.match(sasl, /<mechanism>PLAIN<\/mechanism>/, s.features);
+    assert.match(sasl, /<mechanism>X-OAUTH2<\/mechanism>/, s.features);
+    assert.deepEqual(s.mechanisms, [], 'no SASL2');
+    assert.deepEqual(s.fast, [], 'no FAST');
   });
 });
 
