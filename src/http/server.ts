@@ -9,6 +9,8 @@ import type { CoreDeps } from '../oauth/context.js';
 import { describable } from '../oauth/errors.js';
 import type { DynamicClients } from '../oauth/clients/registration/dynamic-clients.js';
 import { accountRoutes } from './routes/account.js';
+import { activityRoutes } from './routes/activity.js';
+import { eventContext } from './event-context.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { deviceRoutes } from './routes/device.js';
 import { ejabberdLookupRoutes } from './routes/ejabberd-lookup.js';
@@ -85,8 +87,11 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   if (config.ejabberd_lookup.enabled) app.use(ejabberdLookupRoutes(core));
   // Cookies matter only to the browser pages; the back-channel endpoints above skip the parse.
   app.use(cookieParser());
+  // Security events a page request causes carry its address and user agent (issue 26 #5).
+  app.use(eventContext());
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
   app.use(accountRoutes({ core, sessions, pages, views, liveSessions }));
+  app.use(activityRoutes({ core, sessions, pages, views }));
   app.use(passkeyRoutes({ core, sessions, signer, pages }));
   if (config.upstream.providers.length > 0) {
     app.use(upstreamRoutes({ core, sessions, pages, providers: new UpstreamProviders(config, log.child({ part: 'upstream' })) }));
