@@ -4,6 +4,8 @@ import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
 import { admitLogin, loginLimiters, type LoginLimiters, type ThrottleSettings } from './login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import { mainPasswordWorksOutsideWeb } from './second-factor/password-doors.js';
+import type { PasswordLogins } from '../store/second-factor/types.js';
 import { decoyVerifier, isUsableVerifier, makeVerifier, normalisePassword, SCRAM_HASHES, strongestVerifier, verifierMatches, type ScramVerifier } from './scram.js';
 
 export type { ThrottleSettings };
@@ -66,6 +68,8 @@ export class Accounts {
     throttle: ThrottleSettings,
     private readonly log: Logger,
     private readonly scram: ScramSettings = DEFAULT_SCRAM,
+    /** Server default of where a main password works (config password_logins); an account may choose. */
+    private readonly passwordLogins: PasswordLogins = 'anywhere',
   ) {
     this.limiters = loginLimiters(store, throttle);
   }
@@ -135,7 +139,7 @@ export class Accounts {
    * checked; a success gives the points back. Peeking first and counting
    * after the hash let every request of a burst through (issue 12 #2).
    */
-  async verify(jidInput: string, password: string, address?: string): Promise<VerifyResult> {
+  async verify(jidInput: string, password: string, address?: string, opts: { outsideWeb?: boolean } = {}): Promise<VerifyResult> {
     const known = normalise(jidInput);
     const jid = known ?? jidInput.slice(0, 3072);
     const admission = await admitLogin(this.limiters, jid, address);
@@ -144,15 +148,19 @@ export class Accounts {
       return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
     }
     const account = known ? await this.store.getAccount(jid) : null;
-    const ok = account !== null && !account.disabled && (await this.checkCredentials(account, password));
+    // Issue 26: an account whose main password works on the web sign-in only
+    // (app_passwords_only) fails at any other door exactly as a wrong password
+    // does; the password is not even checked there.
+    const webOnly = Boolean(opts.outsideWeb && account && !(await mainPasswordWorksOutsideWeb(this.store, account, this.passwordLogins)));
+    const ok = account !== null && !account.disabled && !webOnly && (await this.checkCredentials(account, password));
     if (ok) {
       await this.forgive(jid, address);
       return { ok: true, jid, epoch: account.epoch ?? '' };
     }
     // No argon2id hash to check (unknown, disabled, upstream-only, or only an imported SCRAM record, whose
     // PBKDF2 costs far less): the same dummy-hash work, so the time says nothing about the account.
-    if (!account || account.disabled || !account.passwordHash) await verifyPassword(undefined, password);
-    this.log.info({ jid, address, known: Boolean(account) }, 'login failed');
+    if (!account || account.disabled || !account.passwordHash || webOnly) await verifyPassword(undefined, password);
+    this.log.info({ jid, address, known: Boolean(account), ...(webOnly ? { why: 'main password on the web sign-in only' } : {}) }, 'login failed');
     return { ok: false, reason: 'invalid' };
   }
 
@@ -173,7 +181,9 @@ export class Accounts {
       return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
     }
     const account = known ? await this.store.getAccount(jid) : null;
-    const own = account && !account.disabled ? account.scram?.[hash] : undefined;
+    // app_passwords_only (issue 26): a decoy, so the exchange fails at the proof like a wrong password.
+    const webOnly = account !== null && !(await mainPasswordWorksOutsideWeb(this.store, account, this.passwordLogins));
+    const own = account && !account.disabled && !webOnly ? account.scram?.[hash] : undefined;
     if (isUsableVerifier(hash, own)) return { ok: true, verifier: own };
     // Read once per process: the secret never changes once made.
     const secret = await (this.decoySecret ??= this.store.deploymentSecret('scram-decoy').then((s) => Buffer.from(s, 'base64')));

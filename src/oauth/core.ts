@@ -59,7 +59,7 @@ export async function createCore(
   const sources: ClientSource[] = [new StaticClients(() => config.clients), ...(dynamicClients ? [dynamicClients] : []), ...extraClientSources];
   const clients = new ClientRegistry(sources);
   setHashConcurrency(config.password_hash_concurrency ?? defaultHashConcurrency());
-  const accounts = new Accounts(store, config.login_throttle, log, config.scram);
+  const accounts = new Accounts(store, config.login_throttle, log, config.scram, config.password_logins);
   configureSecurityEvents(store, { ...activityFromConfig(config), log });
   const largest = await largestAccessTokenBytes(signer, config);
   if (largest > XMPP_PASSWORD_BUDGET) {

@@ -1,7 +1,7 @@
 import { makeBareJid } from '../../accounts/jid.js';
 import { admitLogin, loginLimiters } from '../../accounts/login-throttle.js';
 import { findAppPassword, normaliseAppPassword } from '../account-life/app-passwords.js';
-import type { UserAgent } from '../../store/types.js';
+import type { Account, Grant, UserAgent } from '../../store/types.js';
 import type { CoreDeps } from '../context.js';
 import { allowsXmppLogin, isRestrictedXmppLogin } from '../scopes.js';
 import { needsUpstreamSignIn } from '../account-life/upstream-freshness.js';
@@ -73,22 +73,33 @@ export async function authenticate(deps: CoreDeps, user: string, host: string, s
   }
   if (opts.tokenOnly || looksLikeJwt(secret)) return tokenLogin(deps, jid, host.toLowerCase(), secret, opts);
   if (normaliseAppPassword(secret)) {
-    // The throttle first, as for passwords (review #5): a throttled caller is
-    // refused even the right app password, and each guess spends a point.
-    const admission = await admitLogin(loginLimiters(deps.store, deps.config.login_throttle), jid!, opts.address);
+    // The throttle, the app-password look-up and the account read go out
+    // together (issue 25: one round trip instead of four), but the throttle
+    // still decides first (review #5): a throttled caller is refused even the
+    // right app password, and each guess spends a point.
+    const [admission, grant, account] = await Promise.all([
+      admitLogin(loginLimiters(deps.store, deps.config.login_throttle), jid!, opts.address),
+      findAppPassword(deps, jid!, secret),
+      deps.store.getAccount(jid!),
+    ]);
     if (!admission.allowed) {
       deps.log.info({ jid, address: opts.address, retryAfterMs: admission.retryAfterMs, via: 'app-password' }, 'login refused: throttled');
       deps.metrics?.login('app-password', 'throttled');
       return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
     }
-    const appPassword = await appPasswordLogin(deps, jid!, secret, opts);
-    // One of its app passwords (accepted or refused) is no guess: the point goes
-    // back. Otherwise it may still be the password itself, whose check spends
-    // its own point, so a guess counts once.
+    if (grant) {
+      // One of its app passwords (accepted or refused) is no guess: the point
+      // goes back. The answer does not wait for that: a refund only loosens
+      // the budget, and later attempts' counts queue behind it in Redis.
+      admission.refund().catch((err: unknown) => deps.log.warn({ jid, err: (err as Error).message }, 'app-password login: the throttle point could not be given back'));
+      return appPasswordLogin(deps, jid!, grant, account, opts);
+    }
+    // Not one of its app passwords: it may still be the password itself,
+    // whose check spends its own point, so a guess counts once.
     await admission.refund();
-    if (appPassword) return appPassword;
   }
-  const result = await deps.accounts.verify(jid!, secret, opts.address);
+  // A door that cannot ask for a second factor: app_passwords_only accounts refuse the main password here.
+  const result = await deps.accounts.verify(jid!, secret, opts.address, { outsideWeb: true });
   deps.metrics?.login('password', result.ok ? 'ok' : result.reason === 'throttled' ? 'throttled' : 'failed');
   if (result.ok) {
     // Successful logins are logged like token and app-password ones (review #12); never the secret.
@@ -122,17 +133,14 @@ async function tokenLogin(deps: CoreDeps, jid: string | undefined, host: string,
   return { ok: false, reason: 'invalid', asToken: true };
 }
 
-/** An app password of `jid`: null when none matches, a refusal when it matches but may not be used now. */
-async function appPasswordLogin(deps: CoreDeps, jid: string, secret: string, opts: LoginOptions): Promise<LoginResult | null> {
-  const grant = await findAppPassword(deps, jid, secret);
-  if (!grant) return null;
+/** A login with `grant`, the app password of `jid` the secret matched; `account` as read with it. */
+function appPasswordLogin(deps: CoreDeps, jid: string, grant: Grant, account: Account | null, opts: LoginOptions): LoginResult {
   const refusal = xmppLoginRefusal(grant.scope, opts);
   if (refusal) {
     deps.log.info({ jid, via: 'app-password', grant: grant.id }, `xmpp login refused: app password ${refusal}`);
     deps.metrics?.login('app-password', 'refused');
     return { ok: false, reason: 'invalid' };
   }
-  const account = await deps.store.getAccount(jid);
   if (!account || account.disabled) {
     deps.log.info({ jid, via: 'app-password', grant: grant.id }, 'xmpp login refused: account missing or disabled');
     deps.metrics?.login('app-password', 'refused');

@@ -87,7 +87,7 @@ export async function removeUser(deps: CoreDeps, user: string, host: string, pas
   const jid = servedJid(deps, user, host);
   if (!jid) return { ok: false, reason: 'bad-request' };
   if (password !== undefined) {
-    const verified = await deps.accounts.verify(jid, password);
+    const verified = await deps.accounts.verify(jid, password, undefined, { outsideWeb: true });
     if (!verified.ok) return { ok: false, reason: 'refused' };
   }
   return change(() => removeAccount(deps, jid, 'xmpp server'));

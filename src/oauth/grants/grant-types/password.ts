@@ -22,7 +22,8 @@ export async function passwordGrant(
   const jid = usernameToJid(username, deps.config);
   if (!jid) throw invalidGrant(deps.config.expect_username_jid ? 'username must be a full JID (user@domain)' : 'unknown username');
   // A login proxy's address is everyone's: counting it would let 32 wrong guesses lock out every user behind it.
-  const result = await deps.accounts.verify(jid, password, client.loginProxy ? undefined : address);
+  // No second factor can be asked here: app_passwords_only accounts refuse the main password (issue 26).
+  const result = await deps.accounts.verify(jid, password, client.loginProxy ? undefined : address, { outsideWeb: true });
   if (!result.ok) {
     if (result.reason === 'throttled') {
       throw new OAuthError('invalid_grant', `too many failed attempts; try again in ${Math.ceil(result.retryAfterMs / 1000)} seconds`);
