@@ -11,6 +11,7 @@ import { completeAmr, isMultiFactor } from '../accounts/second-factor/assurance.
 import type { PendingSignIn, Sessions } from './session.js';
 import type { Views } from './views.js';
 import { consentView, secondStepView, totpEnrolView } from './view-models.js';
+import { passkeySignInOffered } from './passkey-pages.js';
 
 export interface LoginError {
   status: number;
@@ -64,6 +65,7 @@ export class Pages {
         seconds: err?.seconds,
         domain: this.config.xmpp.hosts[0],
         localLogin: this.config.local_login,
+        passkeySignIn: passkeySignInOffered(this.config),
         providers: this.config.upstream.providers.map((p) => ({ id: p.id, name: p.name })),
         returnTo: form.returnTo ?? '/account',
       }),
