@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.js';
 import { SCOPES } from '../scopes.js';
 import { DEVICE_GRANT_TYPE } from '../grants/token-endpoint.js';
+import { ACR_VALUES } from '../../accounts/second-factor/assurance.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'];
 
@@ -26,7 +27,8 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS.filter((m) => m !== 'none'),
     code_challenge_methods_supported: config.allowed_code_challenge_methods,
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'azp', 'at_hash', 'preferred_username', 'jid'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'azp', 'at_hash', 'preferred_username', 'jid'],
+    acr_values_supported: [...ACR_VALUES],
     prompt_values_supported: ['none', 'login', 'consent'],
     claims_parameter_supported: false,
     request_parameter_supported: false,

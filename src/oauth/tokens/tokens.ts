@@ -4,6 +4,7 @@ import { randomToken, sha256Hex } from '../../util/crypto.js';
 import { decodeJws, signJws, signatureValid } from './jws.js';
 import type { KeyManager } from './keys.js';
 import { formatScope } from '../scopes.js';
+import { acrFor } from '../../accounts/second-factor/assurance.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
@@ -110,7 +111,11 @@ export class TokenSigner {
     };
     if (input.authTime !== undefined) payload.auth_time = input.authTime;
     if (input.nonce !== undefined) payload.nonce = input.nonce;
-    if (input.amr?.length) payload.amr = input.amr;
+    if (input.amr?.length) {
+      payload.amr = input.amr;
+      // Issue 26: the assurance those methods give, in the values discovery lists.
+      payload.acr = acrFor(input.amr);
+    }
     if (input.accessToken) payload.at_hash = halfHash(input.accessToken, alg);
     return signJws(alg, { kid, typ: 'JWT' }, payload, key);
   }
