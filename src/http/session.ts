@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { LoginSession, Store } from '../store/types.js';
 import { randomToken } from '../util/crypto.js';
 import type { Signer } from './signing.js';
+import { recordSecurityEvent, signInFromAmr } from '../oauth/account-life/security-events.js';
 
 const SESSION_COOKIE = 'xo_session';
 const CSRF_COOKIE = 'xo_csrf';
@@ -66,9 +67,10 @@ export class Sessions {
   /**
    * Opens a session for `jid`, bound to the account epoch read when the user
    * was authenticated (so a password change racing this login still ends it);
-   * without one, the account's current epoch.
+   * without one, the account's current epoch. Every web sign-in ends here, so
+   * it is recorded here (issue 26 #5); `upstream` names the provider that vouched.
    */
-  async start(res: Response, jid: string, amr: string[], epoch?: string): Promise<LoginSession> {
+  async start(res: Response, jid: string, amr: string[], epoch?: string, upstream?: string): Promise<LoginSession> {
     const now = Date.now();
     const session: LoginSession = {
       id: randomToken(24),
@@ -81,6 +83,7 @@ export class Sessions {
     };
     await this.store.saveSession(session);
     res.cookie(SESSION_COOKIE, `${session.id}.${this.signer.sign('session', session.id)}`, this.cookie(this.opts.ttl * 1000));
+    void recordSecurityEvent({ store: this.store }, jid, upstream ? { kind: 'web-sign-in', method: 'upstream', provider: upstream } : { kind: 'web-sign-in', ...signInFromAmr(amr) });
     return session;
   }
 

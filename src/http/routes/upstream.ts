@@ -46,7 +46,7 @@ export function upstreamRoutes({ core, sessions, pages, providers }: { core: Cor
     const query = new URL(req.originalUrl, 'http://callback.invalid').searchParams;
     try {
       const done = await finishSignIn(deps, id, query, binding(req));
-      await sessions.start(res, done.jid, done.amr);
+      await sessions.start(res, done.jid, done.amr, undefined, config.upstream.providers.find((p) => p.id === id)?.name ?? id);
       core.metrics?.login('upstream', 'ok');
       log.info({ jid: done.jid, provider: id, outcome: done.outcome }, 'upstream sign-in');
       res.redirect(303, done.returnTo);
