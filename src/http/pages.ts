@@ -283,7 +283,7 @@ export class Pages {
   private async finishSignIn(req: Request, res: Response, done: FirstFactor): Promise<LoginSession> {
     this.sessions.endPending(res);
     if (done.replaces) await this.sessions.deleteSession(done.replaces);
-    return this.sessions.start(res, done.jid, completeAmr(done.amr), done.epoch || undefined);
+    return this.sessions.start(res, done.jid, completeAmr(done.amr), done.epoch || undefined, done.upstream);
   }
 }
 

@@ -28,6 +28,8 @@ export interface PendingSignIn {
   returnTo?: string;
   /** The session a step-up (acr_values) replaces. */
   replaces?: string;
+  /** The upstream provider (its name) that vouched for the first factor. */
+  upstream?: string;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Store } from '../store/types.js';
 import { randomToken, sha256Hex } from '../util/crypto.js';
 import type { Claims } from './claims.js';
 import { UpstreamError } from './errors.js';
+import { completeAmr } from '../accounts/second-factor/assurance.js';
 import { accountFor, type Provisioned } from './provision.js';
 import type { UpstreamProviders } from './providers.js';
 
@@ -49,6 +50,8 @@ export async function startSignIn(deps: SignInDeps, id: string, returnTo: unknow
     nonce,
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
+    // Issue 26: ask the provider for the assurance we need (e.g. its multi-factor acr).
+    ...(provider.config.acr_values ? { acr_values: provider.config.acr_values } : {}),
   });
 }
 
@@ -102,8 +105,20 @@ export async function finishSignIn(deps: SignInDeps, id: string, query: URLSearc
   }
   const now = deps.now();
   const provisioned = await accountFor(deps, provider.config, claims, now);
-  const amr = Array.isArray(claims.amr) ? claims.amr.filter((a): a is string => typeof a === 'string').slice(0, 8) : [];
-  return { ...provisioned, provider: id, returnTo: saved.returnTo, amr };
+  return { ...provisioned, provider: id, returnTo: saved.returnTo, amr: upstreamAmr(claims, provider.config.mfa_acr_values) };
+}
+
+/**
+ * The provider's amr carried into ours (RFC 8176 names, at most 8), with
+ * `mfa` added when its acr is one the operator listed as multi-factor
+ * (mfa_acr_values) or its amr shows two kinds of factor. The provider's acr
+ * value itself means something only at that provider; ours is derived from
+ * the amr (assurance.ts).
+ */
+export function upstreamAmr(claims: Record<string, unknown>, mfaAcrValues: readonly string[]): string[] {
+  const amr = Array.isArray(claims.amr) ? claims.amr.filter((a): a is string => typeof a === 'string' && /^[a-z]{1,16}$/.test(a)).slice(0, 8) : [];
+  if (typeof claims.acr === 'string' && mfaAcrValues.includes(claims.acr) && !amr.includes('mfa')) amr.push('mfa');
+  return completeAmr(amr);
 }
 
 /** A fresh browser binding (the route keeps it in a cookie). */

@@ -46,10 +46,13 @@ export function upstreamRoutes({ core, sessions, pages, providers }: { core: Cor
     const query = new URL(req.originalUrl, 'http://callback.invalid').searchParams;
     try {
       const done = await finishSignIn(deps, id, query, binding(req));
-      await sessions.start(res, done.jid, done.amr, undefined, config.upstream.providers.find((p) => p.id === id)?.name ?? id);
       core.metrics?.login('upstream', 'ok');
-      log.info({ jid: done.jid, provider: id, outcome: done.outcome }, 'upstream sign-in');
-      res.redirect(303, done.returnTo);
+      log.info({ jid: done.jid, provider: id, outcome: done.outcome, amr: done.amr }, 'upstream sign-in');
+      // Issue 26: unless the provider vouched for two factors, a second step (or, under mfa.required, an enrolment) may be due here.
+      const upstream = config.upstream.providers.find((p) => p.id === id)?.name ?? id;
+      const form = { action: '/account/login', interaction: '', clientName: '' };
+      const session = await pages.afterFirstFactor(req, res, form, { jid: done.jid, epoch: '', amr: done.amr, returnTo: done.returnTo, upstream });
+      if (session) res.redirect(303, done.returnTo);
     } catch (err) {
       refuse(res, id, err);
     }
