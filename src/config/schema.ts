@@ -135,6 +135,10 @@ export const configSchema = z.strictObject({
 
   access_token_ttl: seconds(3600, 'Access token lifetime, seconds'),
   refresh_token_ttl: seconds(604800, 'Refresh token lifetime, seconds'),
+  id_token_on_refresh: z
+    .boolean()
+    .default(true)
+    .describe('A refresh with the openid scope answers a new ID token too (OpenID Connect Core 12.2 lets a server leave it out; false saves one signature per refresh)'),
   code_ttl: seconds(120, 'Authorization code lifetime, seconds'),
   device_code_ttl: seconds(600, 'Device code lifetime, seconds'),
   device_poll_interval: seconds(5, 'Minimum interval between device-code polls, seconds'),

@@ -60,7 +60,7 @@ export async function refreshTokenGrant(deps: CoreDeps, client: Client, params: 
 
   // The rotation checked the grant (and marked it used) atomically; no second
   // read that a concurrent replay (which revokes the grant) could win.
-  return issueTokens(deps, { grant: { id: parsed.grantId, jid: current.jid }, client, scope, refreshToken: next.token, withIdToken: true });
+  return issueTokens(deps, { grant: { id: parsed.grantId, jid: current.jid }, client, scope, refreshToken: next.token, withIdToken: deps.config.id_token_on_refresh });
 }
 
 /**
@@ -92,7 +92,7 @@ async function oneStepRefresh(
   }
   if (rotated.status !== 'ok') throw invalidGrant(INVALID);
   const { previous } = rotated;
-  return issueTokens(deps, { grant: { id: parsed.grantId, jid: previous.jid }, client, scope: previous.scope, refreshToken: next.token, withIdToken: true });
+  return issueTokens(deps, { grant: { id: parsed.grantId, jid: previous.jid }, client, scope: previous.scope, refreshToken: next.token, withIdToken: deps.config.id_token_on_refresh });
 }
 
 /** A used refresh token came back: the grant is revoked by now; say so and refuse. */
