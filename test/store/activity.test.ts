@@ -116,7 +116,7 @@ describe('issue 26: recording security events (memory store)', () => {
     assert.equal(events[2]!.userAgent, 'TestBrowser/1.0');
     assert.equal(events[0]!.userAgent, 'Dino 0.4');
     assert.match(describeEvent(events[0]!), /app password “Dino” \(PLAIN\)/);
-    assert.match(describeEvent(events[2]!), /Gave “Notes” access \(openid xmpp\)/);
+    assert.match(describeEvent(events[2]!), /Gave “Notes” access: chat as you, know who you are/);
     // Notice kinds queued a notice each; the default here is off, a choice turns it on.
     assert.deepEqual((await store.activity.takeNotices(10)).map((n) => n.entry.kind), ['app-approved', 'password-changed']);
     assert.equal(await wantsNotices({ store }, jid), false);

@@ -12,6 +12,17 @@ const FACTOR: Record<SecondFactor, string> = {
 
 const SECOND: Record<string, string> = { otp: 'a one-time code', passkey: 'a passkey', 'recovery-code': 'a recovery code' };
 
+/** What a grant's scopes let an app do, in a few words (the consent page has the long ones). */
+export function accessWords(scope: readonly string[]): string {
+  const words: string[] = [];
+  if (scope.some((s) => s === 'xmpp' || s === 'xmpp:client:normal')) words.push('chat as you');
+  else if (scope.includes('xmpp:account:write')) words.push('manage your account');
+  else if (scope.includes('xmpp:account:read')) words.push('see which apps have access');
+  if (scope.includes('openid') || scope.includes('profile')) words.push('know who you are');
+  if (scope.includes('offline_access')) words.push('keep access while you are away');
+  return words.length ? words.join(', ') : scope.join(' ') || 'nothing';
+}
+
 /** Who acted, as the event's `by` names it, for "…, from the account page". */
 function byWhom(by: string | undefined): string {
   if (!by) return '';
@@ -40,11 +51,11 @@ export function describeEvent(e: RecordedEvent): string {
       return `A chat client logged in with the password${how}`;
     }
     case 'app-approved':
-      return `Gave ${quoted(e.client)} access (${e.scope.join(' ') || 'no scope'})`;
+      return `Gave ${quoted(e.client)} access: ${accessWords(e.scope)}`;
     case 'app-revoked':
       return `Took away the access of ${quoted(e.client)}${byWhom(e.by)}`;
     case 'app-password-created':
-      return `Made the app password ${quoted(e.label)} (${e.scope.join(' ')})`;
+      return `Made the app password ${quoted(e.label)} (${accessWords(e.scope)})`;
     case 'app-password-revoked':
       return `Revoked the app password ${quoted(e.label)}${byWhom(e.by)}`;
     case 'factor-added':
