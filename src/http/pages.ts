@@ -11,7 +11,8 @@ import { completeAmr, isMultiFactor } from '../accounts/second-factor/assurance.
 import type { PendingSignIn, Sessions } from './session.js';
 import type { Views } from './views.js';
 import { consentView, secondStepView, totpEnrolView } from './view-models.js';
-import { passkeySignInOffered } from './passkey-pages.js';
+import { passkeySecondFactor, passkeySignInOffered } from './passkey-pages.js';
+import type { Passkeys } from '../accounts/passkeys/passkeys.js';
 
 export interface LoginError {
   status: number;
@@ -51,6 +52,8 @@ export class Pages {
     private readonly metrics?: CoreMetrics,
     /** Second factors (issue 26); the account routes use the same instance. */
     readonly factors?: SecondFactors,
+    /** Passkeys (issue 26 #1), a choice of the second step; null when the issuer cannot have any. */
+    private readonly passkeys?: Passkeys | null,
   ) {}
 
   login(req: Request, res: Response, form: LoginForm, err?: LoginError) {
@@ -272,7 +275,8 @@ export class Pages {
       return null;
     }
     const method = body.method === 'recovery' ? 'recovery' : 'totp';
-    const checked = await this.factors.check(pending.jid, method, code, req.ip);
+    // A passkey's answer is checked against the ceremony this browser's pending sign-in started (passkey-pages.ts).
+    const checked = body.method === 'passkey' ? await passkeySecondFactor(this.passkeys, req, pending) : await this.factors.check(pending.jid, method, code, req.ip);
     this.metrics?.login('web', checked.ok ? 'ok' : checked.reason === 'throttled' ? 'throttled' : 'failed');
     if (checked.ok) return this.finishSignIn(req, res, { ...pending, amr: [...pending.amr, checked.amr] });
     this.secondStep(req, res, form, await this.factors.kinds(pending.jid), refusal(res, checked, 'second_factor.wrong'));

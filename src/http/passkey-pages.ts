@@ -1,8 +1,10 @@
-import { Passkeys } from '../accounts/passkeys/passkeys.js';
+import type { Request } from 'express';
+import { PasskeyError, Passkeys } from '../accounts/passkeys/passkeys.js';
 import { relyingPartyFor } from '../accounts/passkeys/relying-party.js';
 import type { Config } from '../config/schema.js';
 import type { CoreDeps } from '../oauth/context.js';
 import type { PasskeyRecord } from '../store/passkeys/types.js';
+import { sha256Hex } from '../util/crypto.js';
 
 // What the pages need of passkeys (issue 26 #1): the domain object of this
 // server, the /account section's data, and whether the login page offers
@@ -39,4 +41,41 @@ function passkeyView(p: PasskeyRecord) {
     lastUsed: p.lastUsedAt ? when(p.lastUsedAt) : undefined,
     synced: p.deviceType === 'multiDevice',
   };
+}
+
+/**
+ * What a second-factor ceremony is bound to: the pending sign-in (its account
+ * and epoch, from this browser's sealed pending cookie) and the page's CSRF
+ * token (this browser's). The options endpoint and the step's form post
+ * both compute it; a ceremony started elsewhere does not match.
+ */
+export function secondFactorBinding(pending: { jid: string; epoch: string }, csrf: unknown): string {
+  return sha256Hex(`second-factor\u0000${pending.jid}\u0000${pending.epoch}\u0000${typeof csrf === 'string' ? csrf : ''}`);
+}
+
+/**
+ * The passkey choice of the second step, posted with the step's form
+ * (`ceremony` and the browser's answer as JSON in `passkey`): `hwk` when the
+ * account's own passkey answered this browser's challenge.
+ */
+export async function passkeySecondFactor(
+  passkeys: Passkeys | null | undefined,
+  req: Request,
+  pending: { jid: string; epoch: string },
+): Promise<{ ok: true; amr: string } | { ok: false; reason: 'invalid' }> {
+  const body = req.body as Record<string, unknown>;
+  if (!passkeys || typeof body.passkey !== 'string' || typeof body.ceremony !== 'string') return { ok: false, reason: 'invalid' };
+  let response: unknown;
+  try {
+    response = JSON.parse(body.passkey);
+  } catch {
+    return { ok: false, reason: 'invalid' };
+  }
+  try {
+    await passkeys.finishSignIn(body.ceremony, secondFactorBinding(pending, body.csrf), response, pending.jid);
+    return { ok: true, amr: 'hwk' };
+  } catch (err) {
+    if (err instanceof PasskeyError) return { ok: false, reason: 'invalid' };
+    throw err;
+  }
 }

@@ -24,6 +24,7 @@ import { formErrorText } from './raw-form.js';
 import { metricsHandler, metricsPlacement } from './metrics-endpoint.js';
 import { upstreamRoutes } from './routes/upstream.js';
 import { passkeyRoutes } from './routes/passkeys.js';
+import { passkeysOf } from './passkey-pages.js';
 import { UpstreamProviders } from '../upstream/providers.js';
 import proxyaddr from 'proxy-addr';
 import { securityHeaderPairs, securityHeaders } from './security-headers.js';
@@ -57,7 +58,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
   const views = loadViews({ templatePath: config.template_path, siteName: config.site_name });
   const secondFactors = new SecondFactors(store, { throttle: config.login_throttle, issuer: config.site_name }, log.child({ part: 'second-factor' }));
-  const pages = new Pages(views, sessions, config, core.accounts, core.metrics, secondFactors);
+  const pages = new Pages(views, sessions, config, core.accounts, core.metrics, secondFactors, passkeysOf(core));
 
   const app = express();
   app.disable('x-powered-by');

@@ -36,6 +36,7 @@ export function secondStepView(form: { action: string; interaction: string }, ki
     action: form.action,
     interaction: form.interaction,
     totp: kinds.includes('totp'),
+    passkey: kinds.includes('passkey'),
     // Recovery codes come with TOTP.
     recovery: kinds.includes('totp'),
   };

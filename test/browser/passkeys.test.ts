@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContextOptions, CDPSession, Locator, Page } from 'playwright-core';
+import type { Browser, CDPSession, Locator, Page } from 'playwright-core';
 import { launchChromium, openPage, SCREENSHOT_DIR, startCallbackServer, type CallbackServer, type WatchedPage } from '../helpers/chromium.js';
 import { PASSWORD, authUrl, pkcePair, tokenCall } from '../helpers/flow.js';
 import { freePort } from '../helpers/ports.js';
@@ -22,7 +22,7 @@ interface VirtualCredential {
   signCount: number;
 }
 
-const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 } };
+const PHONE = { width: 390, height: 844 };
 const DOC_SHOTS = join(process.cwd(), 'docs', 'screenshots');
 /** UPDATE_DOC_SCREENSHOTS=1 also copies the screenshots into docs/screenshots (otherwise only test-output/browser). */
 const UPDATE_DOCS = process.env.UPDATE_DOC_SCREENSHOTS === '1';
@@ -79,25 +79,44 @@ describe('issue 26: passkeys in Chromium (virtual authenticator)', { timeout: 12
 
   const passkeyNames = (page: Page) => page.locator('li.passkey-entry h3').allInnerTexts();
 
-  /** Light and dark, at phone width: what `shoot` points at (the viewport when nothing), for the docs. */
-  async function docShots(name: string, shoot: (w: WatchedPage) => Promise<Locator | undefined>) {
+  async function idTokenClaims(code: string, verifier: string): Promise<{ sub: string; amr: string[] }> {
+    const tokens = await tokenCall(server.url, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: client.redirectUri });
+    assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+    return JSON.parse(Buffer.from(String(tokens.body.id_token).split('.')[1]!, 'base64url').toString()) as { sub: string; amr: string[] };
+  }
+
+  /** The same page light and dark, at phone width: what `target` points at (the viewport when nothing), for the docs. */
+  async function docShots(page: Page, name: string, target?: Locator) {
+    const size = page.viewportSize();
+    await page.setViewportSize(PHONE);
     for (const colorScheme of ['light', 'dark'] as const) {
-      const w = await openPage(browser, { ...PHONE, colorScheme });
-      const target = await shoot(w);
+      await page.emulateMedia({ colorScheme });
       const path = join(SCREENSHOT_DIR, `issue-26-passkeys-${name}-${colorScheme}.png`);
-      await (target ?? w.page).screenshot({ path, animations: 'disabled' });
+      await (target ?? page).screenshot({ path, animations: 'disabled' });
       if (UPDATE_DOCS) {
         mkdirSync(DOC_SHOTS, { recursive: true });
         copyFileSync(path, join(DOC_SHOTS, `passkeys-${name}-${colorScheme}.png`));
       }
-      await w.finish();
     }
+    await page.emulateMedia({ colorScheme: null });
+    if (size) await page.setViewportSize(size);
   }
 
-  // The two passkeys' credentials as their authenticators held them at registration (first test),
-  // and the laptop's after its first sign-in (second test).
+  // The two passkeys' credentials as their authenticators held them at registration (first test), and
+  // the laptop's as it is now: each sign-in moves its counter, so the next test's copy starts from there.
   const registered: Partial<Record<'laptop' | 'key', VirtualCredential>> = {};
   let laptopNow: VirtualCredential | undefined;
+
+  /** A fresh browser holding the laptop passkey as it is now; `save()` keeps its counter for the next test. */
+  async function withLaptop(): Promise<WatchedPage & { save(): Promise<void> }> {
+    assert.ok(laptopNow, 'the first test registered the laptop passkey');
+    const w = await openPage(browser);
+    const laptop = await authenticator(w.page, laptopNow);
+    return Object.assign(w, { save: async () => void ([laptopNow] = await laptop.credentials()) });
+  }
+
+  /** Drops the browser's report of the expected 401 answer (a refused ceremony) from the problems. */
+  const expect401 = (w: WatchedPage) => w.problems.splice(0, w.problems.length, ...w.problems.filter((p) => !/status of 401/.test(p)));
 
   it('issue 26: alice registers two passkeys on /account (one per authenticator), names one, renames it; the list shows both', async () => {
     const w = await openPage(browser);
@@ -107,6 +126,7 @@ describe('issue 26: passkeys in Chromium (virtual authenticator)', { timeout: 12
     const laptop = await authenticator(page);
     await addPasskey(page, 'Laptop');
     [registered.laptop] = await laptop.credentials();
+    laptopNow = registered.laptop;
     assert.equal(registered.laptop?.isResidentCredential, true, 'a discoverable credential');
     assert.equal(registered.laptop?.rpId, 'localhost');
     // A second authenticator (the first one is excluded by the server's options anyway).
@@ -123,50 +143,56 @@ describe('issue 26: passkeys in Chromium (virtual authenticator)', { timeout: 12
     await page.waitForURL(`${base}/account?notice=account.notice.passkey_renamed`);
     assert.deepEqual(await passkeyNames(page), ['Laptop', 'Security key']);
     assert.match(await page.locator('li.passkey-entry').first().innerText(), /added \d{4}-\d\d-\d\d \d\d:\d\d UTC · never used/);
+    await docShots(page, 'manage', page.locator('section.passkeys'));
     await w.finish();
-
-    await docShots('manage', async ({ page: p }) => {
-      await passwordSignIn(p, 'alice');
-      return p.locator('section.passkeys');
-    });
   });
 
   it('issue 26: "Sign in with a passkey" alone (no address, no password) completes an OAuth code flow; the ID token says amr hwk + mfa', async () => {
-    assert.ok(registered.laptop, 'the first test registered the passkey');
-    const w = await openPage(browser);
+    const w = await withLaptop();
     const { page } = w;
-    const laptop = await authenticator(page, registered.laptop);
     const pkce = pkcePair();
     await page.goto(authUrl(base, {
       response_type: 'code', client_id: 'webapp', redirect_uri: client.redirectUri, scope: 'openid', state: 'st-pk',
       code_challenge: pkce.challenge, code_challenge_method: 'S256', nonce: 'n-pk',
     }));
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    await docShots(page, 'sign-in');
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL((u) => u.href.startsWith(client.redirectUri));
     const back = new URL(page.url());
     assert.equal(back.searchParams.get('state'), 'st-pk');
-    const tokens = await tokenCall(server.url, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, code_verifier: pkce.verifier, redirect_uri: client.redirectUri });
-    assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
-    const claims = JSON.parse(Buffer.from(String(tokens.body.id_token).split('.')[1]!, 'base64url').toString()) as { sub: string; amr: string[] };
+    const claims = await idTokenClaims(back.searchParams.get('code')!, pkce.verifier);
     assert.equal(claims.sub, 'xmpp:alice@localhost');
     assert.ok(claims.amr.includes('hwk') && claims.amr.includes('mfa') && !claims.amr.includes('pwd'), `amr ${claims.amr}`);
-    [laptopNow] = await laptop.credentials();
+    await w.save();
     await w.finish();
+  });
 
-    await docShots('sign-in', async ({ page: p }) => {
-      await p.goto(`${base}/account`);
-      await p.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
-      return undefined;
-    });
+  it('issue 26: with a passkey, the password leads to a second step where "Use a passkey" finishes the code flow; the ID token says amr pwd + hwk + mfa', async () => {
+    const w = await withLaptop();
+    const { page } = w;
+    const pkce = pkcePair();
+    await page.goto(authUrl(base, {
+      response_type: 'code', client_id: 'webapp', redirect_uri: client.redirectUri, scope: 'openid', state: 'st-2fa',
+      code_challenge: pkce.challenge, code_challenge_method: 'S256', prompt: 'consent',
+    }));
+    await page.getByLabel('XMPP address').fill('alice@localhost');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL((u) => u.href.startsWith(client.redirectUri));
+    const claims = await idTokenClaims(new URL(page.url()).searchParams.get('code')!, pkce.verifier);
+    assert.deepEqual([...claims.amr].sort(), ['hwk', 'mfa', 'pwd']);
+    await w.save();
+    await w.finish();
   });
 
   it('issue 26: a replayed assertion is refused (same ceremony, and a fresh one), and so is a cloned authenticator whose counter went back', async () => {
-    const w = await openPage(browser);
+    const w = await withLaptop();
     const { page } = w;
-    assert.ok(laptopNow, 'the second test signed in with the laptop passkey');
-    const live = await authenticator(page, laptopNow);
-    // Two sign-ins with the current authenticator move its counter (and the server's) forward.
+    const before = laptopNow!.signCount;
     const captured: Array<{ body: string; cookie: string }> = [];
     page.on('request', (req) => {
       if (req.url().endsWith('/passkeys/sign-in/verify')) void req.allHeaders().then((h) => captured.push({ body: req.postData() ?? '', cookie: h.cookie ?? '' }));
@@ -175,8 +201,8 @@ describe('issue 26: passkeys in Chromium (virtual authenticator)', { timeout: 12
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.waitForURL(`${base}/account`);
     await page.getByText('Signed in as alice@localhost').waitFor();
-    const [now] = await live.credentials();
-    assert.ok(now!.signCount > laptopNow!.signCount, `the authenticator counts uses (${laptopNow!.signCount} → ${now!.signCount})`);
+    await w.save();
+    assert.ok(laptopNow!.signCount > before, `the authenticator counts uses (${before} → ${laptopNow!.signCount})`);
     assert.equal(captured.length, 1);
     const { body, cookie } = captured[0]!;
 
@@ -199,19 +225,20 @@ describe('issue 26: passkeys in Chromium (virtual authenticator)', { timeout: 12
     await c.page.goto(`${base}/account`);
     await c.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await c.page.getByRole('alert').filter({ hasText: 'looks replayed or copied' }).waitFor();
-    assert.equal(new URL(c.page.url()).pathname, '/account');
     assert.equal(await c.page.getByLabel('XMPP address').count(), 1, 'still on the login page');
-    // The refusal is a 401 the browser reports in its console: that one is expected.
-    c.problems.splice(0, c.problems.length, ...c.problems.filter((p) => !/status of 401/.test(p)));
+    expect401(c);
     await c.finish();
   });
 
-  it('issue 26: a removed passkey no longer signs in (the browser says so), and the list shows the one left', async () => {
-    const w = await openPage(browser);
-    await passwordSignIn(w.page, 'alice');
+  it('issue 26: a removed passkey no longer signs in (the browser says so); the one left still does', async () => {
+    const w = await withLaptop();
+    await w.page.goto(`${base}/account`);
+    await w.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await w.page.getByText('Signed in as alice@localhost').waitFor();
     await w.page.getByRole('button', { name: 'Remove the passkey Security key' }).click();
     await w.page.waitForURL(`${base}/account?notice=account.notice.passkey_removed`);
     assert.deepEqual(await passkeyNames(w.page), ['Laptop']);
+    await w.save();
     await w.finish();
 
     const gone = await openPage(browser);
@@ -219,7 +246,7 @@ describe('issue 26: passkeys in Chromium (virtual authenticator)', { timeout: 12
     await gone.page.goto(`${base}/account`);
     await gone.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await gone.page.getByRole('alert').filter({ hasText: 'not registered here' }).waitFor();
-    gone.problems.splice(0, gone.problems.length, ...gone.problems.filter((p) => !/status of 401/.test(p)));
+    expect401(gone);
     await gone.finish();
   });
 });

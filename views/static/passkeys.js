@@ -29,7 +29,7 @@
     return (err && err.message) || 'Something went wrong.';
   }
 
-  // One button runs one ceremony: options from `start`, the browser's answer to `finish`, then on to the page the server names.
+  // One button runs one ceremony (`run`), then goes on: to the page the server names, or by `run`'s own form submit.
   function wire(block, run) {
     var button = block.querySelector('[data-passkey-start]');
     var error = block.querySelector('[data-passkey-error]');
@@ -38,7 +38,7 @@
       button.disabled = true;
       error.hidden = true;
       run()
-        .then(function (done) { window.location.assign(done.location); })
+        .then(function (done) { if (done && done.location) window.location.assign(done.location); })
         .catch(function (err) {
           error.textContent = explain(err);
           error.hidden = false;
@@ -50,15 +50,30 @@
   if (!supported) return;
   document.querySelectorAll('[data-passkey-unsupported]').forEach(function (el) { el.hidden = true; });
 
-  // Sign in with a passkey alone (the browser lists this site's passkeys), or as the second factor after the password.
+  // Sign in with a passkey alone: the browser lists this site's passkeys.
   document.querySelectorAll('[data-passkey-signin]').forEach(function (block) {
     var csrf = block.getAttribute('data-csrf');
-    var base = block.getAttribute('data-endpoint') || '/passkeys/sign-in';
-    var extra = { return_to: block.getAttribute('data-return-to') || '/account', pending: block.getAttribute('data-pending') || undefined };
+    var returnTo = block.getAttribute('data-return-to') || '/account';
     wire(block, function () {
-      return post(base + '/options', Object.assign({ csrf: csrf }, extra))
+      return post('/passkeys/sign-in/options', { csrf: csrf })
         .then(function (r) { return lib.startAuthentication({ optionsJSON: r.options }); })
-        .then(function (response) { return post(base + '/verify', Object.assign({ csrf: csrf, response: response }, extra)); });
+        .then(function (response) { return post('/passkeys/sign-in/verify', { csrf: csrf, response: response, return_to: returnTo }); });
+    });
+  });
+
+  // The second step after the password: the answer goes with the step's form to the login action, which carries the flow on.
+  document.querySelectorAll('[data-passkey-second-factor]').forEach(function (form) {
+    var csrf = form.getAttribute('data-csrf');
+    wire(form, function () {
+      return post('/passkeys/second-factor/options', { csrf: csrf })
+        .then(function (r) {
+          form.querySelector('[data-passkey-ceremony]').value = r.ceremony;
+          return lib.startAuthentication({ optionsJSON: r.options });
+        })
+        .then(function (response) {
+          form.querySelector('[data-passkey-answer]').value = JSON.stringify(response);
+          form.submit();
+        });
     });
   });
 

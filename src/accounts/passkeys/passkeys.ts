@@ -262,6 +262,15 @@ export class Passkeys {
   }
 }
 
+/**
+ * Whether the account has a passkey of its own (not one left by an earlier
+ * account of the same JID): the sign-in then offers it as a second factor.
+ */
+export async function hasPasskeys(store: { getAccount(jid: string): Promise<Account | null>; passkeys: PasskeyStore }, jid: string): Promise<boolean> {
+  const [account, records] = await Promise.all([store.getAccount(jid), store.passkeys.list(jid)]);
+  return account !== null && records.some((r) => r.accountCreatedAt === account.createdAt);
+}
+
 /** A name as the user typed it: trimmed, control characters out, bounded. */
 export function passkeyName(raw: unknown): string {
   if (typeof raw !== 'string') return '';

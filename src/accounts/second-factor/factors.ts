@@ -1,12 +1,13 @@
 import type { Store } from '../../store/types.js';
 import type { SecondFactorRecord } from '../../store/second-factor/types.js';
+import { hasPasskeys } from '../passkeys/passkeys.js';
 
 /**
  * The kinds of second factor the sign-in can ask for. The second step
  * (views/second-factor.hbs) offers one choice per kind the account has, and
  * a recovery code beside TOTP.
  */
-export type FactorKind = 'totp';
+export type FactorKind = 'totp' | 'passkey';
 
 /**
  * The account's second-factor record, if it belongs to the account as it is
@@ -29,8 +30,9 @@ export async function secondFactorRecord(store: Store, jid: string): Promise<Sec
  * Another kind (passkeys) is added here, once, and gets a choice on the step page.
  */
 export async function factorKindsOf(store: Store, jid: string): Promise<FactorKind[]> {
-  const record = await secondFactorRecord(store, jid);
+  const [record, passkey] = await Promise.all([secondFactorRecord(store, jid), hasPasskeys(store, jid)]);
   const kinds: FactorKind[] = [];
   if (record?.totp) kinds.push('totp');
+  if (passkey) kinds.push('passkey');
   return kinds;
 }

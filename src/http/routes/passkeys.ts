@@ -9,7 +9,7 @@ import { StoreUnavailableError } from '../../store/unavailable.js';
 import { safeReturnTo } from '../../upstream/sign-in.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
-import { passkeysOf } from '../passkey-pages.js';
+import { passkeysOf, secondFactorBinding } from '../passkey-pages.js';
 import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Signer } from '../signing.js';
@@ -142,6 +142,16 @@ export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, pa
     core.metrics?.login('web', 'ok');
     log.info({ jid: done.jid, via: 'passkey' }, 'web sign-in');
     res.json({ location: safeReturnTo(body.return_to) });
+  }));
+
+  // The second step after the password: the account's own passkeys. The answer goes back with the
+  // step's form to the login action (Pages.handleStep), which finishes the sign-in and the flow.
+  router.post('/passkeys/second-factor/options', noStore, json, guard(async (req, res) => {
+    const pending = sessions.pending(req);
+    if (!pending || pending.due !== 'second-factor') return refuse(res, 401, 'login_required', 'your sign-in has expired; please sign in again');
+    if (await throttled(req, res)) return;
+    const { ceremony, options } = await passkeys.startSignIn(secondFactorBinding(pending, (req.body as Record<string, unknown>).csrf), pending.jid);
+    res.json({ options, ceremony });
   }));
 
   // Rename and remove: plain forms on /account, working without script.
