@@ -3,6 +3,7 @@ import { AccountError, signsInOnlyUpstream } from '../../accounts/accounts.js';
 import { changePassword } from '../../oauth/account-life/account-lifecycle.js';
 import { APP_PASSWORD_SCOPES, AppPasswordError, createAppPassword } from '../../oauth/account-life/app-passwords.js';
 import type { CoreDeps } from '../../oauth/context.js';
+import { wantsNotices } from '../../oauth/account-life/security-events.js';
 import { clientAccessOf, type ClientAccess, type LiveSessions } from '../../oauth/clients/client-access.js';
 import { revokeGrantOf, type GrantSummary } from '../../oauth/grants/grant-management.js';
 import { lapsesAt, needsUpstreamSignIn } from '../../oauth/account-life/upstream-freshness.js';
@@ -43,12 +44,13 @@ export function accountRoutes({
   /** The page; `extra` carries a just-created app password (shown this once) or a form error. */
   async function render(req: Request, res: Response, jid: string, extra: Record<string, unknown> = {}, status = 200) {
     // What XEP-0494 shows, here too: software, and whether a session is connected now (when the XMPP server can tell).
-    const [access, live, account, passkeys, mfa] = await Promise.all([
+    const [access, live, account, passkeys, mfa, noticesOn] = await Promise.all([
       clientAccessOf(core, jid),
       liveSessions?.(jid).catch(() => null) ?? null,
       core.store.getAccount(jid),
       passkeySection(core, jid),
       secondFactorSection(core, pages.factors, jid),
+      wantsNotices(core, jid),
     ]);
     const connected = live ? new Set(live.map((l) => l.grantId)) : null;
     const upstream = account?.upstream;
@@ -65,6 +67,7 @@ export function accountRoutes({
         ssoOnly: account ? signsInOnlyUpstream(account) : false,
         passkeys,
         mfa,
+        noticesOn,
         upstream: upstream ? { name: provider?.name ?? upstream.provider, lastLogin: when(upstream.lastLoginAt) } : undefined,
         lapsed: account ? needsUpstreamSignIn(core, account) : false,
         lapsesAt: lapse !== undefined ? when(lapse) : undefined,
