@@ -180,6 +180,8 @@ describe('issue 26: passkeys in Chromium (virtual authenticator)', { timeout: 12
     await page.getByLabel('XMPP address').fill('alice@localhost');
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('button', { name: 'Use a passkey' }).waitFor();
+    await docShots(page, 'second-step');
     await page.getByRole('button', { name: 'Use a passkey' }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL((u) => u.href.startsWith(client.redirectUri));

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { PasskeyError, type Passkeys, type PasskeySignIn } from '../../accounts/passkeys/passkeys.js';
+import { factorKindsOf } from '../../accounts/second-factor/factors.js';
 import type { CoreDeps } from '../../oauth/context.js';
 import { recordSecurityEvent } from '../../oauth/account-life/security-events.js';
 import { needsUpstreamSignIn } from '../../oauth/account-life/upstream-freshness.js';
@@ -174,6 +175,11 @@ export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, pa
     const session = await sessions.current(req);
     if (!session) return res.redirect(303, '/account');
     const { id } = req.body as Record<string, unknown>;
+    // Under mfa.required, the last second factor stays until another replaces it.
+    if (config.mfa.required === 'required' && (await passkeys.list(session.jid)).length <= 1 && (await factorKindsOf(core.store, session.jid)).length <= 1) {
+      log.info({ jid: session.jid }, 'passkey removal refused: the last second factor under mfa.required');
+      return res.redirect(303, '/account?notice=account.notice.passkey_last_factor');
+    }
     const removed = typeof id === 'string' ? await passkeys.remove(session.jid, id) : null;
     if (removed) void recordSecurityEvent(core, session.jid, { kind: 'factor-removed', factor: 'passkey', name: removed.name }, eventContext(req));
     res.redirect(303, `/account?notice=account.notice.${removed ? 'passkey_removed' : 'passkey_missing'}`);
