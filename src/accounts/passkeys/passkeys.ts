@@ -75,11 +75,12 @@ export class Passkeys {
   async list(jid: string): Promise<PasskeyRecord[]> {
     const [account, records] = await Promise.all([this.accounts.getAccount(jid), this.store.list(jid)]);
     if (!account) return [];
-    if (records.some((r) => r.accountCreatedAt !== account.createdAt)) {
-      await this.store.removeAll(jid);
-      return records.filter((r) => r.accountCreatedAt === account.createdAt).length ? this.list(jid) : [];
-    }
-    return records;
+    const mine = records.filter((r) => r.accountCreatedAt === account.createdAt);
+    if (mine.length === records.length) return records;
+    // All stale: the user handle goes too, so the new account gets its own.
+    if (mine.length === 0) await this.store.removeAll(jid);
+    else for (const r of records) if (r.accountCreatedAt !== account.createdAt) await this.store.remove(jid, r.id);
+    return mine;
   }
 
   async startRegistration(jid: string, binding: string): Promise<Ceremony<PublicKeyCredentialCreationOptionsJSON>> {

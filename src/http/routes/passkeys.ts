@@ -74,7 +74,7 @@ export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, pa
     try {
       await handler(req, res);
     } catch (err) {
-      if (err instanceof PasskeyError) return void refuse(res, err.code === 'limit' || err.code === 'bad-name' || err.code === 'malformed' ? 400 : 401, err.code, err.message);
+      if (err instanceof PasskeyError) return void refuse(res, refusalStatus(err), err.code, err.message);
       if (err instanceof StoreUnavailableError) {
         log.info({ path: req.path }, 'passkey request failed: store unavailable');
         res.set('Retry-After', '5');
@@ -186,6 +186,12 @@ export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, pa
   });
 
   return router;
+}
+
+/** 400 for what the request got wrong, 409 for a passkey registered already, 401 for every failed proof. */
+function refusalStatus(err: PasskeyError): number {
+  if (err.code === 'limit' || err.code === 'bad-name' || err.code === 'malformed') return 400;
+  return err.code === 'exists' ? 409 : 401;
 }
 
 const eventContext = (req: Request) => ({ address: req.ip, userAgent: req.get('user-agent') });
