@@ -340,7 +340,7 @@ export class MemoryStore implements Store {
     this.refresh.delete(id);
     if (!g) return false;
     this.grants.delete(id);
-    void this.publishRevocation({ grantId: id, jid: g.jid, at: Date.now() });
+    void this.publishRevocation({ grantId: id, jid: g.jid, scope: g.scope, at: Date.now() });
     const indexKey = `${g.jid}\n${g.clientId}`;
     if (this.grantByClient.get(indexKey) === id) this.grantByClient.delete(indexKey);
     return true;

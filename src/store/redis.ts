@@ -48,7 +48,8 @@ function decodeAccountNews(o: Record<string, unknown> | null): AccountNewsEvent 
 
 function decodeRevocation(o: Record<string, unknown> | null): GrantRevokedEvent | null {
   if (!o || typeof o.grantId !== 'string' || o.grantId.length === 0 || o.grantId.length > 200) return null;
-  return { grantId: o.grantId, jid: typeof o.jid === 'string' ? o.jid : undefined, at: typeof o.at === 'number' ? o.at : Date.now() };
+  const scope = Array.isArray(o.scope) && o.scope.length <= 50 && o.scope.every((s) => typeof s === 'string') ? (o.scope as string[]) : undefined;
+  return { grantId: o.grantId, jid: typeof o.jid === 'string' ? o.jid : undefined, scope, at: typeof o.at === 'number' ? o.at : Date.now() };
 }
 
 /** A refresh token's hash fields: its JSON, and rotatedAt beside it (which wins). */
@@ -384,7 +385,7 @@ export class RedisStore implements Store {
     const { existed, grant } = await this.revokeGrantSlot(id);
     this.seen(id, false);
     if (grant) await this.unindexGrants(grant.jid, [id]);
-    if (existed) await this.publishRevocation({ grantId: id, jid: grant?.jid, at: Date.now() });
+    if (existed) await this.publishRevocation({ grantId: id, jid: grant?.jid, scope: grant?.scope, at: Date.now() });
     return existed;
   }
 
@@ -678,7 +679,7 @@ export class RedisStore implements Store {
   private async replayed(grantId: string, data: string | undefined): Promise<RotateRefreshResult> {
     const grant = decodeGrant(parseJson(data));
     if (grant) await this.unindexGrants(grant.jid, [grantId]);
-    if (grant) await this.publishRevocation({ grantId, jid: grant.jid, at: Date.now() });
+    if (grant) await this.publishRevocation({ grantId, jid: grant.jid, scope: grant.scope, at: Date.now() });
     return { status: 'replayed', grantId };
   }
 

@@ -228,6 +228,8 @@ export interface GrantRevokedEvent {
   grantId: string;
   /** The grant's account, when the revoking step knew it (routes the news to the right XMPP host). */
   jid?: string;
+  /** The grant's scope, when known: ejabberd's session ender skips grants that could not have logged in. */
+  scope?: string[];
   /** Unix ms. */
   at: number;
 }
