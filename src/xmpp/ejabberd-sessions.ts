@@ -11,10 +11,13 @@
 // session of the account ends. Clients that still hold a valid credential log
 // in again by themselves; the one that lost it cannot. That over-kills on
 // purpose: the alternative is a revoked session that stays open for days.
+// A grant that could never open an ejabberd session (no chat scope: a web
+// app's openid grant, an account-only token, which ejabberd refuses) ends none.
 import type { Logger } from '../log.js';
 import { onAccountSessionsEnded } from '../oauth/account-life/account-lifecycle.js';
 import type { CoreDeps } from '../oauth/context.js';
 import { onGrantRevoked } from '../oauth/grants/grant-management.js';
+import { allowsXmppLogin, isRestrictedXmppLogin } from '../oauth/scopes.js';
 
 const CALL_TIMEOUT_MS = 5_000;
 
@@ -91,7 +94,12 @@ export function startEjabberdSessionEnder(core: Pick<CoreDeps, 'store' | 'config
   const offAccounts = onAccountSessionsEnded(core, (event) => end(event.jid, event.why));
   // Without the account (never the case for a grant that existed) there is no one to kick.
   const offGrants = onGrantRevoked(core, (event) => {
-    if (event.jid) end(event.jid, 'grant-revoked');
+    if (!event.jid) return;
+    if (event.scope && !(allowsXmppLogin(event.scope) && !isRestrictedXmppLogin(event.scope))) {
+      log.debug({ why: 'grant-revoked' }, 'ejabberd: the revoked grant could not log in there; sessions left open');
+      return;
+    }
+    end(event.jid, 'grant-revoked');
   });
   return () => {
     offAccounts();

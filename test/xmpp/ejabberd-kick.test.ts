@@ -1,7 +1,8 @@
 // Issue 24 #7, the calling side of ending ejabberd sessions, without an
 // ejabberd: a stand-in mod_http_api counts kick_user calls. A burst of
 // revocations for one account (disabling it revokes each grant) must fold
-// into few calls, and news for another host or no account must call nothing.
+// into few calls, and news for another host, no account, or a grant that
+// could never log in to ejabberd must call nothing.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,7 +35,7 @@ describe('issue 24 #7: kick_user calls for revocation news', () => {
   });
   after(() => new Promise<void>((r) => api.close(() => r())));
 
-  it('issue 24 #7: a burst of revocations for one account makes two kick_user calls, not one per grant; other hosts and unknown accounts none', async () => {
+  it('issue 24 #7: a burst of revocations for one account makes two kick_user calls, not one per grant; other hosts, unknown accounts and grants without a chat scope none', async () => {
     const store = new MemoryStore();
     const config = validate({ log: { level: 'silent' }, xmpp: { hosts: ['localhost'] } });
     const stop = startEjabberdSessionEnder({ store, config }, { url }, silentLogger);
@@ -44,15 +45,22 @@ describe('issue 24 #7: kick_user calls for revocation news', () => {
       for (const id of ['g2', 'g3', 'g4', 'g5']) await store.publishRevocation({ grantId: id, jid: 'kim@localhost', at: Date.now() });
       await store.publishRevocation({ grantId: 'g6', jid: 'kim@elsewhere.example', at: Date.now() });
       await store.publishRevocation({ grantId: 'g7', at: Date.now() });
+      // A web app's sign-in grant and an account-only one: ejabberd refuses both at login.
+      await store.publishRevocation({ grantId: 'g9', jid: 'lou@localhost', scope: ['openid', 'profile'], at: Date.now() });
+      await store.publishRevocation({ grantId: 'g10', jid: 'lou@localhost', scope: ['openid', 'xmpp:account:write'], at: Date.now() });
       await sleep(600);
       assert.deepEqual(calls, [
         { user: 'kim', host: 'localhost' },
         { user: 'kim', host: 'localhost' },
       ]);
-      // Once quiet, the next revocation calls again at once.
+      // Once quiet, the next revocation calls again at once; a chat grant (scope known) does too.
       await store.publishRevocation({ grantId: 'g8', jid: 'kim@localhost', at: Date.now() });
+      await store.publishRevocation({ grantId: 'g11', jid: 'lou@localhost', scope: ['openid', 'xmpp:client:normal'], at: Date.now() });
       await sleep(300);
-      assert.equal(calls.length, 3);
+      assert.deepEqual(calls.slice(2), [
+        { user: 'kim', host: 'localhost' },
+        { user: 'lou', host: 'localhost' },
+      ]);
     } finally {
       stop();
     }

@@ -88,13 +88,18 @@ for (const version of EJABBERD_VERSIONS) {
       assert.equal(await endsWithin(max, 5000), true);
     });
 
-    it(`issue 24 #7 (ejabberd ${version}): revoking a token's grant on /account ends the account's sessions within 5 s, the password one too; the token is refused, the password logs in again`, async () => {
+    it(`issue 24 #7 (ejabberd ${version}): revoking a token's grant on /account ends the account's sessions within 5 s, the password one too (an openid-only grant's none); the token is refused, the password logs in again`, async () => {
       const { access_token } = await tokensFor(server.url, 'nia@localhost', PW.nia);
       const gid = (await server.app.core.signer.verifyAccessToken(access_token))?.gid;
       assert.ok(gid);
       const byToken = await login('nia', access_token, 'phone');
       const byPassword = await login('nia', PW.nia, 'laptop');
       const lou = await login('lou', PW.lou, 'r-lou-2');
+      // A grant that could never log in to ejabberd (a web app's sign-in) ends no session when revoked.
+      // (lou's: one client's consents of one account are one grant, so nia's would be her chat grant.)
+      const webApp = await tokensFor(server.url, 'lou@localhost', PW.lou, 'openid offline_access');
+      await revoke(server.url, webApp.refresh_token);
+      assert.equal(await endsWithin(lou, 1500), false, 'revoking an openid-only grant kicks nobody');
       const browser = await signedIn(server.url, 'nia');
       const page = await (await browser.get(`${server.url}/account`)).text();
       const res = await browser.post(`${server.url}/account/revoke`, { csrf: csrfOf(page), grant: gid });
