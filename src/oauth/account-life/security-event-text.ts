@@ -53,6 +53,7 @@ export function describeEvent(e: RecordedEvent): string {
     case 'app-approved':
       return `Gave ${quoted(e.client)} access: ${accessWords(e.scope)}`;
     case 'app-revoked':
+      if (e.by === 'replay') return `Ended the access of ${quoted(e.client)}: one of its codes or tokens was used twice, as a stolen copy would be`;
       return `Took away the access of ${quoted(e.client)}${byWhom(e.by)}`;
     case 'app-password-created':
       return `Made the app password ${quoted(e.label)} (${accessWords(e.scope)})`;

@@ -6,6 +6,7 @@ import { issueTokens, type TokenResponse } from '../../tokens/issue.js';
 import { verifierMatches } from '../pkce.js';
 import { parseAuthorizationCode } from '../../tokens/tokens.js';
 import { revokeGrant } from '../grant-management.js';
+import { recordSecurityEvent } from '../../account-life/security-events.js';
 import { clientLog } from '../../clients/client-log.js';
 
 const INVALID = 'the authorization code is invalid, expired or already used';
@@ -36,6 +37,7 @@ export async function authorizationCodeGrant(
     // may have been stolen with its verifier; kill everything issued from it.
     await revokeGrant(deps, result.code.grantId);
     deps.log.warn({ ...clientLog(client), jid: result.code.jid }, 'authorization code replayed: grant revoked');
+    void recordSecurityEvent(deps, result.code.jid, { kind: 'app-revoked', client: client.name, by: 'replay' });
     throw invalidGrant(INVALID);
   }
   const stored = result.code;

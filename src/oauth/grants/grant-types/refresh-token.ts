@@ -5,6 +5,7 @@ import { issueTokens, type TokenResponse } from '../../tokens/issue.js';
 import { parseScope } from '../../scopes.js';
 import { newRefreshToken, parseRefreshToken } from '../../tokens/tokens.js';
 import { revokeGrant } from '../grant-management.js';
+import { recordSecurityEvent } from '../../account-life/security-events.js';
 import { needsUpstreamSignIn } from '../../account-life/upstream-freshness.js';
 import { clientLog } from '../../clients/client-log.js';
 
@@ -98,5 +99,6 @@ async function oneStepRefresh(
 /** A used refresh token came back: the grant is revoked by now; say so and refuse. */
 function replayed(deps: CoreDeps, client: Client, jid: string): Error {
   deps.log.warn({ ...clientLog(client), jid }, 'refresh token replayed: grant revoked');
+  void recordSecurityEvent(deps, jid, { kind: 'app-revoked', client: client.name, by: 'replay' });
   return invalidGrant(INVALID);
 }
