@@ -20,8 +20,9 @@ export function activityCommands(core: CoreDeps): AdhocCommand[] {
     {
       node: 'activity',
       name: 'Recent activity',
-      // Any session of the account may read it, as it may list its applications.
-      allowed: (who: Requester) => who.isLocalUser,
+      // A normal session of the account. Restricted (xmpp:account:*) sessions get
+      // only `grants` and `revoke`, as our Prosody module's allow-list says too.
+      allowed: (who: Requester) => who.isLocalUser && who.access === 'full',
       run: async (who) => {
         const events = await securityEventsOf(core, who.jid, ACTIVITY_ROWS);
         if (events.length === 0) return { status: 'completed', note: { type: 'info', text: 'Recent activity: nothing recorded yet.' } };
