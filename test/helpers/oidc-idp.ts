@@ -12,6 +12,9 @@ export interface IdpAccount {
   preferred_username?: string;
   name?: string;
   groups?: string[];
+  /** What the IdP says about the sign-in (RFC 8176 amr, its own acr): the login's, not a profile claim. */
+  amr?: string[];
+  acr?: string;
 }
 
 export interface TestIdp {
@@ -56,10 +59,13 @@ export async function startTestIdp(opts: { redirectUris: string[]; accounts: Rec
     }],
     jwks: { keys: [{ ...jwk, kid: 'idp-es256', use: 'sig', alg: 'ES256' }] },
     scopes: ['openid', 'profile'],
-    claims: { openid: ['sub'], profile: ['preferred_username', 'name', 'groups'] },
+    // amr and acr: what an account's sign-in says (IdpAccount.amr/acr), in the ID token when set.
+    claims: { openid: ['sub', 'acr', 'amr'], profile: ['preferred_username', 'name', 'groups'] },
+    acrValues: ['urn:idp:loa:1', 'urn:idp:loa:mfa'],
     findAccount: async (_ctx: unknown, sub: string) => {
       const a = accounts.get(sub);
-      return a ? { accountId: sub, claims: async () => ({ sub, ...accounts.get(sub) }) } : undefined;
+      const profile = ({ amr: _amr, acr: _acr, ...rest }: IdpAccount = {}) => rest;
+      return a ? { accountId: sub, claims: async () => ({ sub, ...profile(accounts.get(sub)) }) } : undefined;
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     // First-party: no consent screen at the IdP.
@@ -136,7 +142,8 @@ export async function startTestIdp(opts: { redirectUris: string[]; accounts: Rec
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(form('unknown login'));
           return;
         }
-        await (provider as any).interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+        const { amr, acr } = accounts.get(login)!;
+        await (provider as any).interactionFinished(req, res, { login: { accountId: login, ...(amr ? { amr } : {}), ...(acr ? { acr } : {}) } }, { mergeWithLastSubmission: false });
       } catch (err) {
         res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' }).end(page('Test IdP error', esc(String(err))));
       }
