@@ -4,6 +4,7 @@ import { OAuthError, describable } from '../oauth/errors.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import type { BackChannelHandler, BackChannelRequest } from './back-channel.js';
 import { singleValued } from './oauth-http.js';
+import { BoundedMap } from '../util/bounded-map.js';
 import { FormError, formErrorText, parseForm, plainForm, readForm } from './raw-form.js';
 
 /**
@@ -79,17 +80,34 @@ function queryOf(url: string | undefined): Record<string, unknown> {
   return q < 0 ? {} : parseForm(url!.slice(q + 1));
 }
 
+const BASIC_CHALLENGE = 'Basic realm="xmpp-oauth", charset="UTF-8"';
+/** Error answers are few and fixed (their texts are ours): serialised once each, not per refused request. */
+const ERROR_TEXTS_MAX = 256;
+
 function rawReplies({ log, headers }: RawContext) {
   // Every back-channel answer carries or may reveal a credential (RFC 6749 5.1).
   const base = flat(headers, [['Cache-Control', 'no-store'], ['Pragma', 'no-cache']]);
-  const json = (res: ServerResponse, status: number, text: string, extra: string[] = []) => {
-    res.writeHead(status, [...base, ...extra, 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(text))]);
+  // Header lists built once; each answer adds only its Content-Length.
+  const jsonHead = [...base, 'Content-Type', JSON_TYPE, 'Content-Length'];
+  const challengeHead = [...base, 'WWW-Authenticate', BASIC_CHALLENGE, 'Content-Type', JSON_TYPE, 'Content-Length'];
+  const emptyHead = [...base, 'Content-Length', '0'];
+  const json = (res: ServerResponse, status: number, text: string, head: string[] = jsonHead) => {
+    res.writeHead(status, head.concat(String(Buffer.byteLength(text))));
     res.end(text);
+  };
+  const errorTexts = new BoundedMap<string, string>(ERROR_TEXTS_MAX);
+  const errorText = (err: OAuthError) => {
+    // A description may quote the caller (a parameter name): long ones are not kept.
+    if (err.description.length > 200) return JSON.stringify(err.toJSON());
+    const id = `${err.error}\n${err.description}`;
+    let text = errorTexts.get(id);
+    if (text === undefined) errorTexts.set(id, (text = JSON.stringify(err.toJSON())));
+    return text;
   };
   return {
     json,
     empty(res: ServerResponse, status: number) {
-      res.writeHead(status, [...base, 'Content-Length', '0']);
+      res.writeHead(status, emptyHead);
       res.end();
     },
     /** The answers sendOAuthError and the app's error handler (server.ts) give on the Express path. */
@@ -98,13 +116,18 @@ function rawReplies({ log, headers }: RawContext) {
       const path = pathOf(req.url);
       if (err instanceof OAuthError) {
         log.info({ path, error: err.error, reason: err.description }, 'oauth request refused');
-        // As sendOAuthError: the error's own headers win over the Basic challenge.
-        const extra: Record<string, string> = err.status === 401 && err.error === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="xmpp-oauth", charset="UTF-8"' } : {};
-        Object.assign(extra, err.headers);
-        json(res, err.status, JSON.stringify(err.toJSON()), Object.entries(extra).flat());
+        const challenge = err.status === 401 && err.error === 'invalid_client';
+        let head = challenge ? challengeHead : jsonHead;
+        if (Object.keys(err.headers).length > 0) {
+          // As sendOAuthError: the error's own headers win over the Basic challenge.
+          const extra: Record<string, string> = challenge ? { 'WWW-Authenticate': BASIC_CHALLENGE } : {};
+          Object.assign(extra, err.headers);
+          head = [...base, ...Object.entries(extra).flat(), 'Content-Type', JSON_TYPE, 'Content-Length'];
+        }
+        json(res, err.status, errorText(err), head);
       } else if (err instanceof StoreUnavailableError) {
         log.info({ path }, 'request failed: store unavailable');
-        json(res, 503, JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; try again shortly' }), ['Retry-After', '5']);
+        json(res, 503, JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; try again shortly' }), [...base, 'Retry-After', '5', 'Content-Type', JSON_TYPE, 'Content-Length']);
       } else if (err instanceof FormError) {
         log.info({ path, status: err.status, reason: err.type }, 'bad request');
         json(res, err.status, JSON.stringify({ error: 'invalid_request', error_description: describable(formErrorText(err.type)) }));

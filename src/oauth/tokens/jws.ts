@@ -31,11 +31,12 @@ const digestOf = (alg: JwsAlg) => (alg === 'ES256' ? 'sha256' : null);
 // the claims' jti and revocation is by grant (issue 12 #9).
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 const P256_HALF_N = P256_N >> 1n;
+// The same bound as 32 big-endian bytes: the common (low) case is one byte compare, no BigInt.
+const P256_HALF_N_BYTES = Buffer.from(P256_HALF_N.toString(16).padStart(64, '0'), 'hex');
 
 function lowS(signature: Buffer): Buffer {
-  if (signature.length !== 64) return signature;
+  if (signature.length !== 64 || Buffer.compare(signature.subarray(32), P256_HALF_N_BYTES) <= 0) return signature;
   const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
-  if (s <= P256_HALF_N) return signature;
   const flipped = Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex');
   return Buffer.concat([signature.subarray(0, 32), flipped]);
 }
@@ -45,9 +46,24 @@ export function isHighS(signature: Buffer): boolean {
   return signature.length === 64 && BigInt(`0x${signature.subarray(32).toString('hex')}`) > P256_HALF_N;
 }
 
+// The encoded header is the same for every token of one key and type: kept, not re-serialised per token.
+const HEADERS_MAX = 64;
+const encodedHeaders = new Map<string, string>();
+
+function encodedHeader(alg: JwsAlg, header: Omit<JwsHeader, 'alg'>): string {
+  const id = `${alg} ${JSON.stringify(header)}`;
+  let text = encodedHeaders.get(id);
+  if (text === undefined) {
+    text = b64url(JSON.stringify({ alg, ...header }));
+    if (encodedHeaders.size >= HEADERS_MAX) encodedHeaders.clear(); // a key rotation adds a kid now and then
+    encodedHeaders.set(id, text);
+  }
+  return text;
+}
+
 export function signJws(alg: JwsAlg, header: Omit<JwsHeader, 'alg'>, payload: object, key: KeyObject): string {
-  const input = `${b64url(JSON.stringify({ alg, ...header }))}.${b64url(JSON.stringify(payload))}`;
-  let signature: Buffer = sign(digestOf(alg), Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  const input = `${encodedHeader(alg, header)}.${b64url(JSON.stringify(payload))}`;
+  let signature: Buffer = sign(digestOf(alg), Buffer.from(input, 'latin1'), { key, dsaEncoding: 'ieee-p1363' });
   if (alg === 'ES256') signature = lowS(signature);
   return `${input}.${signature.toString('base64url')}`;
 }
