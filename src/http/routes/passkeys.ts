@@ -31,10 +31,11 @@ export interface PasskeyDeps {
 
 /**
  * Passkeys on the web: the JSON ceremony endpoints the page's script calls
- * (register from /account, sign in from the login page), and the plain forms
- * that rename and remove. Every post carries the page's CSRF token; every
- * ceremony's challenge is single-use, short-lived and bound to this browser
- * by an httpOnly cookie (and, for registration, to the login session).
+ * (register from /account, sign in from the login page, start the second
+ * step's ceremony), and the plain forms that rename and remove. Every post
+ * carries the page's CSRF token; every ceremony's challenge is single-use,
+ * short-lived and bound to this browser: by an httpOnly cookie (registration
+ * also to the login session), or for the second step to the pending sign-in.
  */
 export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, passkeys: Passkeys | null = passkeysOf(core)): Router {
   const router = Router();
