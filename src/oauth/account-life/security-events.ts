@@ -175,14 +175,15 @@ interface RecordDeps {
  */
 export function recordSecurityEvent(deps: RecordDeps, jid: string, event: SecurityEvent, context?: EventContext): Promise<void> {
   const settings = activitySettings(deps.store);
+  const activity = deps.store.activity;
+  // A busy client's repeated logins end here, before any work: no round trip, no allocation to speak of.
+  const key = event.kind === 'xmpp-login' ? coalesceKey(event) : undefined;
+  if (key !== undefined && seenRecently(activity, jid, key, settings.xmppLoginWindowSeconds)) return Promise.resolve();
   const log = deps.log ?? settings.log;
   const entry = toEntry(event, { ...currentEventContext(), ...context }, Date.now());
   const limits: ActivityLimits = { max: settings.max, ttlSeconds: settings.ttlSeconds };
   const done = (async () => {
-    const activity = deps.store.activity;
-    if (event.kind === 'xmpp-login') {
-      const key = coalesceKey(event);
-      if (seenRecently(activity, jid, key, settings.xmppLoginWindowSeconds)) return;
+    if (key !== undefined) {
       await activity.appendCoalesced(jid, entry, limits, { key, windowSeconds: settings.xmppLoginWindowSeconds });
       return;
     }
