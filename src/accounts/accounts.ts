@@ -142,12 +142,12 @@ export class Accounts {
   async verify(jidInput: string, password: string, address?: string, opts: { outsideWeb?: boolean } = {}): Promise<VerifyResult> {
     const known = normalise(jidInput);
     const jid = known ?? jidInput.slice(0, 3072);
-    const admission = await admitLogin(this.limiters, jid, address);
+    // The account is read in the same round trip as the reservation (issue 25); the throttle still decides first.
+    const [admission, account] = await Promise.all([admitLogin(this.limiters, jid, address), known ? this.store.getAccount(jid) : null]);
     if (!admission.allowed) {
       this.log.info({ jid, address, retryAfterMs: admission.retryAfterMs }, 'login refused: throttled');
       return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
     }
-    const account = known ? await this.store.getAccount(jid) : null;
     // Issue 26: an account whose main password works on the web sign-in only
     // (app_passwords_only) fails at any other door exactly as a wrong password
     // does; the password is not even checked there.
@@ -175,12 +175,11 @@ export class Accounts {
   async scramVerifier(jidInput: string, hash: ScramHash, address?: string): Promise<ScramLookup> {
     const known = normalise(jidInput);
     const jid = known ?? jidInput.slice(0, 3072);
-    const admission = await admitLogin(this.limiters, jid, address);
+    const [admission, account] = await Promise.all([admitLogin(this.limiters, jid, address), known ? this.store.getAccount(jid) : null]);
     if (!admission.allowed) {
       this.log.info({ jid, address, retryAfterMs: admission.retryAfterMs, mechanism: `SCRAM-${hash}` }, 'login refused: throttled');
       return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
     }
-    const account = known ? await this.store.getAccount(jid) : null;
     // app_passwords_only (issue 26): a decoy, so the exchange fails at the proof like a wrong password.
     const webOnly = account !== null && !(await mainPasswordWorksOutsideWeb(this.store, account, this.passwordLogins));
     const own = account && !account.disabled && !webOnly ? account.scram?.[hash] : undefined;
