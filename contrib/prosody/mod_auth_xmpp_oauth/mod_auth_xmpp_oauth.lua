@@ -38,7 +38,7 @@ if not component then
 end
 
 local askers = module:require "ask";
-local ask = askers.new({ host = host, component = component, timeout = timeout });
+local ask, report = askers.new({ host = host, component = component, timeout = timeout });
 
 -- prosodyctl has no component link: say so at once instead of prompting for a
 -- password and then waiting for an answer that cannot come (issue 12 #18).
@@ -59,7 +59,7 @@ end
 local login = module:require("login").new(ask, host, known_users, askers.MALFORMED);
 local scram_lib = module:require "scram";
 local scram = scram_lib.new({
-	ask = ask; host = host; component = component; timeout = timeout;
+	ask = ask; report = report; host = host; component = component;
 	offered = scram_lib.offered(module, module:get_option_array("xmpp_oauth_scram", {}));
 });
 local sasl_handler = module:require("sasl").new(login, host, scram);

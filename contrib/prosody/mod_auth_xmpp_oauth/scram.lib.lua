@@ -24,9 +24,9 @@ local KEY_BYTES = { ["SHA-1"] = 20, ["SHA-256"] = 32 };
 
 local M = { KNOWN = KNOWN };
 
--- opts: ask, host, component, timeout, offered (set of mechanism names)
+-- opts: ask, report (ask.lib.lua), host, component, offered (set of mechanism names)
 function M.new(opts)
-	local ask, host, component, timeout = opts.ask, opts.host, opts.component, opts.timeout;
+	local ask, host, component = opts.ask, opts.host, opts.component;
 
 	-- The profile callback util.sasl.scram calls with the (saslprepped, nodeprepped)
 	-- user name; returns stored_key, server_key, iteration_count, salt, true, or
@@ -80,11 +80,7 @@ function M.new(opts)
 		if not component or not self.username then return; end
 		local attrs = { xmlns = NS, user = self.username, host = host, mechanism = mechanism };
 		if session and session.ip then attrs.address = session.ip; end
-		local report = st.iq({ type = "set", from = host, to = component, id = "xmpp-oauth-" .. new_id() }):tag("scram-success", attrs);
-		module:send_iq(report, nil, timeout):catch(function(err)
-			local condition = type(err) == "table" and err.condition or tostring(err);
-			module:log("info", "xmpp-oauth did not take the SCRAM success report for %s@%s (%s)", self.username, host, condition);
-		end);
+		opts.report(st.iq({ type = "set", from = host, to = component, id = "xmpp-oauth-" .. new_id() }):tag("scram-success", attrs));
 	end
 
 	return {
