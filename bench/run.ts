@@ -18,7 +18,11 @@
 // ratio is printed beside it),
 // BENCH_ONLY=compare (only the scenarios compared with oidc-provider: for quick
 // before/after checks while working on the back channel), BENCH_ONLY=xmpp (only
-// the logins through Prosody: no oidc-provider, no HTTP scenarios, no workers).
+// the logins through Prosody: no oidc-provider, no HTTP scenarios, no workers),
+// BENCH_PROSODY (the Prosody of the XMPP comparison: 0.12, the default, 13, or
+// both; `both` applies to BENCH_ONLY=xmpp, a whole run uses the first),
+// BENCH_XMPP_KINDS (a comma-separated subset of the XMPP kinds: limit, token,
+// app, bearer, hashed, sha1, sha256, password; for profiling one of them).
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -40,7 +44,7 @@ import { passwordScenario } from './scenarios/password.js';
 import { refreshScenario } from './scenarios/refresh.js';
 import { rejectedSecretScenario } from './scenarios/rejected-secret.js';
 import { revocationScenario } from './scenarios/revocation.js';
-import { linkOnline, startBenchProsody, xmppLoginScenarios, xmppPasswordScenarios, xmppSection, type PasswordLogins } from './scenarios/xmpp-login.js';
+import { benchProsodyVersions, cpuTable, linkOnline, makeAppPassword, passwordCostLine, startBenchProsody, xmppLoginComparison, xmppSection, type XmppComparison } from './scenarios/xmpp-login.js';
 import type { ProsodyInstance } from '../test/helpers/prosody.js';
 
 const COMPARE_ONLY = process.env.BENCH_ONLY === 'compare';
@@ -73,7 +77,7 @@ async function main(): Promise<void> {
     theirsStarting?.catch(() => {}); // awaited below; do not let an early failure go unhandled
     redis = await startRedis();
     // The server links to a real Prosody 0.12 for the XMPP path figures (skipped if Prosody cannot start here).
-    prosody = COMPARE_ONLY ? null : await startBenchProsody();
+    prosody = COMPARE_ONLY ? null : await startBenchProsody(benchProsodyVersions()[0]);
     const xmpp = prosody ? xmppSection(prosody) : undefined;
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -88,12 +92,24 @@ async function main(): Promise<void> {
     const { access_token: accessToken } = await passwordGrant(url);
     if (XMPP_ONLY) {
       if (!prosody) throw new Error('BENCH_ONLY=xmpp needs Prosody (see the log line above)');
-      if (!(await linkOnline(url))) throw new Error('the component link did not come up');
-      log('scenario: logins through Prosody');
-      const tokenRows = await xmppLoginScenarios(prosody, accessToken);
-      const logins = await xmppPasswordScenarios(prosody);
-      process.stdout.write(`\nxmpp-oauth benchmark (BENCH_ONLY=xmpp), ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; each login scenario ${Math.max(2, Math.round(DURATION * 0.6))} s (0.6 x BENCH_DURATION); password logins in ${ROUNDS} alternated rounds\n\n`);
-      process.stdout.write(`${table([...tokenRows, ...logins.rows])}\n\n${passwordLoginRatios(logins)}\n\n`);
+      const comparisons: XmppComparison[] = [];
+      for (const [i, version] of benchProsodyVersions().entries()) {
+        if (i > 0) {
+          // The next Prosody gets a server of its own, on the same Redis and accounts.
+          await stopServer(server);
+          await prosody?.stop();
+          prosody = await startBenchProsody(version);
+          if (!prosody) continue;
+          writeConfig(dir, port, redis.url, xmppSection(prosody));
+          server = await startServer(configFile, url);
+        }
+        if (!(await linkOnline(url))) throw new Error(`the component link to Prosody ${version} did not come up`);
+        log(`scenario: logins through Prosody ${version}`);
+        const { access_token } = await passwordGrant(url);
+        comparisons.push(await xmppLoginComparison(prosody!, { accessToken: access_token, appPassword: await makeAppPassword(configFile, 'alice@localhost') }, server!.pid));
+      }
+      process.stdout.write(`\nxmpp-oauth benchmark (BENCH_ONLY=xmpp), ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; each login scenario ${Math.max(2, Math.round(DURATION * 0.6))} s (0.6 x BENCH_DURATION), ${ROUNDS} alternated rounds\n\n`);
+      for (const c of comparisons) process.stdout.write(`${table(c.rows)}\n\n${xmppRatios(c)}\n\nCPU per login (from /proc, 10 ms ticks over each scenario):\n\n${cpuTable(c)}\n\n`);
       const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
       process.stdout.write(`load average at start: ${fmtLoad(loadAtStart)}; at end: ${fmtLoad(loadavg())} (${cpus().length} cores)\n`);
       process.stdout.write(`total ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
@@ -180,12 +196,11 @@ async function main(): Promise<void> {
     log(COMPARE_ONLY ? 'extauth bridge: skipped (BENCH_ONLY=compare)' : 'scenario: extauth bridge');
     const ext = COMPARE_ONLY ? null : await extauthScenario(configFile, accessToken);
     if (ext) rows.push(ext);
-    let logins: PasswordLogins | undefined;
+    let logins: XmppComparison | undefined;
     if (prosody) {
       log('scenario: logins through Prosody');
       if (await linkOnline(url)) {
-        rows.push(...(await xmppLoginScenarios(prosody, accessToken)));
-        logins = await xmppPasswordScenarios(prosody);
+        logins = await xmppLoginComparison(prosody, { accessToken, appPassword: await makeAppPassword(configFile, 'alice@localhost') }, server.pid);
         rows.push(...logins.rows);
       } else log('XMPP scenarios skipped: the component link did not come up');
     }
@@ -233,7 +248,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${table([theirRefresh, theirRefreshPerChain, ...pairs.slice(2).map((p) => p.theirs)])}\n\n`);
     process.stdout.write(`ours (one process) / oidc-provider (targets, issue 16: 2x on introspection, revocation, the 401 path and refresh; 1.5x on discovery):\n\n`);
     process.stdout.write(`${ratioTable(pairs)}\n\n`);
-    if (logins) process.stdout.write(`${passwordLoginRatios(logins)}\n\n`);
+    if (logins) process.stdout.write(`${xmppRatios(logins)}\n\nCPU per login (from /proc, 10 ms ticks over each scenario):\n\n${cpuTable(logins)}\n\n`);
     if (workerRows.length) {
       process.stdout.write(`\`serve --workers ${WORKERS}\` (${workerCount} workers), same machine, after the rest (not compared with oidc-provider's one process):\n\n${table(workerRows)}\n\n`);
       const byName = new Map(rows.map((r) => [r.scenario, r]));
@@ -264,9 +279,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** The password-login ratios (issue 23: SCRAM through our module beside PLAIN and Prosody's internal_hashed). */
-function passwordLoginRatios(logins: PasswordLogins): string {
-  return `XMPP password logins through Prosody 0.12, same Prosody, ${ROUNDS} alternated rounds (ratio of the mean logins/s, then each round's):\n\n${ratioTable(logins.pairs, ['A', 'B', 'A', 'B'])}`;
+/** Issue 25: logins through our module / the same Prosody deciding alone (internal_plain; internal_hashed for SCRAM). */
+function xmppRatios(c: XmppComparison): string {
+  const cost = passwordCostLine(c.passwordCost);
+  return `XMPP logins through our module / the same Prosody deciding alone, ${ROUNDS} alternated rounds (ratio of the mean logins/s, then each round's; targets: >= 0.9x one at a time, >= 1.0x at 16):\n\n${ratioTable(c.pairs, ['ours', 'Prosody alone', 'ours', 'alone'])}${cost ? `\n\n${cost}` : ''}`;
 }
 
 main().then(
