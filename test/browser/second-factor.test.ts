@@ -60,7 +60,7 @@ describe('issue 26: TOTP second factor on the web sign-in (Chromium, openid-clie
       login_throttle: { per_account: PER_ACCOUNT, per_address: 1000, window: 60 },
       clients: [{ id: 'webapp', name: 'Test Web App', secret_hash: secretHash(CLIENT_SECRET), redirect_uris: [client.redirectUri] }],
     });
-    await Promise.all(['alice', 'bob', 'carol'].map((u) => server.app.accounts.create(`${u}@localhost`, PASSWORD)));
+    await Promise.all(['alice', 'bob', 'carol', 'erin'].map((u) => server.app.accounts.create(`${u}@localhost`, PASSWORD)));
     rp = await oidc.discovery(new URL(server.url), 'webapp', CLIENT_SECRET, oidc.ClientSecretBasic(CLIENT_SECRET), { execute: [oidc.allowInsecureRequests] });
   });
   after(async () => {
@@ -207,6 +207,33 @@ describe('issue 26: TOTP second factor on the web sign-in (Chromium, openid-clie
     const blocked = await post(codeOf(key, 1));
     assert.equal(blocked.status, 429);
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+  });
+
+  it('issue 26: a session of one factor asked for acr 2fa steps up through the second step (TOTP set up meanwhile); removing TOTP takes a recovery code', async () => {
+    const b = new FormBrowser();
+    const login = await (await b.get(`${server.url}/account`)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(login)![1]!;
+    assert.equal((await b.post(`${server.url}/account/login`, { csrf, username: 'erin@localhost', password: PASSWORD })).status, 303);
+    const enrol = await (await b.post(`${server.url}/account/totp/start`, { csrf })).text();
+    const key = /<p class="code-box totp-secret">([^<]+)<\/p>/.exec(enrol)![1]!.replace(/\s/g, '');
+    const codes = await (await b.submit(server.url, enrol, { code: codeOf(key) })).text();
+    const recoveryCode = /<li>([0-9a-z-]{14})<\/li>/.exec(codes)![1]!;
+
+    const flow = await codeFlow({ acr_values: ACR_2FA });
+    const step = await b.get(flow.url.href);
+    const html = await step.text();
+    assert.equal(step.status, 200);
+    assert.match(html, /One more step/, 'the pwd session is asked for the second factor');
+    // The form helper gathers every hidden field of the page: the TOTP form's method is named.
+    const consent = await b.submit(server.url, html, { method: 'totp', code: codeOf(key, 1) });
+    const callback = await b.submit(server.url, await consent.text(), { decision: 'approve' });
+    const claims = await flow.redeem(new URL(callback.headers.get('location')!));
+    assert.equal(claims.acr, ACR_2FA);
+    assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+
+    const removed = await b.post(`${server.url}/account/totp/remove`, { csrf, code: recoveryCode });
+    assert.equal(removed.headers.get('location'), '/account?notice=account.notice.totp_off');
+    assert.match(await (await b.get(`${server.url}/account`)).text(), /Add an authenticator app/);
   });
 
   it('issue 26: acr_values asking for two factors of an account with one gives unmet_authentication_requirements (so does an unknown value); 1fa is met; max_age=0 asks for the password again', async () => {
