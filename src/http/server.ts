@@ -34,6 +34,7 @@ import { Signer } from './signing.js';
 import { loadViews } from './views.js';
 import { Pages } from './pages.js';
 import { SecondFactors } from '../accounts/second-factor/second-factors.js';
+import { recordSecurityEvent } from '../oauth/account-life/security-events.js';
 import type { LiveSessions } from '../oauth/clients/client-access.js';
 
 export interface HttpDeps {
@@ -57,7 +58,11 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
   const views = loadViews({ templatePath: config.template_path, siteName: config.site_name });
-  const secondFactors = new SecondFactors(store, { throttle: config.login_throttle, issuer: config.site_name }, log.child({ part: 'second-factor' }));
+  const secondFactors = new SecondFactors(
+    store,
+    { throttle: config.login_throttle, issuer: config.site_name, onChange: (jid, change) => void recordSecurityEvent(core, jid, change) },
+    log.child({ part: 'second-factor' }),
+  );
   const pages = new Pages(views, sessions, config, core.accounts, core.metrics, secondFactors, passkeysOf(core));
 
   const app = express();

@@ -234,6 +234,10 @@ describe('issue 26: TOTP second factor on the web sign-in (Chromium, openid-clie
     const removed = await b.post(`${server.url}/account/totp/remove`, { csrf, code: recoveryCode });
     assert.equal(removed.headers.get('location'), '/account?notice=account.notice.totp_off');
     assert.match(await (await b.get(`${server.url}/account`)).text(), /Add an authenticator app/);
+    // Both changes are security events of the account.
+    const activity = await (await b.get(`${server.url}/account/activity`)).text();
+    assert.match(activity, /Added an authenticator app/);
+    assert.match(activity, /Removed an authenticator app/);
   });
 
   it('issue 26: acr_values asking for two factors of an account with one gives unmet_authentication_requirements (so does an unknown value); 1fa is met; max_age=0 asks for the password again', async () => {

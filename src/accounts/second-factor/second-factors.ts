@@ -19,6 +19,13 @@ export interface SecondFactorSettings {
   throttle: ThrottleSettings;
   /** The name authenticator apps show beside the account (the site name). */
   issuer: string;
+  /** Told of each factor change (the composition root records it as a security event). */
+  onChange?: (jid: string, change: FactorChange) => void;
+}
+
+export interface FactorChange {
+  kind: 'factor-added' | 'factor-removed';
+  factor: 'totp' | 'recovery-codes';
 }
 
 /**
@@ -83,12 +90,16 @@ export class SecondFactors {
     // The confirming code is spent: it cannot sign in a second time.
     await this.store.secondFactors.useTotpStep(jid, step);
     this.log.info({ jid }, 'totp enrolled');
+    this.settings.onChange?.(jid, { kind: 'factor-added', factor: 'totp' });
     return { ok: true, recoveryCodes };
   }
 
   async removeTotp(jid: string): Promise<boolean> {
     const removed = await this.store.secondFactors.removeTotp(jid);
-    if (removed) this.log.info({ jid }, 'totp removed');
+    if (removed) {
+      this.log.info({ jid }, 'totp removed');
+      this.settings.onChange?.(jid, { kind: 'factor-removed', factor: 'totp' });
+    }
     return removed;
   }
 
@@ -100,6 +111,7 @@ export class SecondFactors {
     const codes = newRecoveryCodes();
     await this.store.secondFactors.enrolTotp(jid, account.createdAt, record.totp, codes.map((c) => recoveryCodeDigest(c)!));
     this.log.info({ jid }, 'recovery codes replaced');
+    this.settings.onChange?.(jid, { kind: 'factor-added', factor: 'recovery-codes' });
     return codes;
   }
 
