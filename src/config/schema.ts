@@ -224,6 +224,10 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Second factors (TOTP) on the web sign-in'),
+  recent_sign_in: seconds(
+    900,
+    'How recent (seconds) the browser\'s sign-in must be to set up a second factor or passkey, remove a passkey, change where the password works or make an app password; an older sign-in is asked to sign in again, so a borrowed or stolen browser session cannot plant a lasting way in',
+  ),
   password_logins: z
     .enum(['anywhere', 'app_passwords_only'])
     .default('anywhere')

@@ -12,6 +12,7 @@ import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
 import type { LoginSession } from '../../store/types.js';
 import { noStore } from '../security-headers.js';
+import { RECENT_SIGN_IN_NEEDED, signInTooOld } from '../recent-sign-in.js';
 import type { Sessions } from '../session.js';
 import type { Views } from '../views.js';
 import { passkeySection } from '../passkey-pages.js';
@@ -72,6 +73,7 @@ export function accountRoutes({
         lapsed: account ? needsUpstreamSignIn(core, account) : false,
         lapsesAt: lapse !== undefined ? when(lapse) : undefined,
         notice: typeof req.query.notice === 'string' && /^account\.notice\.\w+$/.test(req.query.notice) ? req.query.notice : undefined,
+        reauth: req.query.notice === 'account.notice.reauth_needed',
         ...extra,
       }),
     );
@@ -79,7 +81,8 @@ export function accountRoutes({
 
   router.get('/account', noStore, async (req, res) => {
     const session = await sessions.current(req);
-    if (!session) return pages.login(req, res, { ...loginForm, intro: 'account.login_intro' });
+    const again = req.query.notice === 'account.notice.sign_in_again';
+    if (!session) return pages.login(req, res, { ...loginForm, intro: again ? 'account.reauth.intro' : 'account.login_intro' });
     await render(req, res, session.jid);
   });
 
@@ -89,6 +92,7 @@ export function accountRoutes({
     if (!pages.csrfOk(req, res)) return;
     const session = await sessions.current(req);
     if (!session) return res.redirect(303, '/account');
+    if (signInTooOld(core, session, 'app password')) return render(req, res, session.jid, RECENT_SIGN_IN_NEEDED, 403);
     const body = req.body as Record<string, unknown>;
     try {
       const { password, grant } = await createAppPassword(core, session.jid, { label: body.label, scope: body.scope });
@@ -170,6 +174,13 @@ export function accountRoutes({
   });
 
   router.use(secondFactorRoutes({ core, sessions, pages, render }));
+
+  // Asked for by a change that needs a recent sign-in: this browser signs out, then in again.
+  router.post('/account/sign-in-again', noStore, formBody, async (req, res) => {
+    if (!pages.csrfOk(req, res)) return;
+    await sessions.end(req, res);
+    redirectNotice(res, 'account.notice.sign_in_again');
+  });
 
   router.post('/account/logout', noStore, formBody, async (req, res) => {
     if (!pages.csrfOk(req, res)) return;

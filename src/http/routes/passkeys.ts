@@ -12,12 +12,14 @@ import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
 import { passkeysOf, secondFactorBinding } from '../passkey-pages.js';
 import { noStore } from '../security-headers.js';
+import { signInTooOld } from '../recent-sign-in.js';
 import type { Sessions } from '../session.js';
 import type { Signer } from '../signing.js';
 
 /** The browser half of the library, served from our own origin (the CSP allows no other script). */
 export const PASSKEY_BROWSER_SCRIPT = '/static/vendor/simplewebauthn-browser.js';
 const CEREMONY_COOKIE = 'xo_passkey';
+const STALE = 'sign in again first: adding a passkey needs a recent sign-in';
 const CEREMONY_PURPOSE = 'passkey-ceremony';
 /** A passkey sign-in shows possession of a hardware-bound key (RFC 8176 `hwk`); verified by PIN or biometrics it is two factors (`mfa`). */
 export const PASSKEY_AMR = { verified: ['hwk', 'mfa'], presence: ['hwk'] } as const;
@@ -98,6 +100,7 @@ export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, pa
   router.post('/passkeys/register/options', noStore, json, guard(async (req, res) => {
     const session = await sessions.current(req);
     if (!session) return refuse(res, 401, 'login_required', 'sign in again first');
+    if (signInTooOld(core, session, 'passkey registration')) return refuse(res, 403, 'reauth_required', STALE);
     if (await throttled(req, res)) return;
     const { ceremony, options } = await passkeys.startRegistration(session.jid, session.id);
     setCeremony(res, ceremony);
@@ -108,6 +111,7 @@ export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, pa
     const ceremony = ceremonyOf(req, res);
     const session = await sessions.current(req);
     if (!session) return refuse(res, 401, 'login_required', 'sign in again first');
+    if (signInTooOld(core, session, 'passkey registration')) return refuse(res, 403, 'reauth_required', STALE);
     const body = req.body as Record<string, unknown>;
     const added = await passkeys.finishRegistration(ceremony, session.jid, session.id, body.response, body.name);
     void recordSecurityEvent(core, session.jid, { kind: 'factor-added', factor: 'passkey', name: added.name }, eventContext(req));
@@ -175,6 +179,7 @@ export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, pa
     if (!pages.csrfOk(req, res)) return;
     const session = await sessions.current(req);
     if (!session) return res.redirect(303, '/account');
+    if (signInTooOld(core, session, 'passkey removal')) return res.redirect(303, '/account?notice=account.notice.reauth_needed');
     const { id } = req.body as Record<string, unknown>;
     // Under mfa.required, the last second factor stays until another replaces it.
     if (config.mfa.required === 'required' && (await passkeys.list(session.jid)).length <= 1 && (await factorKindsOf(core.store, session.jid)).length <= 1) {

@@ -6,6 +6,7 @@ import type { LoginSession } from '../../store/types.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
 import { noStore } from '../security-headers.js';
+import { RECENT_SIGN_IN_NEEDED, signInTooOld } from '../recent-sign-in.js';
 import type { Sessions } from '../session.js';
 
 /** What /account shows about second factors and where the password works. */
@@ -59,6 +60,7 @@ export function secondFactorRoutes({
   router.post('/account/totp/start', noStore, formBody, async (req, res) => {
     const session = await signedIn(req, res);
     if (!session) return;
+    if (signInTooOld(core, session, 'totp set-up')) return render(req, res, session.jid, RECENT_SIGN_IN_NEEDED, 403);
     if (core.config.mfa.required === 'none') return res.redirect(303, '/account');
     await pages.enrolPage(req, res, { ...enrol, jid: session.jid });
   });
@@ -66,6 +68,7 @@ export function secondFactorRoutes({
   router.post('/account/totp/confirm', noStore, formBody, async (req, res) => {
     const session = await signedIn(req, res);
     if (!session) return;
+    if (signInTooOld(core, session, 'totp set-up')) return render(req, res, session.jid, RECENT_SIGN_IN_NEEDED, 403);
     const secret = pages.enrolment(req, session.jid);
     if (!secret) return res.redirect(303, '/account');
     const code = (req.body as Record<string, unknown>).code;
@@ -115,6 +118,7 @@ export function secondFactorRoutes({
   router.post('/account/password-logins', noStore, formBody, async (req, res) => {
     const session = await signedIn(req, res);
     if (!session) return;
+    if (signInTooOld(core, session, 'password logins')) return render(req, res, session.jid, RECENT_SIGN_IN_NEEDED, 403);
     const value = (req.body as Record<string, unknown>).password_logins;
     if (value !== 'anywhere' && value !== 'app_passwords_only') {
       core.log.info({ jid: session.jid }, 'password logins refused: unknown value');
