@@ -16,7 +16,9 @@ export const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 // Extra node flags for our server only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
-export const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const EXTRA_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// As the Docker image and the systemd unit run it (docs/operations.md): a larger young generation.
+export const SERVER_NODE_ARGS = EXTRA_NODE_ARGS.some((a) => a.startsWith('--max-semi-space-size')) ? EXTRA_NODE_ARGS : ['--max-semi-space-size=32', ...EXTRA_NODE_ARGS];
 /** Refresh-token chains per server (see refreshScenario). */
 /** Alternated rounds of each compared scenario, ours then theirs, each DURATION long. */
 export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
