@@ -145,7 +145,7 @@ export function decodeDevice(o: Obj | null): DeviceGrant | null {
     isStr(o.id) && isStr(o.userCode) && isStr(o.clientId) && isStrArr(o.scope) &&
     (o.status === 'pending' || o.status === 'approved' || o.status === 'denied') &&
     isNum(o.interval) && isNum(o.lastPollAt) && isNum(o.createdAt) && isNum(o.expiresAt) &&
-    optional(o.jid, isStr) && optional(o.grantId, isStr) && optional(o.authTime, isNum);
+    optional(o.jid, isStr) && optional(o.grantId, isStr) && optional(o.authTime, isNum) && optional(o.amr, isStrArr);
   return ok ? (o as unknown as DeviceGrant) : null;
 }
 

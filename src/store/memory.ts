@@ -525,12 +525,12 @@ export class MemoryStore implements Store {
 
   async decideDevice(
     userCode: string,
-    decision: { status: 'approved'; jid: string; grantId: string; authTime: number } | { status: 'denied' },
+    decision: { status: 'approved'; jid: string; grantId: string; authTime: number; amr?: string[] } | { status: 'denied' },
   ): Promise<boolean> {
     const d = this.deviceByUserCode(userCode);
     if (!d || d.status !== 'pending') return false;
     if (decision.status === 'approved') {
-      Object.assign(d, { status: 'approved', jid: decision.jid, grantId: decision.grantId, authTime: decision.authTime });
+      Object.assign(d, { status: 'approved', jid: decision.jid, grantId: decision.grantId, authTime: decision.authTime, amr: decision.amr && [...decision.amr] });
     } else {
       d.status = 'denied';
     }

@@ -362,6 +362,7 @@ if r[1] ~= 'pending' or r[2] ~= ARGV[1] then return 0 end
 if (tonumber(r[3]) or 0) <= tonumber(ARGV[2]) then return 0 end
 if ARGV[3] == 'approved' then
   redis.call('hset', KEYS[1], 'status', 'approved', 'jid', ARGV[4], 'grantId', ARGV[5], 'authTime', ARGV[6])
+  if ARGV[7] and ARGV[7] ~= '' then redis.call('hset', KEYS[1], 'amr', ARGV[7]) end
 else
   redis.call('hset', KEYS[1], 'status', 'denied')
 end

@@ -714,6 +714,7 @@ export class RedisStore implements Store {
     if (h.jid !== undefined) o.jid = h.jid;
     if (h.grantId !== undefined) o.grantId = h.grantId;
     if (h.authTime !== undefined) o.authTime = toNum(h.authTime);
+    if (h.amr) o.amr = h.amr.split(' ');
     return decodeDevice(o);
   }
 
@@ -726,13 +727,13 @@ export class RedisStore implements Store {
 
   async decideDevice(
     userCode: string,
-    decision: { status: 'approved'; jid: string; grantId: string; authTime: number } | { status: 'denied' },
+    decision: { status: 'approved'; jid: string; grantId: string; authTime: number; amr?: string[] } | { status: 'denied' },
   ): Promise<boolean> {
     const id = await this.client.get(this.k.userCode(userCode));
     if (id === null) return false;
     const args: Arg[] =
       decision.status === 'approved'
-        ? [userCode, Date.now(), 'approved', decision.jid, decision.grantId, decision.authTime]
+        ? [userCode, Date.now(), 'approved', decision.jid, decision.grantId, decision.authTime, (decision.amr ?? []).join(' ')]
         : [userCode, Date.now(), 'denied'];
     return (await this.run('xoDecideDevice', [this.k.device(id)], args)) === 1;
   }

@@ -199,6 +199,8 @@ export interface DeviceGrant {
   jid?: string;
   grantId?: string;
   authTime?: number;
+  /** How the approving sign-in was made (RFC 8176), for the ID token's amr and acr. */
+  amr?: string[];
 }
 
 export type PollDeviceResult =
@@ -496,7 +498,7 @@ export interface Store {
   createDevice(device: DeviceGrant, deviceDigest: string): Promise<boolean>;
   findDeviceByUserCode(userCode: string): Promise<DeviceGrant | null>;
   /** Approve or deny a pending grant; false when it is gone or already decided. */
-  decideDevice(userCode: string, decision: { status: 'approved'; jid: string; grantId: string; authTime: number } | { status: 'denied' }): Promise<boolean>;
+  decideDevice(userCode: string, decision: { status: 'approved'; jid: string; grantId: string; authTime: number; amr?: string[] } | { status: 'denied' }): Promise<boolean>;
   /** A poll by `clientId`; a poll by any other client reads as `wrong_client` and changes nothing. */
   pollDevice(id: string, deviceDigest: string, now: number, clientId: string): Promise<PollDeviceResult>;
 

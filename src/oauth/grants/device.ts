@@ -109,8 +109,9 @@ export async function deviceCodeGrant(deps: CoreDeps, client: Client, params: Re
     grant,
     client,
     scope: device.scope,
+    // How the approving browser signed in (a record from before amr was kept: a password).
     authTime: device.authTime,
-    amr: ['pwd'],
+    amr: device.amr ?? ['pwd'],
     mayIssueRefresh: true,
     withIdToken: true,
   });

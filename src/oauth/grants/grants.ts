@@ -78,13 +78,13 @@ export async function recordConsent(store: Store, jid: string, client: Client, s
 export async function approveDevice(
   store: Store,
   userCode: string,
-  auth: { jid: string; authTime: number },
+  auth: { jid: string; authTime: number; amr?: string[] },
   client: Client,
   scope: string[],
 ): Promise<boolean> {
   const existing = await store.findGrant(auth.jid, client.id);
   const grantId = existing?.id ?? newGrantId();
-  const decided = await store.decideDevice(userCode, { status: 'approved', jid: auth.jid, grantId, authTime: auth.authTime });
+  const decided = await store.decideDevice(userCode, { status: 'approved', jid: auth.jid, grantId, authTime: auth.authTime, amr: auth.amr });
   if (!decided) return false;
   // An id once revoked is never reused (its old codes would come back): only a new id is handed on.
   let grant: Grant;
