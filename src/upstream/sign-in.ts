@@ -21,26 +21,20 @@ export interface SignInDeps {
   now(): number;
 }
 
-/** Where sign-in may return to: our own browser pages, nothing else (no open redirect). */
-export function safeReturnTo(raw: unknown): string {
-  if (typeof raw !== 'string' || raw.length > 8192) return '/account';
-  if (!/^\/(account|oauth2\/authorize|oauth2\/device)(?:[/?]|$)/.test(raw)) return '/account';
-  return raw;
-}
-
 /**
  * Starts a sign-in at provider `id`: fresh state, nonce and PKCE verifier,
  * kept in the store (single use, `stateTtl`), bound to the browser by the
- * digest of `browserBinding`. Returns the provider's authorization URL.
+ * digest of `browserBinding`; `returnTo` is a page of ours the caller checked
+ * (src/http/return-to.ts). Returns the provider's authorization URL.
  */
-export async function startSignIn(deps: SignInDeps, id: string, returnTo: unknown, browserBinding: string): Promise<URL> {
+export async function startSignIn(deps: SignInDeps, id: string, returnTo: string, browserBinding: string): Promise<URL> {
   const provider = await deps.providers.get(id);
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const codeVerifier = oidc.randomPKCECodeVerifier();
   await deps.store.saveUpstreamState(
     state,
-    { provider: id, nonce, codeVerifier, returnTo: safeReturnTo(returnTo), browser: sha256Hex(browserBinding), createdAt: Date.now() },
+    { provider: id, nonce, codeVerifier, returnTo, browser: sha256Hex(browserBinding), createdAt: Date.now() },
     deps.stateTtl,
   );
   return oidc.buildAuthorizationUrl(provider.client, {

@@ -85,7 +85,7 @@ describe('upstream provisioning (issue 18)', () => {
 
 describe('upstream sign-in: where it returns to (issue 18)', () => {
   it('issue 18: only our own browser pages, never another site', async () => {
-    const { safeReturnTo } = await import('../../src/upstream/sign-in.js');
+    const { safeReturnTo } = await import('../../src/http/return-to.js');
     assert.equal(safeReturnTo('/oauth2/authorize?client_id=x&state=1'), '/oauth2/authorize?client_id=x&state=1');
     assert.equal(safeReturnTo('/oauth2/device?user_code=ABCDEFGH'), '/oauth2/device?user_code=ABCDEFGH');
     assert.equal(safeReturnTo('/account'), '/account');

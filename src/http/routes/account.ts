@@ -17,7 +17,7 @@ import type { Sessions } from '../session.js';
 import type { Views } from '../views.js';
 import { passkeySection } from '../passkey-pages.js';
 import { secondFactorRoutes, secondFactorSection } from './second-factor.js';
-import { safeReturnTo } from '../../upstream/sign-in.js';
+import { safeReturnTo } from '../return-to.js';
 
 const LOGIN = '/account/login';
 

@@ -7,7 +7,7 @@ import type { CoreDeps } from '../../oauth/context.js';
 import { recordSecurityEvent } from '../../oauth/account-life/security-events.js';
 import { needsUpstreamSignIn } from '../../oauth/account-life/upstream-freshness.js';
 import { StoreUnavailableError } from '../../store/unavailable.js';
-import { safeReturnTo } from '../../upstream/sign-in.js';
+import { safeReturnTo } from '../return-to.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
 import { passkeysOf, secondFactorBinding } from '../passkey-pages.js';

@@ -6,6 +6,7 @@ import { UpstreamError } from '../../upstream/errors.js';
 import type { UpstreamProviders } from '../../upstream/providers.js';
 import { finishSignIn, newBrowserBinding, startSignIn, type SignInDeps } from '../../upstream/sign-in.js';
 import { formBody } from '../oauth-http.js';
+import { safeReturnTo } from '../return-to.js';
 import type { Pages } from '../pages.js';
 import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
@@ -32,7 +33,7 @@ export function upstreamRoutes({ core, sessions, pages, providers }: { core: Cor
     // One binding per browser, reused, so sign-ins started in two tabs both finish.
     const browser = binding(req) ?? newBrowserBinding();
     try {
-      const url = await startSignIn(deps, String(req.params.id), (req.body as Record<string, unknown>).return_to, browser);
+      const url = await startSignIn(deps, String(req.params.id), safeReturnTo((req.body as Record<string, unknown>).return_to), browser);
       res.cookie(BINDING_COOKIE, browser, { ...cookieOptions, maxAge: config.upstream.state_ttl * 1000 });
       res.redirect(303, url.href);
     } catch (err) {
