@@ -4,7 +4,7 @@ import { randomToken } from '../util/crypto.js';
 import { normaliseJid as normalise, parseBareJid } from './jid.js';
 import { admitLogin, loginLimiters, type LoginLimiters, type ThrottleSettings } from './login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import { mainPasswordWorksOutsideWeb } from './second-factor/password-doors.js';
+import { effectivePasswordLogins } from './second-factor/password-doors.js';
 import type { PasswordLogins } from '../store/second-factor/types.js';
 import { decoyVerifier, isUsableVerifier, makeVerifier, normalisePassword, SCRAM_HASHES, strongestVerifier, verifierMatches, type ScramVerifier } from './scram.js';
 
@@ -142,8 +142,13 @@ export class Accounts {
   async verify(jidInput: string, password: string, address?: string, opts: { outsideWeb?: boolean } = {}): Promise<VerifyResult> {
     const known = normalise(jidInput);
     const jid = known ?? jidInput.slice(0, 3072);
-    // The account is read in the same round trip as the reservation (issue 25); the throttle still decides first.
-    const [admission, account] = await Promise.all([admitLogin(this.limiters, jid, address), known ? this.store.getAccount(jid) : null]);
+    // The account and where its password works are read in the same round trip as the reservation
+    // (issues 25, 26); the throttle still decides first.
+    const [admission, account, logins] = await Promise.all([
+      admitLogin(this.limiters, jid, address),
+      known ? this.store.getAccount(jid) : null,
+      known && opts.outsideWeb ? this.store.secondFactors.passwordLogins(jid) : null,
+    ]);
     if (!admission.allowed) {
       this.log.info({ jid, address, retryAfterMs: admission.retryAfterMs }, 'login refused: throttled');
       return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
@@ -151,7 +156,7 @@ export class Accounts {
     // Issue 26: an account whose main password works on the web sign-in only
     // (app_passwords_only) fails at any other door exactly as a wrong password
     // does; the password is not even checked there.
-    const webOnly = Boolean(opts.outsideWeb && account && !(await mainPasswordWorksOutsideWeb(this.store, account, this.passwordLogins)));
+    const webOnly = Boolean(opts.outsideWeb && account && effectivePasswordLogins(account, logins, this.passwordLogins) !== 'anywhere');
     const ok = account !== null && !account.disabled && !webOnly && (await this.checkCredentials(account, password));
     if (ok) {
       await this.forgive(jid, address);
@@ -175,18 +180,26 @@ export class Accounts {
   async scramVerifier(jidInput: string, hash: ScramHash, address?: string): Promise<ScramLookup> {
     const known = normalise(jidInput);
     const jid = known ?? jidInput.slice(0, 3072);
-    const [admission, account] = await Promise.all([admitLogin(this.limiters, jid, address), known ? this.store.getAccount(jid) : null]);
+    const [admission, account, logins] = await Promise.all([
+      admitLogin(this.limiters, jid, address),
+      known ? this.store.getAccount(jid) : null,
+      known ? this.store.secondFactors.passwordLogins(jid) : null,
+    ]);
     if (!admission.allowed) {
       this.log.info({ jid, address, retryAfterMs: admission.retryAfterMs, mechanism: `SCRAM-${hash}` }, 'login refused: throttled');
       return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
     }
-    // app_passwords_only (issue 26): a decoy, so the exchange fails at the proof like a wrong password.
-    const webOnly = account !== null && !(await mainPasswordWorksOutsideWeb(this.store, account, this.passwordLogins));
-    const own = account && !account.disabled && !webOnly ? account.scram?.[hash] : undefined;
-    if (isUsableVerifier(hash, own)) return { ok: true, verifier: own };
+    const own = account && !account.disabled ? account.scram?.[hash] : undefined;
+    // app_passwords_only (issue 26): fails at the proof like a wrong password.
+    const webOnly = account !== null && effectivePasswordLogins(account, logins, this.passwordLogins) !== 'anywhere';
+    if (isUsableVerifier(hash, own) && !webOnly) return { ok: true, verifier: own };
     // Read once per process: the secret never changes once made.
     const secret = await (this.decoySecret ??= this.store.deploymentSecret('scram-decoy').then((s) => Buffer.from(s, 'base64')));
-    return { ok: true, verifier: decoyVerifier(secret, jid, hash, this.iterations(hash)) };
+    const decoy = decoyVerifier(secret, jid, hash, this.iterations(hash));
+    // The account's own salt and iterations with keys no password matches: what goes on the wire
+    // stays as it was, so an observer cannot tell that the account switched to app passwords only.
+    if (isUsableVerifier(hash, own)) return { ok: true, verifier: { salt: own.salt, iterations: own.iterations, storedKey: decoy.storedKey, serverKey: decoy.serverKey } };
+    return { ok: true, verifier: decoy };
   }
 
   /** The XMPP server says a SCRAM exchange succeeded: forgive the account's failures, give the address its point back. */

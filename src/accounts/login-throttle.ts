@@ -22,6 +22,18 @@ export function loginLimiters(store: Store, throttle: ThrottleSettings): LoginLi
   };
 }
 
+/**
+ * The budgets second-factor codes spend: the account's is a budget of its own
+ * (`second-factor-account`), which a right password does not clear (a right
+ * password resets `login-account`); the address's is the login one.
+ */
+export function secondFactorLimiters(store: Store, throttle: ThrottleSettings): LoginLimiters {
+  return {
+    perAccount: store.rateLimiter({ name: 'second-factor-account', points: throttle.per_account, duration: throttle.window }),
+    perAddress: store.rateLimiter({ name: 'login-address', points: throttle.per_address, duration: throttle.window }),
+  };
+}
+
 export type Admission = { allowed: true; refund(): Promise<void> } | { allowed: false; retryAfterMs: number };
 
 /**

@@ -34,7 +34,7 @@ import { Signer } from './signing.js';
 import { loadViews } from './views.js';
 import { Pages } from './pages.js';
 import { SecondFactors } from '../accounts/second-factor/second-factors.js';
-import { recordSecurityEvent } from '../oauth/account-life/security-events.js';
+import { recordFactorChange } from '../oauth/account-life/security-events.js';
 import type { LiveSessions } from '../oauth/clients/client-access.js';
 
 export interface HttpDeps {
@@ -60,7 +60,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   const views = loadViews({ templatePath: config.template_path, siteName: config.site_name });
   const secondFactors = new SecondFactors(
     store,
-    { throttle: config.login_throttle, issuer: config.site_name, onChange: (jid, change) => void recordSecurityEvent(core, jid, change) },
+    { throttle: config.login_throttle, issuer: config.site_name, onChange: (jid, change) => recordFactorChange(core, jid, change) },
     log.child({ part: 'second-factor' }),
   );
   const pages = new Pages(views, sessions, config, core.accounts, core.metrics, secondFactors, passkeysOf(core));

@@ -50,7 +50,14 @@ export function startEjabberdSessionEnder(core: Pick<CoreDeps, 'store' | 'config
         return;
       }
       // 23.01 answers {"num_resources":N}; 24.12 (API v2 and later) a string, "Kicked sessions: N".
-      const answer = JSON.parse(text) as unknown;
+      let answer: unknown;
+      try {
+        answer = JSON.parse(text);
+      } catch {
+        // The call went through; only its answer is not JSON (a proxy's page, a newer API's shape).
+        log.warn({ host, why, answer: text.slice(0, 200) }, 'ejabberd answered kick_user with something that is not JSON: sessions may or may not have ended');
+        return;
+      }
       const kicked =
         typeof answer === 'string'
           ? Number(/(\d+)\s*$/.exec(answer)?.[1])

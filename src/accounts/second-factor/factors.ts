@@ -1,6 +1,5 @@
 import type { Store } from '../../store/types.js';
 import type { SecondFactorRecord } from '../../store/second-factor/types.js';
-import { hasPasskeys } from '../passkeys/passkeys.js';
 
 /**
  * The kinds of second factor the sign-in can ask for. The second step
@@ -30,9 +29,12 @@ export async function secondFactorRecord(store: Store, jid: string): Promise<Sec
  * Another kind (passkeys) is added here, once, and gets a choice on the step page.
  */
 export async function factorKindsOf(store: Store, jid: string): Promise<FactorKind[]> {
-  const [record, passkey] = await Promise.all([secondFactorRecord(store, jid), hasPasskeys(store, jid)]);
+  // One round trip: the account once, both factor records beside it.
+  const [account, record, passkeys] = await Promise.all([store.getAccount(jid), store.secondFactors.get(jid), store.passkeys.list(jid)]);
   const kinds: FactorKind[] = [];
-  if (record?.totp) kinds.push('totp');
-  if (passkey) kinds.push('passkey');
+  if (!account) return kinds;
+  if (record && record.accountCreatedAt !== account.createdAt) await store.secondFactors.forget(jid);
+  else if (record?.totp) kinds.push('totp');
+  if (passkeys.some((p) => p.accountCreatedAt === account.createdAt)) kinds.push('passkey');
   return kinds;
 }

@@ -1,5 +1,5 @@
 import type { Store } from '../../store/types.js';
-import type { PasswordLogins } from '../../store/second-factor/types.js';
+import type { PasswordLogins, SecondFactorRecord } from '../../store/second-factor/types.js';
 
 /**
  * Where an account's main password works. With `app_passwords_only`, only
@@ -9,7 +9,18 @@ import type { PasswordLogins } from '../../store/second-factor/types.js';
  * app passwords or tokens. This closes the "XMPP bypasses 2FA" hole.
  */
 export async function passwordLoginsOf(store: Store, account: { jid: string; createdAt: number }, serverDefault: PasswordLogins): Promise<PasswordLogins> {
-  const record = await store.secondFactors.get(account.jid);
+  return effectivePasswordLogins(account, await store.secondFactors.passwordLogins(account.jid), serverDefault);
+}
+
+/**
+ * The setting from a record read alongside the account (callers read both in
+ * one round trip): a record of an earlier account of the JID does not count.
+ */
+export function effectivePasswordLogins(
+  account: { createdAt: number },
+  record: Pick<SecondFactorRecord, 'accountCreatedAt' | 'passwordLogins'> | null,
+  serverDefault: PasswordLogins,
+): PasswordLogins {
   const own = record && record.accountCreatedAt === account.createdAt ? record.passwordLogins : undefined;
   return own ?? serverDefault;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/types.js';
-import { admitLogin, loginLimiters, type LoginLimiters, type ThrottleSettings } from '../login-throttle.js';
+import { admitLogin, secondFactorLimiters, type LoginLimiters, type ThrottleSettings } from '../login-throttle.js';
 import { factorKindsOf, secondFactorRecord, type FactorKind } from './factors.js';
 import { newRecoveryCodes, recoveryCodeDigest } from './recovery-codes.js';
 import { SecretBox } from './secret-box.js';
@@ -19,20 +19,23 @@ export interface SecondFactorSettings {
   throttle: ThrottleSettings;
   /** The name authenticator apps show beside the account (the site name). */
   issuer: string;
-  /** Told of each factor change (the composition root records it as a security event). */
+  /** Told of each factor change and recovery-code use (the composition root records them: recordFactorChange). */
   onChange?: (jid: string, change: FactorChange) => void;
 }
 
-export interface FactorChange {
-  kind: 'factor-added' | 'factor-removed';
-  factor: 'totp' | 'recovery-codes';
-}
+export type FactorChange =
+  | { kind: 'factor-added' | 'factor-removed'; factor: 'totp' | 'recovery-codes' }
+  /** A recovery code signed in (one fewer left): the sign-in's record says so, not "a one-time code". */
+  | { kind: 'factor-used'; factor: 'recovery-code' };
 
 /**
  * TOTP enrolment and removal, recovery codes, and the check of a second
  * factor at sign-in. A code is a guess like a password: it spends a point of
- * the same login budgets (account and address), and a right one gives it
- * back. A TOTP code is taken once: its time step is recorded atomically.
+ * the account's second-factor budget and of the address's login budget. The
+ * account's budget is its own, not the password's: a right password clears
+ * the password's budget, and someone who knows the password could otherwise
+ * refill the code budget at will. Only an accepted factor clears it.
+ * A TOTP code is taken once: its time step is recorded atomically.
  */
 export class SecondFactors {
   private readonly limiters: LoginLimiters;
@@ -43,11 +46,15 @@ export class SecondFactors {
     private readonly settings: SecondFactorSettings,
     private readonly log: Logger,
   ) {
-    this.limiters = loginLimiters(store, settings.throttle);
+    this.limiters = secondFactorLimiters(store, settings.throttle);
   }
 
   kinds(jid: string): Promise<FactorKind[]> {
     return factorKindsOf(this.store, jid);
+  }
+
+  async hasTotp(jid: string): Promise<boolean> {
+    return Boolean((await secondFactorRecord(this.store, jid))?.totp);
   }
 
   /** What /account shows: since when TOTP is on, recovery codes left, where the password works. */
@@ -105,11 +112,11 @@ export class SecondFactors {
 
   /** A fresh set of recovery codes replacing the old ones; null without TOTP. */
   async newRecoveryCodes(jid: string): Promise<string[] | null> {
-    const record = await secondFactorRecord(this.store, jid);
     const account = await this.store.getAccount(jid);
-    if (!record?.totp || !account) return null;
+    if (!account) return null;
     const codes = newRecoveryCodes();
-    await this.store.secondFactors.enrolTotp(jid, account.createdAt, record.totp, codes.map((c) => recoveryCodeDigest(c)!));
+    // Not a re-enrolment: the TOTP step used last stays used, so a code just typed cannot sign in again.
+    if (!(await this.store.secondFactors.replaceRecoveryCodes(jid, account.createdAt, codes.map((c) => recoveryCodeDigest(c)!)))) return null;
     this.log.info({ jid }, 'recovery codes replaced');
     this.settings.onChange?.(jid, { kind: 'factor-added', factor: 'recovery-codes' });
     return codes;
@@ -127,14 +134,15 @@ export class SecondFactors {
     if (record?.totp && method === 'totp') {
       const secret = (await this.secretBox()).open(record.totp.sealedSecret, jid);
       const step = secret ? totpStep(secret, code) : null;
-      if (step !== null && (await this.store.secondFactors.useTotpStep(jid, step))) return this.accepted(admission, jid, method);
+      if (step !== null && (await this.store.secondFactors.useTotpStep(jid, step))) return this.accepted(jid, method, address);
       why = step === null ? 'wrong code' : 'code already used';
     } else if (record?.totp && method === 'recovery') {
       const digest = recoveryCodeDigest(code);
       if (digest && (await this.store.secondFactors.useRecoveryCode(jid, digest))) {
         const left = (await this.store.secondFactors.get(jid))?.recoveryCodesLeft;
         this.log.info({ jid, left }, 'recovery code used');
-        return this.accepted(admission, jid, method);
+        this.settings.onChange?.(jid, { kind: 'factor-used', factor: 'recovery-code' });
+        return this.accepted(jid, method, address);
       }
       why = 'wrong or used recovery code';
     }
@@ -146,12 +154,17 @@ export class SecondFactors {
     const account = await this.store.getAccount(jid);
     if (!account) return false;
     await this.store.secondFactors.setPasswordLogins(jid, account.createdAt, value);
+    // Chat sessions the main password opened end on every attached server, as after a password
+    // change: the switch is meant to close the door, not only to stop new logins through it.
+    // (FAST tokens minted after a password login die with it: credentialAlive reads the setting.)
+    if (value === 'app_passwords_only') await this.store.announcePasswordChanged(jid);
     this.log.info({ jid, passwordLogins: value }, 'password logins set');
     return true;
   }
 
-  private async accepted(admission: { refund(): Promise<void> }, jid: string, method: SecondFactorMethod): Promise<SecondFactorCheck> {
-    await admission.refund();
+  private async accepted(jid: string, method: SecondFactorMethod, address?: string): Promise<SecondFactorCheck> {
+    // The account's wrong codes are forgiven; the address gets this attempt back.
+    await Promise.all([this.limiters.perAccount.reset(jid), address ? this.limiters.perAddress.refund(address) : undefined]);
     this.log.info({ jid, method }, 'second factor accepted');
     // RFC 8176 has no value of its own for a recovery code: it is a one-time password.
     return { ok: true, amr: 'otp' };

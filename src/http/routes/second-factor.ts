@@ -27,7 +27,8 @@ export async function secondFactorSection(core: CoreDeps, factors: SecondFactors
 }
 
 /**
- * TOTP on /account: set up (a QR code, confirmed by a first code), new
+ * TOTP on /account: set up (a QR code, confirmed by a first code; only while
+ * TOTP is off, so replacing it takes a current code for the removal), new
  * recovery codes and removal (each behind a current code, so a browser left
  * signed in cannot turn the factor off), and where the main password works.
  * `render` draws the account page with an error.
@@ -62,6 +63,7 @@ export function secondFactorRoutes({
     if (!session) return;
     if (signInTooOld(core, session, 'totp set-up')) return render(req, res, session.jid, RECENT_SIGN_IN_NEEDED, 403);
     if (core.config.mfa.required === 'none') return res.redirect(303, '/account');
+    if (await totpAlreadyOn(req, res, session.jid)) return;
     await pages.enrolPage(req, res, { ...enrol, jid: session.jid });
   });
 
@@ -69,6 +71,7 @@ export function secondFactorRoutes({
     const session = await signedIn(req, res);
     if (!session) return;
     if (signInTooOld(core, session, 'totp set-up')) return render(req, res, session.jid, RECENT_SIGN_IN_NEEDED, 403);
+    if (await totpAlreadyOn(req, res, session.jid)) return;
     const secret = pages.enrolment(req, session.jid);
     if (!secret) return res.redirect(303, '/account');
     const code = (req.body as Record<string, unknown>).code;
@@ -79,6 +82,18 @@ export function secondFactorRoutes({
     }
     pages.recoveryCodes(res, done.recoveryCodes, '/account?notice=account.notice.totp_on');
   });
+
+  /**
+   * Set-up replaces no TOTP already on: that would swap the factor without a
+   * current code (a browser left signed in could take it over). Replacing is
+   * removal (behind a code), then set-up. True when refused (answer sent).
+   */
+  async function totpAlreadyOn(req: Request, res: Response, jid: string): Promise<boolean> {
+    if (!(await factors!.hasTotp(jid))) return false;
+    core.log.info({ jid }, 'totp set-up refused: totp is on already (remove it first)');
+    await render(req, res, jid, { error: 'account.mfa.totp_already_on' }, 409);
+    return true;
+  }
 
   /** A current TOTP or recovery code of the account, as at sign-in (same budgets, each code once). */
   async function codeOk(req: Request, res: Response, jid: string): Promise<boolean> {

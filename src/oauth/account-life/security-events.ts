@@ -12,6 +12,7 @@
 // step deep inside a request needs no extra parameter to name them.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import type { ActivityEntry, ActivityLimits, ActivityLog } from '../../store/activity/types.js';
@@ -42,6 +43,8 @@ export type SecurityEventKind = SecurityEvent['kind'];
 export interface EventContext {
   address?: string;
   userAgent?: string;
+  /** Set during the request when the second factor was a recovery code (RFC 8176 has no amr for one: it shows as otp). */
+  recoveryCodeUsed?: boolean;
 }
 
 /** A recorded event, as read back: the event, when, and from where. */
@@ -97,6 +100,24 @@ export function withEventContext<T>(context: EventContext, fn: () => T): T {
 
 export function currentEventContext(): EventContext {
   return ambient.getStore() ?? {};
+}
+
+/**
+ * What the second-factor core reports (SecondFactors' onChange): factor
+ * changes are events; a recovery code's use marks the request, so the
+ * sign-in it finishes is recorded as one with a recovery code, not "otp".
+ */
+export function recordFactorChange(
+  deps: RecordDeps,
+  jid: string,
+  change: { kind: 'factor-added' | 'factor-removed'; factor: 'totp' | 'recovery-codes' } | { kind: 'factor-used'; factor: 'recovery-code' },
+): void {
+  if (change.kind === 'factor-used') {
+    const context = ambient.getStore();
+    if (context) context.recoveryCodeUsed = true;
+    return;
+  }
+  void recordSecurityEvent(deps, jid, change);
 }
 
 const MAX_TEXT = 200;
@@ -177,10 +198,12 @@ export function recordSecurityEvent(deps: RecordDeps, jid: string, event: Securi
   const settings = activitySettings(deps.store);
   const activity = deps.store.activity;
   // A busy client's repeated logins end here, before any work: no round trip, no allocation to speak of.
-  const key = event.kind === 'xmpp-login' ? coalesceKey(event) : undefined;
+  const ambientContext = currentEventContext();
+  const key = event.kind === 'xmpp-login' ? coalesceKey(event, context?.address ?? ambientContext.address) : undefined;
   if (key !== undefined && seenRecently(activity, jid, key, settings.xmppLoginWindowSeconds)) return Promise.resolve();
   const log = deps.log ?? settings.log;
-  const entry = toEntry(event, { ...currentEventContext(), ...context }, Date.now());
+  if (event.kind === 'web-sign-in' && event.secondFactor === 'otp' && ambientContext.recoveryCodeUsed) event = { ...event, secondFactor: 'recovery-code' };
+  const entry = toEntry(event, { ...ambientContext, ...context }, Date.now());
   const limits: ActivityLimits = { max: settings.max, ttlSeconds: settings.ttlSeconds };
   const done = (async () => {
     if (key !== undefined) {
@@ -222,8 +245,22 @@ export function signInFromAmr(amr: readonly string[]): Pick<Extract<SecurityEven
   return { method: 'password' };
 }
 
-const coalesceKey = (e: Extract<SecurityEvent, { kind: 'xmpp-login' }>) =>
-  [e.via, e.mechanism ?? '', e.client ?? '', e.software ?? '', e.device ?? ''].join('\u0000');
+// The address is part of it: a login from elsewhere (an attacker's, within the hour of the
+// user's own) is recorded. An IPv6 address counts by its /64, which one host usually holds whole.
+const coalesceKey = (e: Extract<SecurityEvent, { kind: 'xmpp-login' }>, address: string | undefined) =>
+  [e.via, e.mechanism ?? '', e.client ?? '', e.software ?? '', e.device ?? '', coalescedAddress(address)].join('\u0000');
+
+/** An IPv4 address as it is; an IPv6 one as its /64 prefix; anything else as it is. */
+export function coalescedAddress(address: string | undefined): string {
+  if (!address) return '';
+  const a = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '').replace(/%.*$/, '');
+  if (!a.includes(':') || isIP(a) !== 6) return a;
+  const [head = '', tail] = a.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
 
 // This instance's memory of what it recorded lately, so a busy client's
 // logins cost no round trip at all within the window; the store's own check

@@ -13,6 +13,7 @@ import { reservedBecause } from '../account-life/reserved-names.js';
 import { validateAccountToken } from '../tokens/validate-token.js';
 import { authenticate, type LoginOptions, type LoginResult } from './xmpp-login.js';
 import { recordXmppLogin } from '../account-life/security-events.js';
+import { effectivePasswordLogins } from '../../accounts/second-factor/password-doors.js';
 
 export type ChangeResult = { ok: true } | { ok: false; reason: 'bad-request' | 'missing' | 'exists' | 'bad-password' | 'refused' | 'reserved' };
 
@@ -120,7 +121,8 @@ export type CredentialAnswer = { ok: true; alive: boolean; epoch?: string } | { 
  * a FAST token the XMPP server minted after that login lives only as long as
  * it). Dead when the account is gone or disabled; for a token or app-password
  * login also when its grant is revoked (any door) or is not the account's, or
- * the account's upstream sign-in lapsed (back-channel logout). `epoch` is a
+ * the account's upstream sign-in lapsed (back-channel logout); for a password
+ * login also when the main password now works on the web sign-in only. `epoch` is a
  * digest of the account's session epoch, which a password change, "sign out
  * everywhere" or a re-created account moves: the server compares it with the
  * one it recorded for a password login. The digest, not the epoch, leaves us.
@@ -130,10 +132,12 @@ export async function credentialAlive(deps: CoreDeps, user: string, host: string
   if (!jid) return { ok: false, reason: 'bad-request' };
   if (via !== 'password' && via !== 'token' && via !== 'app-password') return { ok: false, reason: 'bad-request' };
   if (via !== 'password' && !grantId) return { ok: false, reason: 'bad-request' };
-  const account = await deps.store.getAccount(jid);
+  // Where the main password works is read beside the account (one round trip).
+  const [account, logins] = await Promise.all([deps.store.getAccount(jid), via === 'password' ? deps.store.secondFactors.passwordLogins(jid) : null]);
   if (!account || account.disabled) return { ok: true, alive: false };
   const epoch = createHash('sha256').update(`xmpp-oauth fast epoch\0${jid}\0${account.epoch ?? ''}`).digest('base64url').slice(0, 22);
-  if (via === 'password') return { ok: true, alive: true, epoch };
+  // Issue 26: once the main password works on the web sign-in only, what it opened outside the web is dead too.
+  if (via === 'password') return { ok: true, alive: effectivePasswordLogins(account, logins, deps.config.password_logins) === 'anywhere', epoch };
   const grant = await deps.store.tokenGrant(grantId!, jid);
   if (!grant || (via === 'app-password') !== (grant.kind === 'app_password')) return { ok: true, alive: false };
   if (needsUpstreamSignIn(deps, account)) return { ok: true, alive: false };

@@ -44,7 +44,12 @@ const UNINDEX = `
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0`;
 
-const SCRIPTS = { xoPasskeyAdd: ADD, xoPasskeyUse: USE, xoPasskeyRename: RENAME, xoPasskeyRemove: REMOVE, xoPasskeyUnindex: UNINDEX } as const;
+/** The user handle, made from ARGV[1] on first use: one round trip. */
+const HANDLE = `
+redis.call('hsetnx', KEYS[1], 'h', ARGV[1])
+return redis.call('hget', KEYS[1], 'h')`;
+
+const SCRIPTS = { xoPasskeyHandle: HANDLE, xoPasskeyAdd: ADD, xoPasskeyUse: USE, xoPasskeyRename: RENAME, xoPasskeyRemove: REMOVE, xoPasskeyUnindex: UNINDEX } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
 function guard<T>(p: Promise<T>): Promise<T> {
@@ -71,9 +76,8 @@ export class RedisPasskeyStore implements PasskeyStore {
   }
 
   async userHandle(jid: string, fresh: string): Promise<string> {
-    const key = this.k.passkeys(jid);
-    await guard(this.client.hsetnx(key, 'h', fresh));
-    return (await guard(this.client.hget(key, 'h'))) ?? fresh;
+    const handle = await this.run('xoPasskeyHandle', this.k.passkeys(jid), [fresh]);
+    return typeof handle === 'string' ? handle : fresh;
   }
 
   async add(record: PasskeyRecord, max: number): Promise<AddPasskeyResult> {

@@ -27,9 +27,21 @@ export class MemorySecondFactorStore implements SecondFactorStore {
     return { accountCreatedAt: e.accountCreatedAt, totp: e.totp && { ...e.totp }, recoveryCodesLeft: e.recovery.size, passwordLogins: e.passwordLogins };
   }
 
+  async passwordLogins(jid: string): Promise<Pick<SecondFactorRecord, 'accountCreatedAt' | 'passwordLogins'> | null> {
+    const e = this.entries.get(jid);
+    return e ? { accountCreatedAt: e.accountCreatedAt, passwordLogins: e.passwordLogins } : null;
+  }
+
   async enrolTotp(jid: string, accountCreatedAt: number, totp: TotpFactor, recoveryDigests: string[]): Promise<void> {
     const e = this.entry(jid, accountCreatedAt);
     Object.assign(e, { totp: { ...totp }, lastStep: -1, recovery: new Set(recoveryDigests) });
+  }
+
+  async replaceRecoveryCodes(jid: string, accountCreatedAt: number, recoveryDigests: string[]): Promise<boolean> {
+    const e = this.entries.get(jid);
+    if (!e?.totp || e.accountCreatedAt !== accountCreatedAt) return false;
+    e.recovery = new Set(recoveryDigests);
+    return true;
   }
 
   async removeTotp(jid: string): Promise<boolean> {

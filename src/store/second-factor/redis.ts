@@ -28,6 +28,13 @@ redis.call('del', KEYS[2])
 for i = 3, #ARGV do redis.call('sadd', KEYS[2], ARGV[i]) end
 return 1`;
 
+/** New recovery codes; the TOTP factor and its last step stay as they are. */
+const REPLACE_CODES = `
+if redis.call('hget', KEYS[1], 'created') ~= ARGV[1] or redis.call('hexists', KEYS[1], 'totp') == 0 then return 0 end
+redis.call('del', KEYS[2])
+for i = 2, #ARGV do redis.call('sadd', KEYS[2], ARGV[i]) end
+return 1`;
+
 const SET_PWL = `${CLAIM}
 redis.call('hset', KEYS[1], 'pwl', ARGV[2])
 return 1`;
@@ -42,6 +49,10 @@ function guard<T>(p: Promise<T>): Promise<T> {
   return p.catch((err: unknown) => {
     throw isConnectionError(err) ? new StoreUnavailableError(err) : err;
   });
+}
+
+function passwordLogins(v: string | null | undefined): PasswordLogins | undefined {
+  return v === 'anywhere' || v === 'app_passwords_only' ? v : undefined;
 }
 
 export class RedisSecondFactorStore implements SecondFactorStore {
@@ -69,12 +80,20 @@ export class RedisSecondFactorStore implements SecondFactorStore {
     } catch {
       totp = undefined;
     }
-    const pwl = h.pwl === 'anywhere' || h.pwl === 'app_passwords_only' ? h.pwl : undefined;
-    return { accountCreatedAt: Number(h.created), totp, recoveryCodesLeft: left, passwordLogins: pwl };
+    return { accountCreatedAt: Number(h.created), totp, recoveryCodesLeft: left, passwordLogins: passwordLogins(h.pwl) };
+  }
+
+  async passwordLogins(jid: string): Promise<Pick<SecondFactorRecord, 'accountCreatedAt' | 'passwordLogins'> | null> {
+    const [created, pwl] = await guard(this.client.hmget(this.keys(jid)[0], 'created', 'pwl'));
+    return created ? { accountCreatedAt: Number(created), passwordLogins: passwordLogins(pwl) } : null;
   }
 
   async enrolTotp(jid: string, accountCreatedAt: number, totp: TotpFactor, recoveryDigests: string[]): Promise<void> {
     await this.script(ENROL, jid, [accountCreatedAt, JSON.stringify(totp), ...recoveryDigests]);
+  }
+
+  async replaceRecoveryCodes(jid: string, accountCreatedAt: number, recoveryDigests: string[]): Promise<boolean> {
+    return (await this.script(REPLACE_CODES, jid, [accountCreatedAt, ...recoveryDigests])) === 1;
   }
 
   async removeTotp(jid: string): Promise<boolean> {

@@ -27,8 +27,16 @@ export interface SecondFactorRecord {
 
 export interface SecondFactorStore {
   get(jid: string): Promise<SecondFactorRecord | null>;
+  /** Only what a password login needs (one light command): the record's account and its password logins; null without a record. */
+  passwordLogins(jid: string): Promise<Pick<SecondFactorRecord, 'accountCreatedAt' | 'passwordLogins'> | null>;
   /** Sets the TOTP factor and replaces the recovery codes with `recoveryDigests`. */
   enrolTotp(jid: string, accountCreatedAt: number, totp: TotpFactor, recoveryDigests: string[]): Promise<void>;
+  /**
+   * Replaces the recovery codes of the account's TOTP, leaving the factor and
+   * its last used step alone (a code just used stays used); false, and
+   * nothing written, without TOTP or for another account (`accountCreatedAt`).
+   */
+  replaceRecoveryCodes(jid: string, accountCreatedAt: number, recoveryDigests: string[]): Promise<boolean>;
   /** Removes TOTP and its recovery codes; false when there was none. */
   removeTotp(jid: string): Promise<boolean>;
   /**
