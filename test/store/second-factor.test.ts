@@ -35,6 +35,23 @@ function contract(name: string, make: () => SecondFactorStore) {
       assert.equal((await s.get(JID))?.totp, undefined);
     });
 
+    it('issue 26: replacing recovery codes keeps the TOTP factor and its last step; refused without TOTP or for another account', async () => {
+      const s = make();
+      assert.equal(await s.replaceRecoveryCodes(JID, 100, ['x']), false, 'no TOTP, nothing written');
+      assert.equal(await s.get(JID), null);
+      await s.enrolTotp(JID, 100, totp, ['d1', 'd2']);
+      assert.equal(await s.useTotpStep(JID, 9), true);
+      assert.equal(await s.replaceRecoveryCodes(JID, 200, ['x']), false, 'another account of the JID');
+      assert.equal(await s.replaceRecoveryCodes(JID, 100, ['n1', 'n2', 'n3']), true);
+      assert.equal(await s.useTotpStep(JID, 9), false, 'the used step stays used');
+      assert.equal(await s.useRecoveryCode(JID, 'd1'), false, 'old codes are gone');
+      assert.equal(await s.useRecoveryCode(JID, 'n2'), true);
+      assert.deepEqual(await s.get(JID), { accountCreatedAt: 100, totp, recoveryCodesLeft: 2, passwordLogins: undefined });
+      await s.setPasswordLogins(JID, 100, 'app_passwords_only');
+      assert.deepEqual(await s.passwordLogins(JID), { accountCreatedAt: 100, passwordLogins: 'app_passwords_only' });
+      assert.equal(await s.passwordLogins('nobody@example.org'), null);
+    });
+
     it('issue 26: a write for a re-created account (another createdAt) starts from nothing; password logins are kept per account', async () => {
       const s = make();
       await s.enrolTotp(JID, 100, totp, ['d1']);

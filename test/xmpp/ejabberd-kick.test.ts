@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { validate } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
+import { captureLog } from '../helpers/log-capture.js';
 import { MemoryStore } from '../../src/store/index.js';
 import { startEjabberdSessionEnder } from '../../src/xmpp/ejabberd-sessions.js';
 
@@ -26,6 +27,8 @@ describe('issue 24 #7: kick_user calls for revocation news', () => {
       req.on('end', () => {
         assert.equal(req.url, '/api/kick_user');
         calls.push(JSON.parse(body) as { user: string; host: string });
+        // A proxy's page instead of ejabberd's JSON, for the account 'html'.
+        if (body.includes('"html"')) return void res.end('<html>Welcome</html>');
         // Slow enough that the burst below arrives while the first call runs.
         setTimeout(() => res.end(JSON.stringify('Kicked sessions: 1')), 150);
       });
@@ -61,6 +64,22 @@ describe('issue 24 #7: kick_user calls for revocation news', () => {
         { user: 'kim', host: 'localhost' },
         { user: 'lou', host: 'localhost' },
       ]);
+    } finally {
+      stop();
+    }
+  });
+
+  it('issue 26: a kick_user answer that is not JSON is logged as that, not as ejabberd being unreachable', async () => {
+    const store = new MemoryStore();
+    const config = validate({ log: { level: 'silent' }, xmpp: { hosts: ['localhost'] } });
+    const captured = captureLog('info');
+    const stop = startEjabberdSessionEnder({ store, config }, { url }, captured.log);
+    try {
+      await store.announcePasswordChanged('html@localhost');
+      await sleep(300);
+      const msgs = captured.lines().map((l) => String(l.msg));
+      assert.ok(msgs.some((m) => /not JSON/.test(m)), msgs.join(' | '));
+      assert.ok(!msgs.some((m) => /could not reach/.test(m)), msgs.join(' | '));
     } finally {
       stop();
     }

@@ -25,7 +25,7 @@ import { oauthbearerMessage } from '../helpers/xmpp-client.js';
 
 const PW = {
   alice: 'alice password 1234', bob: 'bob password 1234', carol: 'carol password 1234', dave: 'dave password 1234', erin: 'erin password 1234', frank: 'frank password 1234',
-  gina: 'gina password 1234', hank: 'hank password 1234', ivan: 'ivan password 1234',
+  gina: 'gina password 1234', hank: 'hank password 1234', ivan: 'ivan password 1234', judy: 'judy password 1234',
 };
 const FAST_MECH = 'HT-SHA-256-NONE';
 const CLOSED = { condition: 'policy-violation', text: 'access revoked' };
@@ -165,6 +165,25 @@ describe('issue 24 #3 on Prosody 13 (mod_sasl2 + bind2 + fast + sm): FAST tokens
     // A new login with the new password gets a new token, which works.
     const fresh = await loginForToken('carol', 'PLAIN', `\0carol\0carol new password 5678`, ua);
     assert.equal((await fastLogin('carol', fresh.token, ua)).outcome.name, 'success');
+  });
+
+  it('issue 26: switching to app passwords only on /account ends the password session and its FAST session within 5 s; the FAST token and PLAIN fail', async () => {
+    const ua = agent('password-judy');
+    const { session, token } = await loginForToken('judy', 'PLAIN', `\0judy\0${PW.judy}`, ua);
+    const fast = await fastLogin('judy', token, ua);
+    assert.equal(fast.outcome.name, 'success', fast.outcome.raw);
+
+    const browser = new FormBrowser();
+    await signInToAccount(browser, stack.server.url, 'judy', PW.judy);
+    const html = await (await browser.get(`${stack.server.url}/account`)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const set = await browser.post(`${stack.server.url}/account/password-logins`, { csrf, password_logins: 'app_passwords_only' });
+    assert.equal(set.headers.get('location'), '/account?notice=account.notice.password_logins');
+    assert.deepEqual(await closedWithin(session, 5000), CLOSED);
+    assert.deepEqual(await closedWithin(fast.session, 5000), CLOSED, 'the FAST session came from the password login');
+    const again = await fastLogin('judy', token, ua);
+    assert.equal(again.outcome.name, 'failure', again.outcome.raw);
+    assert.equal((await sasl2Login('judy', 'PLAIN', `\0judy\0${PW.judy}`)).name, 'failure');
   });
 
   it('issue 24 #3 (Prosody 13): `xmpp-oauth user disable` ends the session within 5 s, and FAST and PLAIN fail', async () => {
