@@ -32,6 +32,9 @@ export function oauthParams(req: Request, source: 'query' | 'body' = req.method 
   return singleValued((source === 'query' ? req.query : req.body) as Record<string, unknown> | undefined);
 }
 
+/** application/x-www-form-urlencoded decoding; most ids and secrets have nothing to decode. */
+const formDecoded = (text: string) => (text.includes('%') || text.includes('+') ? decodeURIComponent(text.replace(/\+/g, ' ')) : text);
+
 /** client_secret_basic (RFC 6749 2.3.1: id and secret are form-urlencoded inside Basic) and client_secret_post. */
 export function clientCredentials(req: { headers: IncomingHttpHeaders }, params: Record<string, string>): ClientCredentials {
   const creds: ClientCredentials = { postId: params.client_id, postSecret: params.client_secret };
@@ -43,10 +46,7 @@ export function clientCredentials(req: { headers: IncomingHttpHeaders }, params:
     const colon = decoded.indexOf(':');
     if (colon < 0) throw invalidClient('malformed Basic credentials');
     try {
-      creds.basic = {
-        id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-        secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
-      };
+      creds.basic = { id: formDecoded(decoded.slice(0, colon)), secret: formDecoded(decoded.slice(colon + 1)) };
     } catch {
       throw invalidClient('malformed Basic credentials');
     }

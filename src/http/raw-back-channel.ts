@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { OAuthError, describable } from '../oauth/errors.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
-import type { BackChannelHandler, BackChannelRequest } from './back-channel.js';
+import type { BackChannelHandler, BackChannelReply, BackChannelRequest } from './back-channel.js';
 import { singleValued } from './oauth-http.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { FormError, formErrorText, parseForm, plainForm, readForm } from './raw-form.js';
@@ -33,22 +33,28 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  */
 export function rawBackChannel(handler: BackChannelHandler, ctx: RawContext): RawHandler {
   const replies = rawReplies(ctx);
+  // One async function per request rather than a chain of three promises (allocations on the hot path).
+  const serve = async (req: IncomingMessage, res: ServerResponse, post: boolean) => {
+    let reply: BackChannelReply;
+    try {
+      // Inside the try: a malformed query must become an answer, never a throw out of the listener.
+      const raw = post ? await readForm(req) : queryOf(req.url);
+      reply = await handler(backChannelRequest(req, ctx, singleValued(raw), post));
+    } catch (err) {
+      replies.error(req, res, err);
+      return;
+    }
+    if (reply.body === undefined) replies.empty(res, reply.status);
+    else replies.json(res, reply.status, JSON.stringify(reply.body));
+  };
   return (req, res) => {
     const post = req.method === 'POST';
     if (post && !plainForm(req)) return false;
-    // Inside the chain: a malformed query must become an answer, never a throw out of the listener.
-    const params = post ? readForm(req) : Promise.resolve().then(() => queryOf(req.url));
-    params
-      .then((raw) => handler(backChannelRequest(req, ctx, singleValued(raw), post)))
-      .then(
-        (reply) => (reply.body === undefined ? replies.empty(res, reply.status) : replies.json(res, reply.status, JSON.stringify(reply.body))),
-        (err: unknown) => replies.error(req, res, err),
-      )
-      .catch((err: unknown) => {
-        // Writing the answer itself failed (the caller went away mid-write): nothing left to tell it.
-        ctx.log.info({ path: pathOf(req.url), err: String(err) }, 'could not send the answer');
-        res.destroy();
-      });
+    serve(req, res, post).catch((err: unknown) => {
+      // Writing the answer itself failed (the caller went away mid-write): nothing left to tell it.
+      ctx.log.info({ path: pathOf(req.url), err: String(err) }, 'could not send the answer');
+      res.destroy();
+    });
     return true;
   };
 }

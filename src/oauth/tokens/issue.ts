@@ -1,7 +1,7 @@
 import type { Grant } from '../../store/types.js';
 import type { Client } from '../clients/clients.js';
 import type { CoreDeps } from '../context.js';
-import { formatScope, wantsRefresh } from '../scopes.js';
+import { wantsRefresh } from '../scopes.js';
 import { newRefreshToken } from './tokens.js';
 
 export interface TokenResponse {
@@ -33,7 +33,7 @@ export interface IssueInput {
 export async function issueTokens(deps: CoreDeps, input: IssueInput): Promise<TokenResponse> {
   const { signer, store, config } = deps;
   const { grant, client, scope } = input;
-  const { token: accessToken } = await signer.accessToken({
+  const { token: accessToken, claims } = await signer.accessToken({
     jid: grant.jid,
     clientId: client.id,
     scope,
@@ -43,7 +43,7 @@ export async function issueTokens(deps: CoreDeps, input: IssueInput): Promise<To
     access_token: accessToken,
     token_type: 'Bearer',
     expires_in: config.access_token_ttl,
-    scope: formatScope(scope),
+    scope: claims.scope,
   };
 
   let refresh = input.refreshToken;
