@@ -57,7 +57,7 @@ function contract(name: string, make: () => ActivityLog, ttlOf?: (jid: string) =
       const log = make();
       const heard: number[] = [];
       const off = log.onNoticeQueued(() => heard.push(1));
-      for (let i = 0; i < 5; i++) await log.queueNotice({ id: `n${i}`, jid: 'q@example.org', entry: entry(i) }, { max: 1000, ttlSeconds: 60 });
+      for (let i = 0; i < 5; i++) await log.queueNotice({ id: `n${i}`, jid: 'q@example.org', entry: entry(i) }, { perAccount: 20, max: 1000, ttlSeconds: 60 });
       off();
       assert.equal(heard.length, 5);
       const [a, b] = await Promise.all([log.takeNotices(3), log.takeNotices(3)]);
@@ -66,6 +66,16 @@ function contract(name: string, make: () => ActivityLog, ttlOf?: (jid: string) =
       await log.returnNotices([a[0]!, a[1]!]);
       assert.deepEqual((await log.takeNotices(10)).map((n) => n.id), [a[0]!.id, a[1]!.id]);
       assert.deepEqual(await log.takeNotices(10), []);
+    });
+
+    it('issue 26: one account\'s flood of notices stops at its own bound; another account\'s notice still goes in the shared queue', async () => {
+      const log = make();
+      const limits = { perAccount: 3, max: 5, ttlSeconds: 60 };
+      const queued: boolean[] = [];
+      for (let i = 0; i < 10; i++) queued.push(await log.queueNotice({ id: `f${i}`, jid: 'flood@example.org', entry: entry(i) }, limits));
+      assert.deepEqual(queued, [true, true, true, false, false, false, false, false, false, false]);
+      assert.equal(await log.queueNotice({ id: 'other', jid: 'other@example.org', entry: entry(0) }, limits), true);
+      assert.deepEqual((await log.takeNotices(20)).map((n) => n.id), ['f0', 'f1', 'f2', 'other']);
     });
 
     it('issue 26: the notice preference is on, off, or the default (null)', async () => {

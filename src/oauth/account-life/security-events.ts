@@ -59,6 +59,14 @@ export const NOTICE_KINDS: ReadonlySet<SecurityEventKind> = new Set([
   'password-changed',
 ]);
 
+/**
+ * The notice queue is shared by the deployment: each account may queue 20 a
+ * day, so one account's flood (approving apps in a loop) cannot push other
+ * accounts' notices out; the activity page still lists every event. The
+ * whole queue's bound is a memory backstop only.
+ */
+const NOTICE_LIMITS = { perAccount: 20, max: 100_000, ttlSeconds: 86400 };
+
 /** What the composition root configures (config `activity.*` and `notices.*`). */
 export interface ActivitySettings {
   /** Events kept per account. */
@@ -212,7 +220,7 @@ export function recordSecurityEvent(deps: RecordDeps, jid: string, event: Securi
     }
     await Promise.all([
       activity.append(jid, entry, limits),
-      NOTICE_KINDS.has(event.kind) ? activity.queueNotice({ id: randomUUID(), jid, entry }, { max: 1000, ttlSeconds: 86400 }) : undefined,
+      NOTICE_KINDS.has(event.kind) ? activity.queueNotice({ id: randomUUID(), jid, entry }, NOTICE_LIMITS) : undefined,
     ]);
   })();
   return done.catch((err: unknown) => {

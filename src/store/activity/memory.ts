@@ -1,5 +1,5 @@
 // The activity log in process (memory store): same contract as the Redis one.
-import type { ActivityEntry, ActivityLimits, ActivityLog, QueuedNotice } from './types.js';
+import type { ActivityEntry, ActivityLimits, ActivityLog, NoticeLimits, QueuedNotice } from './types.js';
 
 interface Log {
   entries: ActivityEntry[];
@@ -14,6 +14,7 @@ export class MemoryActivityLog implements ActivityLog {
   private readonly preferences = new Map<string, boolean>();
   private queue: { notice: QueuedNotice; expiresAt: number }[] = [];
   private readonly listeners = new Set<() => void>();
+  private readonly noticeCounts = new Map<string, { n: number; expiresAt: number }>();
 
   private live(jid: string, now = Date.now()): Log | undefined {
     const log = this.logs.get(jid);
@@ -62,12 +63,18 @@ export class MemoryActivityLog implements ActivityLog {
     else this.preferences.set(jid, on);
   }
 
-  async queueNotice(notice: QueuedNotice, limits: ActivityLimits): Promise<void> {
+  async queueNotice(notice: QueuedNotice, limits: NoticeLimits): Promise<boolean> {
     const now = Date.now();
+    const count = this.noticeCounts.get(notice.jid);
+    const current = count && count.expiresAt > now ? count : { n: 0, expiresAt: now + limits.ttlSeconds * 1000 };
+    if (current.n >= limits.perAccount) return false;
+    current.n++;
+    this.noticeCounts.set(notice.jid, current);
     this.queue = this.queue.filter((q) => q.expiresAt > now);
     this.queue.push({ notice: clone(notice), expiresAt: now + limits.ttlSeconds * 1000 });
     if (this.queue.length > limits.max) this.queue.splice(0, this.queue.length - limits.max);
     for (const l of this.listeners) l();
+    return true;
   }
 
   async takeNotices(max: number): Promise<QueuedNotice[]> {

@@ -2,13 +2,14 @@
 //   …{u:<jid>}:activity           list of JSON entries, newest first, LTRIMmed, with a TTL
 //   …{u:<jid>}:activity:seen:<h>  coalescing marker (SET NX EX) of one kind of XMPP login
 //   …{u:<jid>}:notices            the user's own notice choice ('1' / '0')
+//   …{u:<jid>}:notices:queued     notices queued for the account this window (its bound in the shared queue)
 // and one queue for the whole deployment:
 //   …notices:queue                list of JSON notices, oldest first; LPOP hands each to one instance
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { isConnectionError, StoreUnavailableError } from '../unavailable.js';
 import { parseEntry, parseNotice } from './codec.js';
-import type { ActivityEntry, ActivityLimits, ActivityLog, QueuedNotice } from './types.js';
+import type { ActivityEntry, ActivityLimits, ActivityLog, NoticeLimits, QueuedNotice } from './types.js';
 
 type Client = Redis | Cluster;
 
@@ -24,6 +25,9 @@ export class ActivityKeys {
   preference(jid: string): string {
     return `${this.prefix}{u:${jid}}:notices`;
   }
+  noticesQueued(jid: string): string {
+    return `${this.prefix}{u:${jid}}:notices:queued`;
+  }
   noticeQueue(): string {
     return `${this.prefix}notices:queue`;
   }
@@ -35,6 +39,13 @@ if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[4]) then return 0 end
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+/** One more notice for the account, unless it has its bound this window: 1 when counted. */
+const COUNT_NOTICE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if n > tonumber(ARGV[1]) then return 0 end
 return 1`;
 
 function translate(err: unknown): never {
@@ -56,6 +67,7 @@ export class RedisActivityLog implements ActivityLog {
   ) {
     this.k = new ActivityKeys(prefix);
     client.defineCommand('xoActivityAppendOnce', { numberOfKeys: 2, lua: APPEND_ONCE });
+    client.defineCommand('xoActivityCountNotice', { numberOfKeys: 1, lua: COUNT_NOTICE });
   }
 
   async append(jid: string, entry: ActivityEntry, limits: ActivityLimits): Promise<void> {
@@ -86,7 +98,7 @@ export class RedisActivityLog implements ActivityLog {
 
   async forget(jid: string): Promise<void> {
     // Same slot: one command.
-    await this.client.del(this.k.log(jid), this.k.preference(jid)).catch(translate);
+    await this.client.del(this.k.log(jid), this.k.preference(jid), this.k.noticesQueued(jid)).catch(translate);
   }
 
   async noticePreference(jid: string): Promise<boolean | null> {
@@ -99,7 +111,10 @@ export class RedisActivityLog implements ActivityLog {
     await (on === null ? this.client.del(key) : this.client.set(key, on ? '1' : '0')).catch(translate);
   }
 
-  async queueNotice(notice: QueuedNotice, limits: ActivityLimits): Promise<void> {
+  async queueNotice(notice: QueuedNotice, limits: NoticeLimits): Promise<boolean> {
+    // The account's bound first (its own slot), then the shared queue (another slot: a second step).
+    const count = (this.client as unknown as { xoActivityCountNotice(...a: (string | number)[]): Promise<number> }).xoActivityCountNotice;
+    if ((await count.call(this.client, this.k.noticesQueued(notice.jid), limits.perAccount, limits.ttlSeconds).catch(translate)) !== 1) return false;
     const key = this.k.noticeQueue();
     const replies = await this.client
       .multi()
@@ -110,6 +125,7 @@ export class RedisActivityLog implements ActivityLog {
       .catch(translate);
     checked(replies);
     for (const l of this.listeners) l();
+    return true;
   }
 
   async takeNotices(max: number): Promise<QueuedNotice[]> {

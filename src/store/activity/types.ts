@@ -35,6 +35,19 @@ export interface ActivityLimits {
   ttlSeconds: number;
 }
 
+export interface NoticeLimits {
+  /**
+   * Notices queued per account per `ttlSeconds`; more are dropped (the
+   * activity log still has the events). One account's flood cannot push
+   * other accounts' notices out of the shared queue.
+   */
+  perAccount: number;
+  /** The whole queue's bound, a memory backstop only: per-account bounds keep it far below. */
+  max: number;
+  /** A queued notice expires this long after the latest one. */
+  ttlSeconds: number;
+}
+
 export interface ActivityLog {
   /** Adds `entry` as the newest, keeps the newest `max`, renews the TTL: one round trip. */
   append(jid: string, entry: ActivityEntry, limits: ActivityLimits): Promise<void>;
@@ -53,8 +66,8 @@ export interface ActivityLog {
   noticePreference(jid: string): Promise<boolean | null>;
   setNoticePreference(jid: string, on: boolean | null): Promise<void>;
 
-  /** Queues a notice for whichever instance sends it; the queue is bounded and expires. */
-  queueNotice(notice: QueuedNotice, limits: ActivityLimits): Promise<void>;
+  /** Queues a notice for whichever instance sends it, unless its account is over its bound; false when dropped. */
+  queueNotice(notice: QueuedNotice, limits: NoticeLimits): Promise<boolean>;
   /** Takes up to `max` queued notices, oldest first; each notice is taken once, by one caller. */
   takeNotices(max: number): Promise<QueuedNotice[]>;
   /** Puts notices back at the front (the link dropped before they went out). */
