@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { Accounts } from '../../src/accounts/accounts.js';
 import { verifierMatches } from '../../src/accounts/scram.js';
+import { factorKindsOf } from '../../src/accounts/second-factor/factors.js';
 import { SecondFactors } from '../../src/accounts/second-factor/second-factors.js';
 import { newTotpSecret, totpCode } from '../../src/accounts/second-factor/totp.js';
 import { silentLogger } from '../../src/log.js';
@@ -138,5 +139,36 @@ describe('issue 26: second factors on redis (review fixes)', () => {
     assert.deepEqual(addresses, ['198.51.100.66', '2001:db8:1:2::5', '192.0.2.1']);
     assert.equal(coalescedAddress('2001:0db8:0001:0002:0:0:0:5'), '2001:db8:1:2::/64');
     assert.equal(coalescedAddress('::ffff:192.0.2.1'), '192.0.2.1');
+  });
+
+  it('issue 26: a known account\'s SCRAM lookup reads where the password works beside the account; factor kinds and the passkey user handle take one round trip', async () => {
+    const { store, accounts, jid } = await setUp();
+    // Counts commands, and those sent after a reply came back (a second round trip).
+    const wrapped = client as unknown as { sendCommand(c: { name: string }, ...r: unknown[]): Promise<unknown> };
+    const original = wrapped.sendCommand;
+    let trace = { sent: [] as string[], late: [] as string[], replied: false };
+    wrapped.sendCommand = function (this: unknown, command: { name: string }, ...rest: unknown[]) {
+      (trace.replied ? trace.late : trace.sent).push(command.name);
+      const p = original.call(this, command, ...rest) as Promise<unknown>;
+      void Promise.resolve(p).then(() => (trace.replied = true), () => (trace.replied = true));
+      return p;
+    };
+    const measure = async (fn: () => Promise<unknown>) => {
+      await fn(); // warm: scripts loaded, the decoy secret read
+      trace = { sent: [], late: [], replied: false };
+      await fn();
+      return trace;
+    };
+    try {
+      const scram = await measure(() => accounts.scramVerifier(jid, 'SHA-256'));
+      assert.deepEqual(scram.late, [], `SCRAM lookup in one round trip: ${scram.sent.join(' ')} | ${scram.late.join(' ')}`);
+      const kinds = await measure(() => factorKindsOf(store, jid));
+      assert.deepEqual(kinds.late, []);
+      assert.equal(kinds.sent.filter((c) => c === 'hgetall').length, 3, `the account read once: ${kinds.sent.join(' ')}`);
+      const handle = await measure(() => store.passkeys.userHandle(jid, 'fresh-handle'));
+      assert.deepEqual(handle.late, [], `user handle in one round trip: ${handle.sent.join(' ')} | ${handle.late.join(' ')}`);
+    } finally {
+      wrapped.sendCommand = original;
+    }
   });
 });
