@@ -8,6 +8,7 @@ import type { LoginSession } from '../store/types.js';
 import type { SecondFactors } from '../accounts/second-factor/second-factors.js';
 import type { FactorKind } from '../accounts/second-factor/factors.js';
 import { completeAmr, isMultiFactor } from '../accounts/second-factor/assurance.js';
+import { signInDue, type AssuranceInput, type SignInDue } from '../oauth/account-life/sign-in-assurance.js';
 import type { PendingSignIn, Sessions } from './session.js';
 import type { Views } from './views.js';
 import { consentView, secondStepView, totpEnrolView } from './view-models.js';
@@ -147,39 +148,58 @@ export class Pages {
   }
 
   /**
+   * What this browser must still show (src/oauth/account-life/sign-in-assurance.ts)
+   * before `session` may go on: `fresh` when its first factor was shown in
+   * this very request, `request` what an authorization request asks.
+   */
+  async due(session: Pick<LoginSession, 'jid' | 'amr' | 'authTime'> | null, fresh: boolean, request?: AssuranceInput['request']): Promise<SignInDue> {
+    const kinds = session && !isMultiFactor(session.amr) && this.factors ? await this.factors.kinds(session.jid) : [];
+    return signInDue({
+      kinds,
+      signIn: session,
+      fresh,
+      // Not rounded: a session opened earlier this second is older than max_age=0.
+      now: Date.now() / 1000,
+      policy: { mfaRequired: this.config.mfa.required, recentSignIn: this.config.recent_sign_in },
+      request,
+    });
+  }
+
+  /**
    * After a right first factor: the session, or (null) the page of what is
    * still due: the second step when the account has a factor, its enrolment
    * when mfa.required is `required` and it has none.
    */
   async afterFirstFactor(req: Request, res: Response, form: LoginForm, first: FirstFactor): Promise<LoginSession | null> {
-    if (!isMultiFactor(first.amr) && this.factors) {
-      const kinds = await this.factors.kinds(first.jid);
-      if (kinds.length) {
-        this.sessions.setPending(req, res, { ...first, due: 'second-factor' });
-        this.secondStep(req, res, form, kinds);
-        return null;
-      }
-      if (this.config.mfa.required === 'required') {
-        this.sessions.setPending(req, res, { ...first, due: 'enrol' });
-        await this.enrolStep(req, res, form, first.jid);
-        return null;
-      }
+    const shown = { ...first, authTime: first.authTime ?? Math.floor(Date.now() / 1000) };
+    const due = await this.due(shown, true);
+    if (due.due === 'second-factor' || due.due === 'enrol') {
+      await this.showStep(req, res, form, shown, due);
+      return null;
     }
-    return this.finishSignIn(req, res, first);
+    return this.finishSignIn(req, res, shown);
   }
 
   /**
    * An existing session that must show a second factor (acr_values asked
-   * for two, or mfa.required): the second step, or the enrolment. False when
-   * the account has no factor and none is demanded: the caller refuses.
+   * for two, or mfa.required), as `due` says: the second step or the
+   * enrolment, completing the session's own sign-in (its first factor's time
+   * is kept). A session too old for that is never here: signInDue asks it
+   * for the full sign-in instead.
    */
-  async stepUp(req: Request, res: Response, form: LoginForm, session: LoginSession): Promise<boolean> {
-    if (!this.factors) return false;
-    const first: FirstFactor = { jid: session.jid, epoch: session.epoch ?? '', amr: session.amr, replaces: session.id };
-    const kinds = await this.factors.kinds(session.jid);
-    if (!kinds.length && this.config.mfa.required !== 'required') return false;
-    await this.afterFirstFactor(req, res, form, first);
-    return true;
+  async stepUp(req: Request, res: Response, form: LoginForm, session: LoginSession, due: Extract<SignInDue, { due: 'second-factor' | 'enrol' }>): Promise<void> {
+    await this.showStep(req, res, form, { jid: session.jid, epoch: session.epoch ?? '', amr: session.amr, authTime: session.authTime, replaces: session.id }, due);
+  }
+
+  /** The login page again for a session signInDue sends back to the full sign-in (a step it is too old for). */
+  signInAgain(req: Request, res: Response, form: LoginForm, why: Extract<SignInDue, { due: 'sign-in' }>['why']) {
+    this.login(req, res, why === 'not-recent' ? { ...form, intro: 'login.again' } : form);
+  }
+
+  private async showStep(req: Request, res: Response, form: LoginForm, first: FirstFactor, due: Extract<SignInDue, { due: 'second-factor' | 'enrol' }>) {
+    this.sessions.setPending(req, res, { ...first, due: due.due });
+    if (due.due === 'second-factor') this.secondStep(req, res, form, due.kinds);
+    else await this.enrolStep(req, res, form, first.jid);
   }
 
   /**
@@ -287,7 +307,8 @@ export class Pages {
   private async finishSignIn(req: Request, res: Response, done: FirstFactor): Promise<LoginSession> {
     this.sessions.endPending(res);
     if (done.replaces) await this.sessions.deleteSession(done.replaces);
-    return this.sessions.start(res, done.jid, completeAmr(done.amr), done.epoch || undefined, done.upstream);
+    // The sign-in's time is its first factor's: a second step or an enrolment never makes an old sign-in recent.
+    return this.sessions.start(res, done.jid, completeAmr(done.amr), done.epoch || undefined, done.upstream, done.authTime);
   }
 }
 

@@ -26,6 +26,8 @@ export interface PendingSignIn {
   due: 'second-factor' | 'enrol';
   /** Where to go once signed in, when no form carries the flow (upstream sign-in). */
   returnTo?: string;
+  /** When the first factor was shown (unix seconds): the session's authTime, a step-up's too. */
+  authTime?: number;
   /** The session a step-up (acr_values) replaces. */
   replaces?: string;
   /** The upstream provider (its name) that vouched for the first factor. */
@@ -70,14 +72,15 @@ export class Sessions {
    * Opens a session for `jid`, bound to the account epoch read when the user
    * was authenticated (so a password change racing this login still ends it);
    * without one, the account's current epoch. Every web sign-in ends here, so
-   * it is recorded here (issue 26 #5); `upstream` names the provider that vouched.
+   * it is recorded here (issue 26 #5); `upstream` names the provider that vouched,
+   * `authTime` when the sign-in's first factor was shown (default: now).
    */
-  async start(res: Response, jid: string, amr: string[], epoch?: string, upstream?: string): Promise<LoginSession> {
+  async start(res: Response, jid: string, amr: string[], epoch?: string, upstream?: string, authTime?: number): Promise<LoginSession> {
     const now = Date.now();
     const session: LoginSession = {
       id: randomToken(24),
       jid,
-      authTime: Math.floor(now / 1000),
+      authTime: Math.min(authTime ?? Infinity, Math.floor(now / 1000)),
       amr,
       createdAt: now,
       expiresAt: now + this.opts.ttl * 1000,

@@ -15,7 +15,7 @@ import { noStore } from '../security-headers.js';
 import type { Sessions } from '../session.js';
 import type { Signer } from '../signing.js';
 import { clientLog } from '../../oauth/clients/client-log.js';
-import { ACR_VALUES, acrRequirement, isMultiFactor } from '../../accounts/second-factor/assurance.js';
+import type { SignInDue } from '../../oauth/account-life/sign-in-assurance.js';
 
 export interface BrowserDeps {
   core: CoreDeps;
@@ -66,6 +66,8 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
     if (!request) return;
     const session = await sessions.current(req);
     if (!session) return pages.login(req, res, loginForm(request), { status: 401, error: 'login.expired' });
+    // The consent form's interaction also rides on the step pages: a session that still owes a step cannot approve.
+    if (!(await answerDue(req, res, request, session, await pages.due(session, false, { acrValues: request.params.acr_values })))) return;
     if ((req.body as Record<string, unknown>).decision === 'approve') {
       finish(res, await approveAuthorization(core, request, session));
     } else {
@@ -77,25 +79,14 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
   /** Decide the next step: login, consent, or straight back to the client. */
   async function proceed(req: Request, res: Response, request: AuthorizationRequest, session: LoginSession | null, fresh: boolean) {
     // A login in this very request satisfies prompt=login and any max_age, 0
-    // included: otherwise the login page would come back forever.
-    const mustLogin =
-      !session ||
-      (!fresh && (request.prompt.has('login') || (request.maxAge !== undefined && Date.now() / 1000 - session.authTime > request.maxAge)));
-    if (mustLogin) {
-      if (request.prompt.has('none')) return redirectError(res, request, 'login_required', 'the user is not signed in');
-      return pages.login(req, res, loginForm(request));
-    }
-    // acr_values (OIDC Core 3.1.2.1) and mfa.required: a session of one factor steps up to two, or the request cannot be met.
-    const acr = acrRequirement(request.params.acr_values);
-    if (acr === 'unknown') {
-      return redirectError(res, request, 'unmet_authentication_requirements', `acr_values names none of ${ACR_VALUES.join(', ')}`);
-    }
-    const wantsTwo = acr === 'mfa' || config.mfa.required === 'required';
-    if (wantsTwo && !isMultiFactor(session!.amr)) {
-      if (request.prompt.has('none')) return redirectError(res, request, 'interaction_required', 'a second factor is needed');
-      if (await pages.stepUp(req, res, loginForm(request), session!)) return;
-      return redirectError(res, request, 'unmet_authentication_requirements', 'the account has no second factor');
-    }
+    // included: otherwise the login page would come back forever. acr_values
+    // (OIDC Core 3.1.2.1) and mfa.required: one factor steps up to two, or the request cannot be met.
+    const due = await pages.due(session, fresh, {
+      acrValues: request.params.acr_values,
+      maxAge: request.maxAge,
+      promptLogin: request.prompt.has('login'),
+    });
+    if (!(await answerDue(req, res, request, session, due))) return;
     const granted = await coveredByGrant(core.store, session!.jid, request.client.id, request.scope);
     // An earlier consent is reused only where the client's identity is assured.
     const unproven = granted && !clientIdentityAssured(request.client, request.redirectUri);
@@ -117,6 +108,25 @@ export function authorizeRoutes({ core, sessions, signer, pages }: BrowserDeps):
       });
     }
     finish(res, await approveAuthorization(core, request, session!));
+  }
+
+  /** True when nothing is due; otherwise answers what is (the login page, a step, or an error for the client). */
+  async function answerDue(req: Request, res: Response, request: AuthorizationRequest, session: LoginSession | null, due: SignInDue): Promise<boolean> {
+    switch (due.due) {
+      case 'nothing':
+        return true;
+      case 'sign-in':
+        if (request.prompt.has('none')) redirectError(res, request, 'login_required', 'the user is not signed in');
+        else pages.signInAgain(req, res, loginForm(request), due.why);
+        return false;
+      case 'unmet':
+        redirectError(res, request, 'unmet_authentication_requirements', due.description);
+        return false;
+      default:
+        if (request.prompt.has('none')) redirectError(res, request, 'interaction_required', 'a second factor is needed');
+        else await pages.stepUp(req, res, loginForm(request), session!, due);
+        return false;
+    }
   }
 
   function redirectError(res: Response, request: AuthorizationRequest, error: string, description: string) {

@@ -66,8 +66,8 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
     const found = await lookup(req, res, typed);
     if (!found) return;
     const session = await sessions.current(req);
-    if (!session) return pages.login(req, res, loginForm(found.device, found.client));
-    showConsent(req, res, found.device, found.client, session);
+    if (await stepDue(req, res, found.device, found.client, session)) return;
+    showConsent(req, res, found.device, found.client, session!);
   });
 
   router.post(LOGIN, noStore, formBody, async (req, res) => {
@@ -83,6 +83,8 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
     const { device, client } = found;
     const session = await sessions.current(req);
     if (!session) return pages.login(req, res, loginForm(device, client), { status: 401, error: 'login.expired' });
+    // The step pages carry the same interaction: a session that still owes a step cannot decide.
+    if (await stepDue(req, res, device, client, session)) return;
     const approve = (req.body as Record<string, unknown>).decision === 'approve';
     const decided = approve
       ? await approveDevice(store, device.userCode, session, client, device.scope)
@@ -102,6 +104,29 @@ export function deviceRoutes({ core, sessions, signer, pages, views }: DeviceRou
     clientName: client.name,
     returnTo: `/oauth2/device?user_code=${encodeURIComponent(device.userCode)}`,
   });
+
+  /**
+   * What the authorization endpoint asks of a session, asked here too
+   * (mfa.required, the account's factor; an old session signs in again):
+   * true when a page was rendered instead of the consent.
+   */
+  async function stepDue(req: Request, res: Response, device: DeviceGrant, client: Client, session: LoginSession | null): Promise<boolean> {
+    const due = await pages.due(session, false);
+    switch (due.due) {
+      case 'nothing':
+        return false;
+      case 'sign-in':
+        pages.signInAgain(req, res, loginForm(device, client), due.why);
+        return true;
+      case 'unmet':
+        // No acr_values in this flow; kept exhaustive.
+        pages.error(res, 400, 'unmet_authentication_requirements', due.description);
+        return true;
+      default:
+        await pages.stepUp(req, res, loginForm(device, client), session!, due);
+        return true;
+    }
+  }
 
   function showConsent(req: Request, res: Response, device: DeviceGrant, client: Client, session: LoginSession) {
     pages.consent(req, res, {
