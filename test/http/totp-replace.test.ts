@@ -52,7 +52,7 @@ describe('issue 26: TOTP set-up does not replace a TOTP already on', () => {
     const again = await post('/account/totp/start');
     assert.equal(again.status, 409);
     const html = await again.text();
-    assert.match(html, /class="error"/);
+    assert.match(html, /class="error" role="alert">An authenticator app is set up already\. To move to another one, remove it first/);
     assert.doesNotMatch(html, /totp-secret/, 'no new key shown');
     const confirm = await post('/account/totp/confirm', { code: totpCode(pending) });
     assert.equal(confirm.status, 409);
