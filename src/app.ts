@@ -110,7 +110,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
     AggregatorRegistry.setRegistries([metrics.registry]);
     metrics.scrape = opts.clusterScrape;
   }
-  const { deps: core, keys, dynamicClients } = await createCore(config, store, log);
+  const { deps: core, keys, dynamicClients, factors } = await createCore(config, store, log);
   core.metrics = metrics.core;
   const accounts = core.accounts;
 
@@ -139,7 +139,7 @@ async function assemble(config: Config, log: Logger, store: Store, opts: AppOpti
   }
   if (link && !config.xmpp.secret) log.warn('xmpp.secret is empty: the XMPP server will refuse the component link');
 
-  const http = createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus: () => link?.status, trial: opts.trial, liveSessions });
+  const http = createHttpApp({ core, keys, dynamicClients, factors, metrics, xmppStatus: () => link?.status, trial: opts.trial, liveSessions });
   let listening: Listening | undefined;
   let metricsListening: Listening | undefined;
   const placement = metricsPlacement(config);

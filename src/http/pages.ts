@@ -54,7 +54,7 @@ export class Pages {
     /** Second factors (issue 26); the account routes use the same instance. */
     readonly factors?: SecondFactors,
     /** Passkeys (issue 26 #1), a choice of the second step; null when the issuer cannot have any. */
-    private readonly passkeys?: Passkeys | null,
+    readonly passkeys?: Passkeys | null,
   ) {}
 
   login(req: Request, res: Response, form: LoginForm, err?: LoginError) {

@@ -6,6 +6,7 @@ import { StoreUnavailableError } from '../store/unavailable.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyManager } from '../oauth/tokens/keys.js';
 import type { CoreDeps } from '../oauth/context.js';
+import type { Factors } from '../oauth/core.js';
 import { describable } from '../oauth/errors.js';
 import type { DynamicClients } from '../oauth/clients/registration/dynamic-clients.js';
 import { accountRoutes } from './routes/account.js';
@@ -24,7 +25,6 @@ import { formErrorText } from './raw-form.js';
 import { metricsHandler, metricsPlacement } from './metrics-endpoint.js';
 import { upstreamRoutes } from './routes/upstream.js';
 import { passkeyRoutes } from './routes/passkeys.js';
-import { passkeysOf } from './passkey-pages.js';
 import { UpstreamProviders } from '../upstream/providers.js';
 import proxyaddr from 'proxy-addr';
 import { securityHeaderPairs, securityHeaders } from './security-headers.js';
@@ -33,14 +33,14 @@ import { Sessions } from './session.js';
 import { Signer } from './signing.js';
 import { loadViews } from './views.js';
 import { Pages } from './pages.js';
-import { SecondFactors } from '../accounts/second-factor/second-factors.js';
-import { recordFactorChange } from '../oauth/account-life/security-events.js';
 import type { LiveSessions } from '../oauth/clients/client-access.js';
 
 export interface HttpDeps {
   core: CoreDeps;
   keys: KeyManager;
   dynamicClients?: DynamicClients;
+  /** The second factors and passkeys the composition root built (createCore). */
+  factors: Factors;
   metrics?: Metrics;
   xmppStatus: () => { online: boolean; standby: boolean } | undefined;
   /** Set in trial mode: the landing page then says how to try it. */
@@ -53,17 +53,12 @@ export interface HttpDeps {
  * The HTTP application: the lean dispatcher for the back channel's exact
  * paths, in front of Express (one router per concern, mounted in order).
  */
-export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus, trial, liveSessions }: HttpDeps): RequestListener {
+export function createHttpApp({ core, keys, dynamicClients, factors, metrics, xmppStatus, trial, liveSessions }: HttpDeps): RequestListener {
   const { config, log, store } = core;
   const signer = new Signer(config.cookie_secrets);
   const sessions = new Sessions(store, signer, { ttl: config.session_ttl, secure: config.issuer.startsWith('https:') });
   const views = loadViews({ templatePath: config.template_path, siteName: config.site_name });
-  const secondFactors = new SecondFactors(
-    store,
-    { throttle: config.login_throttle, issuer: config.site_name, onChange: (jid, change) => recordFactorChange(core, jid, change) },
-    log.child({ part: 'second-factor' }),
-  );
-  const pages = new Pages(views, sessions, config, core.accounts, core.metrics, secondFactors, passkeysOf(core));
+  const pages = new Pages(views, sessions, config, core.accounts, core.metrics, factors.secondFactors, factors.passkeys);
 
   const app = express();
   app.disable('x-powered-by');
@@ -98,7 +93,7 @@ export function createHttpApp({ core, keys, dynamicClients, metrics, xmppStatus,
   app.use(authorizeRoutes({ core, sessions, signer, pages }));
   app.use(accountRoutes({ core, sessions, pages, views, liveSessions }));
   app.use(activityRoutes({ core, sessions, pages, views }));
-  app.use(passkeyRoutes({ core, sessions, signer, pages }));
+  app.use(passkeyRoutes({ core, sessions, signer, pages }, factors.passkeys));
   if (config.upstream.providers.length > 0) {
     app.use(upstreamRoutes({ core, sessions, pages, providers: new UpstreamProviders(config, log.child({ part: 'upstream' })) }));
   }

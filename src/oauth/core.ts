@@ -11,7 +11,10 @@ import { KeyManager } from './tokens/keys.js';
 import { largestAccessTokenBytes, XMPP_PASSWORD_BUDGET } from './tokens/token-size.js';
 import { DynamicClients } from './clients/registration/dynamic-clients.js';
 import { TokenSigner } from './tokens/tokens.js';
-import { activityFromConfig, configureSecurityEvents } from './account-life/security-events.js';
+import { activityFromConfig, configureSecurityEvents, recordFactorChange } from './account-life/security-events.js';
+import { SecondFactors } from '../accounts/second-factor/second-factors.js';
+import { Passkeys } from '../accounts/passkeys/passkeys.js';
+import { relyingPartyFor } from '../accounts/passkeys/relying-party.js';
 
 /**
  * Start-up needs the store (the signing keys live there). If it is down, say
@@ -29,14 +32,21 @@ async function untilStoreAnswers(step: () => Promise<void>, log: Logger): Promis
   }
 }
 
-/** Builds the OAuth core from config: clients, keys, signer. */
+/** The account's second factors and passkeys, built once here and handed to the front door that asks for them. */
+export interface Factors {
+  secondFactors: SecondFactors;
+  /** Null when the issuer cannot have passkeys (WebAuthn needs a domain name, not an IP address). */
+  passkeys: Passkeys | null;
+}
+
+/** Builds the OAuth core from config: clients, keys, signer, second factors and passkeys. */
 export async function createCore(
   config: Config,
   store: Store,
   log: Logger,
   extraClientSources: ClientSource[] = [],
   trustedPublicKeys?: Record<string, unknown>[],
-): Promise<{ deps: CoreDeps; keys: KeyManager; dynamicClients?: DynamicClients }> {
+): Promise<{ deps: CoreDeps; keys: KeyManager; dynamicClients?: DynamicClients; factors: Factors }> {
   const keys = new KeyManager(
     store,
     { algorithm: config.signing_algorithm, keyFile: config.signing_key_file, maxTokenTtl: config.access_token_ttl, trustedPublicKeys },
@@ -68,5 +78,13 @@ export async function createCore(
       'access tokens for the longest user names exceed what an XMPP password can carry; a shorter issuer URL or host name fixes it',
     );
   }
-  return { deps: { config, store, clients, signer, accounts, log, clock: new Clock() }, keys, dynamicClients };
+  const deps: CoreDeps = { config, store, clients, signer, accounts, log, clock: new Clock() };
+  const secondFactors = new SecondFactors(
+    store,
+    { throttle: config.login_throttle, issuer: config.site_name, onChange: (jid, change) => recordFactorChange(deps, jid, change) },
+    log.child({ part: 'second-factor' }),
+  );
+  const rp = relyingPartyFor(config.issuer!, config.site_name);
+  const passkeys = rp ? new Passkeys(store.passkeys, store, rp, log.child({ part: 'passkeys' })) : null;
+  return { deps, keys, dynamicClients, factors: { secondFactors, passkeys } };
 }

@@ -49,7 +49,7 @@ export function accountRoutes({
       clientAccessOf(core, jid),
       liveSessions?.(jid).catch(() => null) ?? null,
       core.store.getAccount(jid),
-      passkeySection(core, jid),
+      passkeySection(pages.passkeys, jid),
       secondFactorSection(core, pages.factors, jid),
       wantsNotices(core, jid),
     ]);

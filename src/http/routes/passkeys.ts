@@ -10,7 +10,7 @@ import { StoreUnavailableError } from '../../store/unavailable.js';
 import { safeReturnTo } from '../return-to.js';
 import { formBody } from '../oauth-http.js';
 import type { Pages } from '../pages.js';
-import { passkeysOf, secondFactorBinding } from '../passkey-pages.js';
+import { secondFactorBinding } from '../passkey-pages.js';
 import { noStore } from '../security-headers.js';
 import { signInTooOld } from '../recent-sign-in.js';
 import type { Sessions } from '../session.js';
@@ -39,7 +39,7 @@ export interface PasskeyDeps {
  * short-lived and bound to this browser: by an httpOnly cookie (registration
  * also to the login session), or for the second step to the pending sign-in.
  */
-export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, passkeys: Passkeys | null = passkeysOf(core)): Router {
+export function passkeyRoutes({ core, sessions, signer, pages }: PasskeyDeps, passkeys: Passkeys | null = pages.passkeys ?? null): Router {
   const router = Router();
   const { config, log } = core;
   const json = express.json({ limit: '64kb' });
