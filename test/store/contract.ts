@@ -815,7 +815,8 @@ export function storeContract(name: string, make: MakeStore): void {
         await s().createDevice(dv, dd);
         const t = Date.now();
         assert.equal((await s().pollDevice(dv.id, dd, t, dv.clientId)).status, 'pending');
-        const decision = { status: 'approved' as const, jid: 'alice@example.org', grantId: uid('g'), authTime: 1_700_000_000 };
+        // amr: how the approving browser signed in, for the device's ID token (issue 26 review).
+        const decision = { status: 'approved' as const, jid: 'alice@example.org', grantId: uid('g'), authTime: 1_700_000_000, amr: ['pwd', 'otp', 'mfa'] };
         assert.equal(await s().decideDevice(dv.userCode, decision), true);
         assert.equal(await s().decideDevice(dv.userCode, { status: 'denied' }), false, 'decided once');
         assert.equal((await s().findDeviceByUserCode(dv.userCode))?.status, 'approved');
@@ -824,7 +825,7 @@ export function storeContract(name: string, make: MakeStore): void {
         assert.equal(r.status, 'approved');
         assert.ok(r.status === 'approved');
         assert.deepEqual(r.device, {
-          ...dv, status: 'approved', jid: decision.jid, grantId: decision.grantId, authTime: decision.authTime, lastPollAt: t,
+          ...dv, status: 'approved', jid: decision.jid, grantId: decision.grantId, authTime: decision.authTime, amr: decision.amr, lastPollAt: t,
         });
         assert.deepEqual(await s().pollDevice(dv.id, dd, t + 12_000, dv.clientId), { status: 'missing' });
         assert.equal(await s().findDeviceByUserCode(dv.userCode), null);
