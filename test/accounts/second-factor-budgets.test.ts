@@ -5,8 +5,7 @@
 // a recovery-code sign-in is recorded as one; XMPP logins from another
 // address (another /64) are recorded even within the coalescing window.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { Accounts } from '../../src/accounts/accounts.js';
 import { verifierMatches } from '../../src/accounts/scram.js';
 import { factorKindsOf } from '../../src/accounts/second-factor/factors.js';
@@ -22,28 +21,19 @@ import {
   withEventContext,
 } from '../../src/oauth/account-life/security-events.js';
 import { RedisStore } from '../../src/store/redis.js';
-import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { useRedisClient } from '../helpers/redis.js';
 
 const PASSWORD = 'alice password 1234';
 const THROTTLE = { per_account: 3, per_address: 1000, window: 900 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('issue 26: second factors on redis (review fixes)', () => {
-  let redis: RedisInstance;
-  let client: Redis;
+  const redis = useRedisClient();
   let n = 0;
-  before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  after(async () => {
-    client?.disconnect();
-    await redis?.stop();
-  });
 
   /** A fresh store (own prefix), an account with TOTP on, and the core parts over it. */
   async function setUp() {
-    const store = new RedisStore(client, `sfb${++n}:`);
+    const store = new RedisStore(redis.client, `sfb${++n}:`);
     const accounts = new Accounts(store, THROTTLE, silentLogger);
     const factors = new SecondFactors(store, { throttle: THROTTLE, issuer: 'test', onChange: (jid, c) => recordFactorChange({ store }, jid, c) }, silentLogger);
     const jid = await accounts.create('alice@example.org', PASSWORD);
@@ -126,7 +116,7 @@ describe('issue 26: second factors on redis (review fixes)', () => {
   });
 
   it('issue 26: XMPP logins are coalesced per address (an IPv6 /64): another address within the window is recorded', async () => {
-    const store = new RedisStore(client, `sfb${++n}:`);
+    const store = new RedisStore(redis.client, `sfb${++n}:`);
     const jid = 'bob@example.org';
     const login = (address: string) => recordXmppLogin({ store }, jid, { via: 'password', mechanism: 'PLAIN', address });
     login('192.0.2.1');
@@ -144,7 +134,7 @@ describe('issue 26: second factors on redis (review fixes)', () => {
   it('issue 26: a known account\'s SCRAM lookup reads where the password works beside the account; factor kinds and the passkey user handle take one round trip', async () => {
     const { store, accounts, jid } = await setUp();
     // Counts commands, and those sent after a reply came back (a second round trip).
-    const wrapped = client as unknown as { sendCommand(c: { name: string }, ...r: unknown[]): Promise<unknown> };
+    const wrapped = redis.client as unknown as { sendCommand(c: { name: string }, ...r: unknown[]): Promise<unknown> };
     const original = wrapped.sendCommand;
     let trace = { sent: [] as string[], late: [] as string[], replied: false };
     wrapped.sendCommand = function (this: unknown, command: { name: string }, ...rest: unknown[]) {

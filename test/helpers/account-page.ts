@@ -1,8 +1,7 @@
 // Driving the account page as its owner does, with the form browser.
 import assert from 'node:assert/strict';
-import type { FormBrowser } from './browser.js';
+import { csrfOf, type FormBrowser } from './browser.js';
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? assert.fail('no csrf token on the page');
 
 /** Signs `browser` in on /account with the account's password. */
 export async function signInToAccount(browser: FormBrowser, base: string, username: string, password: string): Promise<void> {

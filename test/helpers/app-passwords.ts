@@ -1,8 +1,7 @@
 // Driving the account page's "App passwords" section with the form browser.
 import assert from 'node:assert/strict';
-import type { FormBrowser } from './browser.js';
+import { csrfOf, type FormBrowser } from './browser.js';
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? assert.fail('no csrf token on the page');
 
 /** Creates an app password on /account (the browser must be signed in); returns it as shown, and the page. */
 export async function createAppPassword(browser: FormBrowser, base: string, label: string, scope?: string): Promise<{ password: string; html: string }> {

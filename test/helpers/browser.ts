@@ -48,6 +48,13 @@ export class FormBrowser {
   }
 }
 
+/** The page's CSRF token (every form carries the same one); fails the test when there is none. */
+export function csrfOf(html: string): string {
+  const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (!token) throw new Error('no CSRF token on the page');
+  return token;
+}
+
 export function parseForm(html: string): { action: string; hidden: Record<string, string> } {
   const action = /<form[^>]*method="post"[^>]*action="([^"]*)"/i.exec(html)?.[1];
   if (!action) throw new Error(`no POST form in page:\n${html.slice(0, 2000)}`);

@@ -1,6 +1,8 @@
 // Throwaway redis-server for tests: loopback only, a free port, its own temp
 // dir, killed when the test process exits (even if a test forgets stop()).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -139,6 +141,33 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisInstance
     async restart(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL') {
       await kill(signal);
       await start();
+    },
+  };
+}
+
+/**
+ * For a describe block: a throwaway Redis and one ioredis client on it,
+ * started before its tests and stopped after them. Read `client` inside tests.
+ */
+export function useRedisClient(): { readonly client: Redis; readonly redis: RedisInstance } {
+  let redis: RedisInstance | undefined;
+  let client: Redis | undefined;
+  before(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+  });
+  after(async () => {
+    client?.disconnect();
+    await redis?.stop();
+  });
+  return {
+    get client() {
+      if (!client) throw new Error('the Redis client exists once the suite has started');
+      return client;
+    },
+    get redis() {
+      if (!redis) throw new Error('Redis runs once the suite has started');
+      return redis;
     },
   };
 }

@@ -2,12 +2,11 @@
 // (the ceremonies themselves run in real Chromium: test/browser/passkeys.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FormBrowser } from '../helpers/browser.js';
+import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { PASSWORD } from '../helpers/flow.js';
 import { freePort } from '../helpers/ports.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? assert.fail('no CSRF token on the page');
 
 /** The cookie jar of a FormBrowser, to keep and put back one cookie as a replaying party would. */
 const jar = (b: FormBrowser) => (b as unknown as { cookies: Map<string, string> }).cookies;

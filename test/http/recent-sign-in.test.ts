@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { FormBrowser } from '../helpers/browser.js';
+import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { PASSWORD } from '../helpers/flow.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { freePort } from '../helpers/ports.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? assert.fail('no CSRF token on the page');
 const WITHIN = 1;
 
 describe('issue 26: lasting account changes need a recent sign-in', () => {

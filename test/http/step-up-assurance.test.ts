@@ -8,13 +8,12 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { FormBrowser } from '../helpers/browser.js';
+import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { PASSWORD, authUrl, pkcePair } from '../helpers/flow.js';
 import { freePort } from '../helpers/ports.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { totpCode } from '../../src/accounts/second-factor/totp.js';
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? assert.fail('no CSRF token on the page');
 const secretIn = (html: string) => /<p class="code-box totp-secret">([^<]+)<\/p>/.exec(html)?.[1]?.replace(/\s/g, '');
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 

@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SecondFactors } from '../../src/accounts/second-factor/second-factors.js';
 import { newTotpSecret, totpCode } from '../../src/accounts/second-factor/totp.js';
-import { FormBrowser } from '../helpers/browser.js';
+import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { PASSWORD } from '../helpers/flow.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { freePort } from '../helpers/ports.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? assert.fail('no CSRF token on the page');
 
 describe('issue 26: TOTP set-up does not replace a TOTP already on', () => {
   let server: TestServer;

@@ -2,8 +2,7 @@
 // on the memory store and a real redis-server, and the core's recorder on
 // the memory store (bounded, newest first, coalesced XMPP logins, nothing secret).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { MemoryActivityLog } from '../../src/store/activity/memory.js';
 import { RedisActivityLog } from '../../src/store/activity/redis.js';
 import type { ActivityEntry, ActivityLog } from '../../src/store/activity/types.js';
@@ -17,7 +16,7 @@ import {
   withEventContext,
 } from '../../src/oauth/account-life/security-events.js';
 import { describeEvent, noticeBody } from '../../src/oauth/account-life/security-event-text.js';
-import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { useRedisClient } from '../helpers/redis.js';
 
 const entry = (n: number): ActivityEntry => ({ kind: 'app-approved', at: 1_700_000_000_000 + n, client: `App ${n}`, scope: ['openid'] });
 const limits = { max: 100, ttlSeconds: 3600 };
@@ -94,18 +93,9 @@ function contract(name: string, make: () => ActivityLog, ttlOf?: (jid: string) =
 contract('memory', () => new MemoryActivityLog());
 
 describe('issue 26: activity log on Redis', () => {
-  let redis: RedisInstance;
-  let client: Redis;
-  before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  after(async () => {
-    client?.disconnect();
-    await redis?.stop();
-  });
-  contract('redis', () => new RedisActivityLog(client, `t${Math.random().toString(36).slice(2, 8)}:`), (jid) =>
-    client.keys(`*{u:${jid}}:activity`).then((keys) => client.ttl(keys[0]!)),
+  const redis = useRedisClient();
+  contract('redis', () => new RedisActivityLog(redis.client, `t${Math.random().toString(36).slice(2, 8)}:`), (jid) =>
+    redis.client.keys(`*{u:${jid}}:activity`).then((keys) => redis.client.ttl(keys[0]!)),
   );
 });
 

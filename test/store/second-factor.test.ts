@@ -3,13 +3,12 @@
 // under a concurrent burst), recovery codes once each, removal, and a record
 // of an earlier account of the same JID never applying to a new one.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { MemorySecondFactorStore } from '../../src/store/second-factor/memory.js';
 import { RedisSecondFactorStore } from '../../src/store/second-factor/redis.js';
 import type { SecondFactorStore } from '../../src/store/second-factor/types.js';
 import { RedisKeys } from '../../src/store/redis-keys.js';
-import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { useRedisClient } from '../helpers/redis.js';
 
 const JID = 'alice@example.org';
 const totp = { sealedSecret: 'v1.sealed', addedAt: 1 };
@@ -68,16 +67,7 @@ function contract(name: string, make: () => SecondFactorStore) {
 contract('memory', () => new MemorySecondFactorStore());
 
 describe('issue 26: second-factor store on redis', () => {
-  let redis: RedisInstance;
-  let client: Redis;
-  before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  after(async () => {
-    client?.disconnect();
-    await redis?.stop();
-  });
+  const redis = useRedisClient();
   let n = 0;
-  contract('redis', () => new RedisSecondFactorStore(client, new RedisKeys(`t${++n}:`)));
+  contract('redis', () => new RedisSecondFactorStore(redis.client, new RedisKeys(`t${++n}:`)));
 });

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { createAppPassword } from '../helpers/app-passwords.js';
-import { FormBrowser } from '../helpers/browser.js';
+import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { startEjabberdStack, type EjabberdStack } from '../helpers/ejabberd-stack.js';
 import { fastResponse, sasl2Stream, type Sasl2Stream } from '../helpers/sasl2-client.js';
 import { makeCerts, type TestCerts } from '../helpers/tls-certs.js';
@@ -25,7 +25,6 @@ const PASSWORD = 'erin password 1234';
 const AGENT = { id: 'd5e1c1a0-24a7-4c1e-9a57-2412ejabberd', software: 'Conversations', device: 'Pixel' };
 const plain = (user: string, secret: string) => `\0${user}\0${secret}`;
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? assert.fail('no csrf token on the page');
 
 describe('issue 24 #7: ejabberd 24.12 with STARTTLS: SASL2 through the extauth bridge and X-OAUTH2', { timeout: 120_000 }, () => {
   let certs: TestCerts;

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAppPassword, revokeAppPassword } from '../helpers/app-passwords.js';
-import { FormBrowser } from '../helpers/browser.js';
+import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { EJABBERD_VERSIONS, type EjabberdInstance } from '../helpers/ejabberd.js';
 import { startEjabberdStack, type EjabberdStack } from '../helpers/ejabberd-stack.js';
@@ -23,7 +23,6 @@ import { chatSession, plainLogin, xml, type ChatSession } from '../helpers/xmpp-
 const PW = { kim: 'kim password 1234', lou: 'lou password 1234', max: 'max password 1234', nia: 'nia password 1234', ona: 'ona password 1234' };
 const KICKED = { condition: 'policy-violation', text: 'has been kicked' };
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? assert.fail('no csrf token on the page');
 
 async function signedIn(base: string, username: keyof typeof PW): Promise<FormBrowser> {
   const browser = new FormBrowser();
