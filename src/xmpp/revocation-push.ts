@@ -73,6 +73,9 @@ export function startRevocationPush(link: ComponentLink, deps: Deps): Revocation
     const attrs: Record<string, string> = { xmlns: NS_AUTH, user };
     if (event.via) attrs.via = event.via;
     if (before !== undefined) attrs.before = String(before);
+    // The account is gone (not created again since): the server purges what it kept of it (roster,
+    // archives, roles), as its own account deletion does, so a later holder of the JID inherits nothing.
+    else if (event.why === 'removed') attrs.removed = 'true';
     try {
       const reply = await link.request(xml('iq', { type: 'set', to: host }, xml('logout', attrs)), PUSH_TIMEOUT_MS);
       const closed = reply.getChild('logout', NS_AUTH)?.attrs.closed;

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/log.js';
 import { createAppPassword } from '../../src/oauth/account-life/app-passwords.js';
 import { RedisKeys } from '../../src/store/redis-keys.js';
 import { closedWithin, resource } from '../helpers/cam.js';
+import { waitFor } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { freePort } from '../helpers/ports.js';
@@ -80,6 +81,24 @@ for (const version of PROSODY_VERSIONS) {
       await newOwner.waitFor((s) => s.is('message') && s.attrs.id === 'for-new-owner');
       assert.equal(oldHolder.received.some((s) => s.is('message') && s.attrs.id === 'for-new-owner'), false, "the old holder got the new owner's message");
       assert.equal(await plainLogin(stack.target, 'erin', PW.erin), false, "the old holder's password is gone");
+    });
+
+    it(`review #7 (Prosody ${version}): \`user remove\` also purges what Prosody kept of the account: the JID created again starts with an empty roster`, async () => {
+      const ROSTER = 'jabber:iq:roster';
+      const items = async (s: ChatSession) => (await s.iq('', 'get', xml('query', { xmlns: ROSTER }))).getChildren('item').map((i) => String(i.attrs.jid));
+      await stack.server.app.accounts.create('ivan@localhost', 'ivan password 1234');
+      const old = await login('ivan', 'ivan password 1234');
+      await old.iq('', 'set', xml('query', { xmlns: ROSTER }, xml('item', { jid: 'secret-friend@example.net', name: 'Old friend' })));
+      assert.deepEqual(await items(old), ['secret-friend@example.net'], 'the roster item is stored');
+      const logged = stack.prosody.log().length;
+      const res = await cli('user', 'remove', 'ivan@localhost');
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(await closedWithin(old, 5000), CLOSED);
+      await waitFor('the purge line', () => stack.prosody.log().slice(logged).includes('its data on this host is purged'), { timeoutMs: 5000 });
+
+      await stack.server.app.accounts.create('ivan@localhost', 'new owner password 1234');
+      const newOwner = await login('ivan', 'new owner password 1234');
+      assert.deepEqual(await items(newOwner), [], "the new holder inherits none of the old holder's roster");
     });
 
     it(`review #11 info (Prosody ${version}): an upstream back-channel logout ends the sessions opened with an app password; password sessions stay`, async () => {

@@ -19,6 +19,7 @@ local st = require "util.stanza";
 local jid_bare = require "util.jid".bare;
 local new_cache = require "util.cache".new;
 local gettime = require "socket".gettime;
+local storagemanager = require "core.storagemanager";
 
 local NS = "urn:xmpp-oauth:auth:0";
 
@@ -112,7 +113,7 @@ function M.setup(module, opts)
 			return true;
 		end
 		local tag = stanza.tags[1];
-		local user, via, before = tag.attr.user, tag.attr.via, tag.attr.before;
+		local user, via, before, removed = tag.attr.user, tag.attr.via, tag.attr.before, tag.attr.removed;
 		if not user or user == "" or #user > 1023 then
 			origin.send(st.error_reply(stanza, "modify", "bad-request", "a user attribute is required"));
 			return true;
@@ -123,6 +124,10 @@ function M.setup(module, opts)
 		end
 		if before ~= nil and not tonumber(before) then
 			origin.send(st.error_reply(stanza, "modify", "bad-request", "before must be seconds since the epoch"));
+			return true;
+		end
+		if removed ~= nil and (removed ~= "true" or via ~= nil or before ~= nil) then
+			origin.send(st.error_reply(stanza, "modify", "bad-request", "removed is \"true\", and only for a whole account"));
 			return true;
 		end
 		local logout = { at = gettime(), via = via, before = tonumber(before) };
@@ -137,6 +142,22 @@ function M.setup(module, opts)
 			end
 		end
 		module:log("info", "Account logout: %d session(s) closed", closed);
+		if removed then
+			-- Removed in xmpp-oauth: what this server kept of the account goes too, as
+			-- usermanager.delete_user does after a provider's delete_user, so a later
+			-- holder of the JID inherits no roster, archive or role of the old one.
+			prosody.events.fire_event("user-deleted", { username = user, host = host });
+			local ok, err = storagemanager.purge(user, host);
+			-- mod_roster's user-deleted handler leaves the old roster in rostermanager's
+			-- offline cache, where the next holder of the JID would find it.
+			local roster_cache = prosody.hosts[host].roster_cache;
+			if roster_cache then roster_cache:set(user .. "@" .. host, nil); end
+			if ok then
+				module:log("info", "Account %s removed in xmpp-oauth: its data on this host is purged", user);
+			else
+				module:log("warn", "Account %s removed in xmpp-oauth, but purging its data failed: %s", user, tostring(err));
+			end
+		end
 		origin.send(st.reply(stanza):tag("logout", { xmlns = NS, closed = tostring(closed) }));
 		return true;
 	end);
