@@ -132,6 +132,28 @@ export async function assertRevokedByOwner(owner: ChatSession, session: ChatSess
   assert.doesNotMatch(page, new RegExp(g.grantId), '/account no longer shows it');
 }
 
+/**
+ * What XEP-0494 refuses, and how: an unknown id is item-not-found, a password
+ * session password-reset-required (a password has no grant to revoke), a
+ * malformed payload bad-request.
+ */
+export async function assertCamRefusals(owner: ChatSession): Promise<void> {
+  const revoke = (attrs: Record<string, string>, type: 'get' | 'set' = 'set') => stanzaError(owner.iq('', type, xml('revoke', { xmlns: CAM, ...attrs })));
+  assert.equal((await revoke({ id: 'no-such-grant' })).condition, 'item-not-found');
+  assert.equal((await revoke({ id: 'bad id with spaces' })).condition, 'item-not-found');
+
+  const pwSession = (await camList(owner)).find((c) => c.attrs.type === 'session')!;
+  const refused = await revoke({ id: pwSession.attrs.id as string });
+  assert.equal(refused.condition, 'service-unavailable');
+  assert.equal(refused.app?.name, 'password-reset-required');
+  assert.equal(refused.app?.attrs.xmlns, CAM);
+
+  assert.equal((await revoke({})).condition, 'bad-request');
+  assert.equal((await revoke({ id: '' })).condition, 'bad-request');
+  assert.equal((await stanzaError(owner.iq('', 'set', xml('list', { xmlns: CAM })))).condition, 'bad-request');
+  assert.equal((await revoke({ id: 'x' }, 'get')).condition, 'bad-request');
+}
+
 /** Resolves with the stream error once the session is closed; fails after `ms`. */
 export async function closedWithin(s: ChatSession, ms: number): Promise<{ condition?: string; text?: string }> {
   const started = Date.now();
