@@ -65,3 +65,18 @@ export async function startServer(
     },
   };
 }
+
+/**
+ * startServer with a domain-name issuer (http://localhost:PORT, listening on
+ * 127.0.0.1): what passkeys need, as WebAuthn takes no IP address as RP ID.
+ * `base` is the issuer, the address browsers use.
+ */
+export async function startServerOnLocalhost(
+  overrides: Record<string, unknown> = {},
+  opts?: Parameters<typeof startServer>[1],
+): Promise<{ server: TestServer; base: string }> {
+  const port = await freePort();
+  const base = `http://localhost:${port}`;
+  const server = await startServer({ issuer: base, http: { host: '127.0.0.1', port }, ...overrides }, opts);
+  return { server, base };
+}

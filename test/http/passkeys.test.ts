@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { PASSWORD } from '../helpers/flow.js';
-import { freePort } from '../helpers/ports.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, startServerOnLocalhost, type TestServer } from '../helpers/server.js';
 
 
 /** The cookie jar of a FormBrowser, to keep and put back one cookie as a replaying party would. */
@@ -21,9 +20,9 @@ describe('issue 26: passkey endpoints refuse what they must', () => {
   let ipServer: TestServer;
 
   before(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    [server, ipServer] = await Promise.all([startServer({ issuer: base, http: { host: '127.0.0.1', port } }), startServer({}, { redis: false })]);
+    let named: { server: TestServer; base: string };
+    [named, ipServer] = await Promise.all([startServerOnLocalhost(), startServer({}, { redis: false })]);
+    ({ server, base } = named);
     await server.app.accounts.create('alice@localhost', PASSWORD);
   });
   after(async () => {

@@ -9,8 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { PASSWORD } from '../helpers/flow.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
-import { freePort } from '../helpers/ports.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServerOnLocalhost, type TestServer } from '../helpers/server.js';
 
 const WITHIN = 1;
 
@@ -20,11 +19,9 @@ describe('issue 26: lasting account changes need a recent sign-in', () => {
   let logs: CapturedLog;
 
   before(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
     logs = captureLog('info');
     // A domain-name issuer, so passkeys are on; mfa optional (the default), so TOTP is offered.
-    server = await startServer({ issuer: base, http: { host: '127.0.0.1', port }, recent_sign_in: WITHIN }, { redis: true, log: logs.log });
+    ({ server, base } = await startServerOnLocalhost({ recent_sign_in: WITHIN }, { redis: true, log: logs.log }));
     await server.app.accounts.create('alice@localhost', PASSWORD);
   });
   after(() => server?.stop());

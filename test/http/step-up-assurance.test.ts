@@ -10,8 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { PASSWORD, authUrl, pkcePair } from '../helpers/flow.js';
-import { freePort } from '../helpers/ports.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServerOnLocalhost, type TestServer } from '../helpers/server.js';
 import { totpCode } from '../../src/accounts/second-factor/totp.js';
 
 const secretIn = (html: string) => /<p class="code-box totp-secret">([^<]+)<\/p>/.exec(html)?.[1]?.replace(/\s/g, '');
@@ -35,9 +34,7 @@ describe('issue 26: an old one-factor session is asked for the full sign-in, nev
   let server: TestServer;
   let base: string;
   before(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    server = await startServer({ issuer: base, http: { host: '127.0.0.1', port }, recent_sign_in: 1 }, { redis: false });
+    ({ server, base } = await startServerOnLocalhost({ recent_sign_in: 1 }, { redis: false }));
     await server.app.accounts.create('alice@localhost', PASSWORD);
   });
   after(() => server?.stop());
@@ -78,9 +75,7 @@ describe('issue 26: the device page asks what the authorization endpoint asks; i
   let server: TestServer;
   let base: string;
   before(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    server = await startServer({ issuer: base, http: { host: '127.0.0.1', port }, device_poll_interval: 1 }, { redis: true });
+    ({ server, base } = await startServerOnLocalhost({ device_poll_interval: 1 }, { redis: true }));
     await server.app.accounts.create('alice@localhost', PASSWORD);
   });
   after(() => server?.stop());

@@ -9,8 +9,7 @@ import { newTotpSecret, totpCode } from '../../src/accounts/second-factor/totp.j
 import { csrfOf, FormBrowser } from '../helpers/browser.js';
 import { PASSWORD } from '../helpers/flow.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
-import { freePort } from '../helpers/ports.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServerOnLocalhost, type TestServer } from '../helpers/server.js';
 
 
 describe('issue 26: TOTP set-up does not replace a TOTP already on', () => {
@@ -19,10 +18,8 @@ describe('issue 26: TOTP set-up does not replace a TOTP already on', () => {
   let logs: CapturedLog;
 
   before(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
     logs = captureLog('info');
-    server = await startServer({ issuer: base, http: { host: '127.0.0.1', port } }, { redis: true, log: logs.log });
+    ({ server, base } = await startServerOnLocalhost({}, { redis: true, log: logs.log }));
     await server.app.accounts.create('alice@localhost', PASSWORD);
   });
   after(() => server?.stop());
