@@ -30,6 +30,15 @@ export type SignInDue =
   /** The request cannot be met (answered to the client as unmet_authentication_requirements). */
   | { due: 'unmet'; description: string };
 
+/**
+ * Whether a sign-in at `authTime` (seconds) is recent enough, at `now` (seconds),
+ * for what needs one (`recent_sign_in`): completing a second step, and account
+ * changes that add a lasting way in.
+ */
+export function signedInRecently(authTime: number, now: number, recentSignIn: number): boolean {
+  return now - authTime <= recentSignIn;
+}
+
 export function signInDue(input: AssuranceInput): SignInDue {
   const { signIn, fresh, now, policy, request = {} } = input;
   if (!signIn) return { due: 'sign-in', why: 'none' };
@@ -54,6 +63,6 @@ export function signInDue(input: AssuranceInput): SignInDue {
   // A second step completes a sign-in only while its first factor is recent: an
   // old (perhaps stolen) session must not become a fresh two-factor one, nor
   // set a factor of its own up, by showing just the second half.
-  if (!fresh && now - signIn.authTime > policy.recentSignIn) return { due: 'sign-in', why: 'not-recent' };
+  if (!fresh && !signedInRecently(signIn.authTime, now, policy.recentSignIn)) return { due: 'sign-in', why: 'not-recent' };
   return step;
 }
